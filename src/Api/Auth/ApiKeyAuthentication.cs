@@ -1,0 +1,66 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Aetherra.Application.Keys;
+using Aetherra.Infrastructure.Keys;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+
+namespace Aetherra.Api.Auth;
+
+/// <summary>Bearer API keys: the key names its tenant and scopes; nothing else identifies a caller.</summary>
+public sealed class ApiKeyAuthentication(
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiKeyStore keys)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "ApiKey";
+    public const string TenantClaim = "tenant";
+    public const string ScopeClaim = "scope";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var header = Request.Headers.Authorization.ToString();
+        if (string.IsNullOrEmpty(header)) return AuthenticateResult.NoResult();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+            return AuthenticateResult.Fail("the Authorization header must be 'Bearer <key>'");
+
+        var key = await keys.FindAsync(header["Bearer ".Length..].Trim(), Context.RequestAborted);
+        if (key is null) return AuthenticateResult.Fail("unknown or revoked key");
+
+        var claims = new List<Claim>
+        {
+            new(ClaimTypes.NameIdentifier, key.Id.ToString()),
+            new(ClaimTypes.Name, key.Name),
+            new(TenantClaim, key.Tenant)
+        };
+        claims.AddRange(key.Scopes.Select(s => new Claim(ScopeClaim, s)));
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
+        return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.Headers.WWWAuthenticate = "Bearer";
+        return Problems.Write(Context, StatusCodes.Status401Unauthorized, "Unauthorized",
+            "A valid API key is required: Authorization: Bearer <key>.");
+    }
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties)
+    {
+        var wanted = Context.GetEndpoint()?.Metadata.GetOrderedMetadata<Microsoft.AspNetCore.Authorization.IAuthorizeData>()
+            .Select(a => a.Policy).FirstOrDefault(p => p is not null);
+        return Problems.Write(Context, StatusCodes.Status403Forbidden, "Forbidden",
+            wanted is null ? "The key lacks the scope this route needs." : $"The key lacks the scope '{wanted}'.");
+    }
+}
+
+public static class CallerExtensions
+{
+    public static string Tenant(this ClaimsPrincipal user) =>
+        user.FindFirst(ApiKeyAuthentication.TenantClaim)?.Value ?? throw new InvalidOperationException("no tenant claim");
+
+    public static string KeyId(this ClaimsPrincipal user) =>
+        user.FindFirst(ClaimTypes.NameIdentifier)?.Value ?? throw new InvalidOperationException("no key id claim");
+
+    public static bool HasScope(this ClaimsPrincipal user, string scope) =>
+        Scopes.Grants(user.FindAll(ApiKeyAuthentication.ScopeClaim).Select(c => c.Value), scope);
+}

@@ -1,0 +1,120 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Aetherra.Api.Auth;
+using Aetherra.Api.Health;
+using Aetherra.Api.Http;
+using Aetherra.Application.Keys;
+using Aetherra.Application.Memory;
+using Aetherra.Infrastructure;
+using Aetherra.Infrastructure.Crypto;
+using Aetherra.Infrastructure.Idempotency;
+using Aetherra.Infrastructure.Keys;
+using Aetherra.Infrastructure.Logging;
+using FluentValidation;
+using JasperFx;
+using JasperFx.CodeGeneration;
+using Marten;
+using Microsoft.AspNetCore.Authentication;
+using Npgsql;
+using Scalar.AspNetCore;
+using Serilog;
+using Wolverine;
+using Wolverine.Http;
+using Wolverine.Marten;
+
+namespace Aetherra.Api.Hosting;
+
+public static class AetherraHost
+{
+    /// <summary>Largest request body: a full batch of 1000 memories at the content limit fits.</summary>
+    public const long MaxRequestBytes = 32 * 1024 * 1024;
+
+    public static WebApplicationBuilder AddAetherra(this WebApplicationBuilder builder)
+    {
+        var settings = AetherraSettings.From(builder.Configuration);
+        if (settings.Urls is { Length: > 0 } urls) builder.WebHost.UseUrls(urls);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = MaxRequestBytes);
+
+        var services = builder.Services;
+        services.AddSerilog((_, lc) => SerilogSetup.Configure(lc, builder.Configuration));
+        services.AddSingleton(settings);
+        services.AddSingleton(TimeProvider.System);
+        var dataSource = new NpgsqlDataSourceBuilder(settings.ConnectionString).Build();
+        services.AddSingleton(dataSource);
+        services.AddSingleton(new MasterKey(settings.MasterKey));
+        services.AddSingleton<SubjectKeyStore>();
+        services.AddSingleton<ApiKeyStore>();
+        services.AddSingleton<IdempotencyStore>();
+        services.AddHostedService<StartupTasks>();
+
+        services.AddMarten(opts =>
+            {
+                MartenDefaults.Apply(opts, dataSource);
+                Application.Audit.Configuration.Configure(opts);
+                MemoryConfiguration.Configure(opts);
+            })
+            .ApplyAllDatabaseChangesOnStartup()
+            .IntegrateWithWolverine();
+
+        services.CritterStackDefaults(x =>
+        {
+            // Pre-generated code everywhere (ops/codegen writes it; ops/test fails when it is stale):
+            // start-up and first requests never wait for a compiler.
+            x.Production.GeneratedCodeMode = TypeLoadMode.Static;
+            x.Development.GeneratedCodeMode = TypeLoadMode.Static;
+            x.Production.ResourceAutoCreate = AutoCreate.CreateOrUpdate;
+        });
+        builder.Host.UseWolverine(opts =>
+        {
+            opts.ApplicationAssembly = typeof(AetherraHost).Assembly;
+            opts.CodeGeneration.TypeLoadMode = TypeLoadMode.Static;
+        });
+
+        services.AddValidatorsFromAssemblyContaining<RecordMemoryValidator>(ServiceLifetime.Singleton);
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
+            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
+        });
+
+        services.AddAuthentication(ApiKeyAuthentication.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
+        services.AddAuthorization(o =>
+        {
+            foreach (var scope in Scopes.All)
+                o.AddPolicy(scope, p => p.RequireAuthenticatedUser().RequireAssertion(c => c.User.HasScope(scope)));
+            // Every route authenticates unless it says otherwise (only the probes and the docs do).
+            o.FallbackPolicy = new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build();
+        });
+
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
+        {
+            c.ProblemDetails.Instance ??= c.HttpContext.Request.Path;
+            c.ProblemDetails.Extensions["requestId"] = c.HttpContext.TraceIdentifier;
+        });
+        services.AddExceptionHandler<LastResortExceptionHandler>();
+        services.AddOpenApi();
+        services.AddWolverineHttp();
+        return builder;
+    }
+
+    public static WebApplication UseAetherra(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseMiddleware<RequestIdMiddleware>();
+        app.UseSerilogRequestLogging(o => o.MessageTemplate = "{RequestMethod} {RequestPath} answered {StatusCode} in {Elapsed:0.0} ms");
+        app.UseRouting();
+        app.UseAuthentication();
+        app.UseMiddleware<IdempotencyMiddleware>();
+        app.UseMiddleware<AuditMiddleware>();
+        app.UseAuthorization();
+        app.UseMiddleware<ProblemMiddleware>();
+
+        app.MapHealth();
+        app.MapOpenApi().AllowAnonymous();
+        app.MapScalarApiReference("/docs").AllowAnonymous();
+        app.MapWolverineEndpoints(opts => opts.AddPolicy<ValidationPolicy>());
+        return app;
+    }
+}

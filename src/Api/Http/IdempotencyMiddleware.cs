@@ -1,0 +1,87 @@
+using System.Security.Cryptography;
+using Aetherra.Api.Auth;
+using Aetherra.Infrastructure.Idempotency;
+
+namespace Aetherra.Api.Http;
+
+/// <summary>
+/// <c>Idempotency-Key</c> on any POST, PUT or DELETE: the first request with a key runs and its answer is
+/// kept; a retry gets that answer (same status, same body) without running again; the same key with another
+/// request is 422. A request that failed on our side (5xx) releases its key so a retry can run it.
+/// </summary>
+public sealed class IdempotencyMiddleware(RequestDelegate next, IdempotencyStore store)
+{
+    public const string Header = "Idempotency-Key";
+    private const int MaxKeyLength = 200;
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var key = context.Request.Headers[Header].ToString();
+        if (string.IsNullOrEmpty(key) || context.User.Identity?.IsAuthenticated != true || !IsWrite(context.Request.Method))
+        {
+            await next(context);
+            return;
+        }
+        if (key.Length > MaxKeyLength)
+        {
+            await Problems.Write(context, 400, "Invalid Idempotency-Key", $"An Idempotency-Key is at most {MaxKeyLength} characters.");
+            return;
+        }
+
+        var tenant = context.User.Tenant();
+        var hash = await RequestHashAsync(context.Request);
+        switch (await store.ClaimAsync(tenant, key, hash, context.RequestAborted))
+        {
+            case IdempotencyClaim.Replay replay:
+                context.Response.StatusCode = replay.Status;
+                context.Response.ContentType = replay.ContentType;
+                context.Response.Headers["Idempotent-Replayed"] = "true";
+                await context.Response.Body.WriteAsync(replay.Body, context.RequestAborted);
+                return;
+            case IdempotencyClaim.DifferentRequest:
+                await Problems.Write(context, 422, "Idempotency-Key reused",
+                    "This Idempotency-Key was already used with a different request.");
+                return;
+            case IdempotencyClaim.InProgress:
+                context.Response.Headers.RetryAfter = "1";
+                await Problems.Write(context, 409, "Request in progress",
+                    "A request with this Idempotency-Key is still being processed; retry shortly.");
+                return;
+        }
+
+        var original = context.Response.Body;
+        using var buffer = new MemoryStream();
+        context.Response.Body = buffer;
+        var completed = false;
+        try
+        {
+            await next(context);
+            completed = context.Response.StatusCode < 500;
+        }
+        finally
+        {
+            context.Response.Body = original;
+            if (completed)
+                await store.CompleteAsync(tenant, key, context.Response.StatusCode, context.Response.ContentType, buffer.ToArray(), CancellationToken.None);
+            else
+                await store.ReleaseAsync(tenant, key, CancellationToken.None);
+        }
+        buffer.Position = 0;
+        await buffer.CopyToAsync(original, context.RequestAborted);
+    }
+
+    /// <summary>SHA-256 over method, path, query and body: "the same request" means all of them match.</summary>
+    private static async Task<byte[]> RequestHashAsync(HttpRequest request)
+    {
+        request.EnableBuffering();
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        sha.AppendData(System.Text.Encoding.UTF8.GetBytes($"{request.Method} {request.Path}{request.QueryString}\n"));
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk)) > 0) sha.AppendData(chunk, 0, read);
+        request.Body.Position = 0;
+        return sha.GetHashAndReset();
+    }
+
+    private static bool IsWrite(string method) => HttpMethods.IsPost(method) || HttpMethods.IsPut(method) || HttpMethods.IsDelete(method);
+}

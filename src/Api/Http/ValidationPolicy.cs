@@ -1,0 +1,56 @@
+using System.Runtime.CompilerServices;
+using FluentValidation;
+using JasperFx;
+using JasperFx.CodeGeneration;
+using JasperFx.CodeGeneration.Frames;
+using Wolverine.Http;
+using Wolverine.Http.CodeGen;
+
+namespace Aetherra.Api.Http;
+
+/// <summary>
+/// Runs the registered FluentValidation validator of every endpoint's request body before the endpoint:
+/// a failure ends the request with a 400 ValidationProblemDetails listing each field, and nothing runs.
+/// </summary>
+public sealed class ValidationPolicy : IHttpPolicy
+{
+    public void Apply(IReadOnlyList<HttpChain> chains, GenerationRules rules, IServiceContainer container)
+    {
+        foreach (var chain in chains.Where(c => c.HasRequestType && c.RequestType != typeof(void)))
+        {
+            var validator = typeof(IValidator<>).MakeGenericType(chain.RequestType!);
+            if (!container.RegistrationsFor(validator).Any()) continue;
+            chain.Metadata.ProducesValidationProblem();
+            var method = typeof(RequestValidation).GetMethod(nameof(RequestValidation.ValidateAsync))!
+                .MakeGenericMethod(chain.RequestType!);
+            var call = new MethodCall(typeof(RequestValidation), method) { CommentText = "FluentValidation" };
+            chain.Middleware.InsertRange(0, [call, new MaybeEndWithResultFrame(call.ReturnVariable!)]);
+        }
+    }
+}
+
+public static class RequestValidation
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static async Task<IResult> ValidateAsync<T>(IValidator<T> validator, T? body, HttpContext context)
+    {
+        if (body is null)
+            return Invalid(context, new Dictionary<string, string[]> { ["body"] = ["A JSON body is required."] });
+        var result = await validator.ValidateAsync(body, context.RequestAborted);
+        if (result.IsValid) return WolverineContinue.Result();
+        var errors = result.Errors
+            .GroupBy(e => CamelCasePath(e.PropertyName))
+            .ToDictionary(g => g.Key, g => g.Select(e => e.ErrorMessage).Distinct().ToArray());
+        return Invalid(context, errors);
+    }
+
+    public static IResult Invalid(HttpContext context, IDictionary<string, string[]> errors)
+    {
+        context.Items[Problems.ReasonItem] = "validation failed: " + string.Join(", ", errors.Keys);
+        return Results.ValidationProblem(errors, instance: context.Request.Path);
+    }
+
+    /// <summary>"Memories[3].Content" -> "memories[3].content", to match the JSON the client sent.</summary>
+    public static string CamelCasePath(string path) =>
+        string.Join('.', path.Split('.').Select(p => p.Length == 0 ? p : char.ToLowerInvariant(p[0]) + p[1..]));
+}

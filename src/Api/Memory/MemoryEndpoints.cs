@@ -1,0 +1,76 @@
+using Aetherra.Api.Auth;
+using Aetherra.Api.Http;
+using Aetherra.Application.Common;
+using Aetherra.Application.Keys;
+using Aetherra.Application.Memory;
+using Aetherra.Infrastructure.Crypto;
+using Marten;
+using Microsoft.AspNetCore.Authorization;
+using Npgsql;
+using Wolverine.Http;
+
+namespace Aetherra.Api.Memory;
+
+/// <summary>Memory over HTTP: bind, authorise (by attribute), call the use case, answer.</summary>
+public static class MemoryEndpoints
+{
+    [WolverinePost("/memories", OperationId = MemoryActions.Record), Authorize(Policy = Scopes.MemoryWrite)]
+    public static async Task<IResult> Record(
+        RecordMemory body, HttpContext http, IDocumentStore store, SubjectKeyStore keys, TimeProvider clock, CancellationToken ct)
+    {
+        var r = await RecordMemoryHandler.Handle(body, http.Command(), store, keys, clock, ct);
+        var answer = new { id = r.Id, version = r.Version, contentHash = r.ContentHash, deduplicated = r.Deduplicated, sequence = r.Sequence };
+        return r.Deduplicated ? Results.Ok(answer) : Results.Created($"/memories/{r.Id}", answer);
+    }
+
+    [WolverinePost("/memories/batch", OperationId = MemoryActions.RecordBatch), Authorize(Policy = Scopes.MemoryWrite)]
+    public static Task<RecordMemoriesResult> RecordBatch(
+        RecordMemories body, HttpContext http, IDocumentStore store, SubjectKeyStore keys, TimeProvider clock, CancellationToken ct) =>
+        RecordMemoriesHandler.Handle(body, http.Command(), store, keys, clock, ct);
+
+    [WolverineGet("/memories/{id}", OperationId = "memory.get"), Authorize(Policy = Scopes.MemoryRead)]
+    public static async Task<MemoryView> Get(
+        Guid id, long? minSequence, HttpContext http, IDocumentStore store, NpgsqlDataSource db, SubjectKeyStore keys,
+        TimeProvider clock, CancellationToken ct)
+    {
+        await Consistency.WaitForAsync(db, minSequence, clock, ct);
+        return await ReadMemory.Get(id, http.User.Tenant(), store, db, keys, clock, ct);
+    }
+
+    [WolverineGet("/memories/{id}/history", OperationId = "memory.history"), Authorize(Policy = Scopes.MemoryRead)]
+    public static async Task<IReadOnlyList<MemoryHistoryEntry>> History(
+        Guid id, long? minSequence, HttpContext http, IDocumentStore store, NpgsqlDataSource db, TimeProvider clock, CancellationToken ct)
+    {
+        await Consistency.WaitForAsync(db, minSequence, clock, ct);
+        return await ReadMemory.History(id, http.User.Tenant(), store, ct);
+    }
+
+    [WolverinePut("/memories/{id}", OperationId = MemoryActions.Revise), Authorize(Policy = Scopes.MemoryWrite)]
+    public static Task<ReviseMemoryResult> Revise(
+        Guid id, ReviseMemory body, HttpContext http, IDocumentStore store, SubjectKeyStore keys, TimeProvider clock, CancellationToken ct) =>
+        ReviseMemoryHandler.Handle(id, body, http.Command(), store, keys, clock, ct);
+
+    [WolverineDelete("/memories/{id}", OperationId = MemoryActions.Forget), Authorize(Policy = Scopes.MemoryWrite)]
+    public static async Task<IResult> Forget(
+        Guid id, string? reason, HttpContext http, IDocumentStore store, TimeProvider clock, CancellationToken ct)
+    {
+        if (reason?.Length > MemoryLimits.MaxReasonLength)
+            return RequestValidation.Invalid(http, new Dictionary<string, string[]>
+            {
+                ["reason"] = [$"The length of 'Reason' must be {MemoryLimits.MaxReasonLength} characters or fewer."]
+            });
+        return Results.Ok(await ForgetMemoryHandler.Handle(id, reason, http.Command(), store, clock, ct));
+    }
+
+    [WolverineDelete("/subjects/{subject}", OperationId = MemoryActions.ForgetSubject), Authorize(Policy = Scopes.MemoryWrite)]
+    public static async Task<IResult> ForgetSubject(
+        string subject, HttpContext http, IDocumentStore store, TimeProvider clock, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(subject) || subject.Length > MemoryLimits.MaxNameLength)
+            return RequestValidation.Invalid(http, new Dictionary<string, string[]>
+            {
+                ["subject"] = [$"'Subject' must be 1 to {MemoryLimits.MaxNameLength} characters."]
+            });
+        return Results.Ok(await ForgetSubjectHandler.Handle(subject, http.Command(), store, clock, ct));
+    }
+}

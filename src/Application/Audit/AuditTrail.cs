@@ -1,0 +1,26 @@
+using Aetherra.Application.Common;
+using Aetherra.Domain.Audit;
+using Marten;
+
+namespace Aetherra.Application.Audit;
+
+public static class AuditTrail
+{
+    /// <summary>The accepted record goes into the command's own transaction: no events without their audit.</summary>
+    public static void Accepted(IDocumentSession session, CommandContext command, string? target, int status, DateTimeOffset now) =>
+        session.Events.StartStream(command.RequestId,
+            new AuditRecorded(command.RequestId, command.Actor, command.Tenant, command.Action, target,
+                AuditOutcome.Accepted, status, null, now));
+
+    /// <summary>A command that ended without its accepted record (rejected, or failed) is recorded on its own.</summary>
+    public static async Task RecordEndingAsync(
+        IDocumentStore store, CommandContext command, string? target, int status, string? reason, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var session = store.OpenFor(command);
+        var outcome = status < 400 ? AuditOutcome.Accepted : AuditOutcome.Rejected;
+        session.Events.StartStream(command.RequestId,
+            new AuditRecorded(command.RequestId, command.Actor, command.Tenant, command.Action, target, outcome, status, reason, now));
+        await session.SaveChangesAsync(ct);
+        command.Audited = true;
+    }
+}

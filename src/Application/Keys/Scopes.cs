@@ -1,0 +1,27 @@
+namespace Aetherra.Application.Keys;
+
+/// <summary>The scopes of API.md. <c>admin</c> implies every other.</summary>
+public static class Scopes
+{
+    public const string MemoryRead = "memory:read";
+    public const string MemoryWrite = "memory:write";
+    public const string DecisionsRead = "decisions:read";
+    public const string DecisionsWrite = "decisions:write";
+    public const string DecisionsApprove = "decisions:approve";
+    public const string PluginsRead = "plugins:read";
+    public const string PluginsInvoke = "plugins:invoke";
+    public const string PluginsAdmin = "plugins:admin";
+    public const string AuditRead = "audit:read";
+    public const string HomeostasisRead = "homeostasis:read";
+    public const string EventsRead = "events:read";
+    public const string Admin = "admin";
+
+    public static readonly IReadOnlyList<string> All =
+    [
+        MemoryRead, MemoryWrite, DecisionsRead, DecisionsWrite, DecisionsApprove, PluginsRead, PluginsInvoke,
+        PluginsAdmin, AuditRead, HomeostasisRead, EventsRead, Admin
+    ];
+
+    public static bool Grants(IEnumerable<string> held, string wanted) =>
+        held.Any(s => s == wanted || s == Admin);
+}

@@ -1,0 +1,78 @@
+using Aetherra.Application.Common;
+using Aetherra.Domain.Memory;
+using Aetherra.Infrastructure.Crypto;
+using Marten;
+using MemoryState = Aetherra.Domain.Memory.Memory;
+
+namespace Aetherra.Application.Memory;
+
+internal sealed record WrittenMemory(Guid Id, int Version, string ContentHash, bool Deduplicated);
+
+/// <summary>The write path shared by single and batch recording.</summary>
+internal static class MemoryWriter
+{
+    public static async Task<(IReadOnlyList<WrittenMemory> Results, long Sequence)> RecordAsync(
+        IReadOnlyList<RecordMemory> items, CommandContext command, IDocumentStore store, SubjectKeyStore keys,
+        TimeProvider clock, Func<IReadOnlyList<WrittenMemory>, int> acceptedStatus, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var session = store.OpenFor(command);
+            try
+            {
+                return await RecordOnceAsync(items, command, session, keys, clock, acceptedStatus, ct);
+            }
+            catch (Exception e) when (attempt == 1 && Sessions.IsUniqueViolation(e, MemoryConfiguration.DedupIndex))
+            {
+                // A concurrent write of the same content committed first; the retry finds it and answers its id.
+            }
+        }
+    }
+
+    private static async Task<(IReadOnlyList<WrittenMemory>, long)> RecordOnceAsync(
+        IReadOnlyList<RecordMemory> items, CommandContext command, IDocumentSession session, SubjectKeyStore keys,
+        TimeProvider clock, Func<IReadOnlyList<WrittenMemory>, int> acceptedStatus, CancellationToken ct)
+    {
+        var connection = await session.BeginAsync(ct);
+        var now = clock.GetUtcNow();
+
+        var keysBySubject = new Dictionary<string, DataKey>(StringComparer.Ordinal);
+        foreach (var subject in items.Select(i => i.Subject!).Distinct(StringComparer.Ordinal))
+            keysBySubject[subject] = await keys.GetOrCreateAsync(connection, command.Tenant, subject, ct);
+
+        var hashes = items.Select(i => MemoryContent.Hash(keysBySubject[i.Subject!], i.Content!, i.Subject!, i.Agent!)).ToArray();
+        var distinct = hashes.Distinct().ToArray();
+        var known = (await session.Query<MemoryState>()
+                .Where(m => distinct.Contains(m.DedupKey))
+                .Select(m => new { m.Id, m.ContentHash, m.Version })
+                .ToListAsync(ct))
+            .ToDictionary(m => m.ContentHash, m => (m.Id, m.Version));
+
+        var results = new List<WrittenMemory>(items.Count);
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (known.TryGetValue(hashes[i], out var hit))
+            {
+                results.Add(new WrittenMemory(hit.Id, hit.Version, hashes[i], true));
+                continue;
+            }
+            var item = items[i];
+            var id = Guid.CreateVersion7();
+            var key = keysBySubject[item.Subject!];
+            session.Events.StartStream<MemoryState>(id, new MemoryRecorded(
+                id, item.Subject!, item.Agent!, item.Session,
+                Enum.Parse<MemoryKind>(item.Kind!, true),
+                (item.Tags ?? []).Distinct(StringComparer.Ordinal).ToList(),
+                item.Importance ?? 0.5,
+                item.Classification is null ? Classification.Internal : Enum.Parse<Classification>(item.Classification, true),
+                item.OccurredAt ?? now, now, item.ExpiresAt, item.Source,
+                MemoryContent.Seal(key, command.Tenant, id, item.Content!), hashes[i]));
+            known[hashes[i]] = (id, 1);
+            results.Add(new WrittenMemory(id, 1, hashes[i], false));
+        }
+
+        var target = items.Count == 1 ? results[0].Id.ToString() : null;
+        var sequence = await session.CommitAsync(command, target, acceptedStatus(results), now, ct);
+        return (results, sequence);
+    }
+}

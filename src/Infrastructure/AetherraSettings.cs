@@ -1,0 +1,35 @@
+using Microsoft.Extensions.Configuration;
+
+namespace Aetherra.Infrastructure;
+
+/// <summary>
+/// Settings read from configuration (environment variables as ops/run sets them, or appsettings).
+/// </summary>
+public sealed record AetherraSettings(
+    string ConnectionString,
+    byte[] MasterKey,
+    string? AdminKeyFile,
+    string? Urls)
+{
+    public const string Schema = "aetherra";
+
+    public static AetherraSettings From(IConfiguration config)
+    {
+        var connection = config["AETHERRA_DB"] ?? config.GetConnectionString("aetherra")
+            ?? throw new InvalidOperationException(
+                "No database: set AETHERRA_DB to a PostgreSQL connection string (ops/run does this for you).");
+        return new AetherraSettings(connection, ReadMasterKey(config), config["AETHERRA_ADMIN_KEY_FILE"], config["AETHERRA_URLS"]);
+    }
+
+    private static byte[] ReadMasterKey(IConfiguration config)
+    {
+        var text = config["AETHERRA_MASTER_KEY"];
+        if (string.IsNullOrWhiteSpace(text) && config["AETHERRA_MASTER_KEY_FILE"] is { Length: > 0 } file)
+            text = File.ReadAllText(file);
+        if (string.IsNullOrWhiteSpace(text))
+            throw new InvalidOperationException(
+                "No master key: set AETHERRA_MASTER_KEY (base64 of 32 random bytes) or AETHERRA_MASTER_KEY_FILE (ops/run generates one).");
+        var key = Convert.FromBase64String(text.Trim());
+        return key.Length == 32 ? key : throw new InvalidOperationException("The master key must be 32 bytes (base64).");
+    }
+}

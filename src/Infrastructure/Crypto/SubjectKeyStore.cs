@@ -1,0 +1,72 @@
+using Npgsql;
+
+namespace Aetherra.Infrastructure.Crypto;
+
+/// <summary>
+/// The key table: one data key per (tenant, subject), wrapped by the master key. Destroying a row is
+/// what makes a subject's content unreadable everywhere (crypto-shredding). All calls run on the
+/// caller's connection and transaction so that a key use and a key destruction serialise.
+/// </summary>
+public sealed class SubjectKeyStore(MasterKey master)
+{
+    private const string Table = AetherraSettings.Schema + ".subject_keys";
+
+    /// <summary>
+    /// The subject's live key, created if it has none. Takes FOR KEY SHARE on the row so that a concurrent
+    /// forget (which deletes it) waits for this transaction, and this one never seals with a dead key.
+    /// </summary>
+    public async Task<DataKey> GetOrCreateAsync(NpgsqlConnection connection, string tenant, string subject, CancellationToken ct)
+    {
+        var id = Guid.CreateVersion7();
+        var material = DataKey.NewMaterial();
+        await using var batch = new NpgsqlBatch(connection)
+        {
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand(
+                    $"insert into {Table} (tenant_id, subject, key_id, wrapped_key) values ($1, $2, $3, $4) on conflict (tenant_id, subject) do nothing")
+                {
+                    Parameters = { new() { Value = tenant }, new() { Value = subject }, new() { Value = id }, new() { Value = master.Wrap(material, Context(tenant, subject, id)) } }
+                },
+                new NpgsqlBatchCommand($"select key_id, wrapped_key from {Table} where tenant_id = $1 and subject = $2 for key share")
+                {
+                    Parameters = { new() { Value = tenant }, new() { Value = subject } }
+                }
+            }
+        };
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct)) throw new InvalidOperationException("the subject key vanished while it was being created");
+        var keyId = reader.GetGuid(0);
+        return keyId == id ? new DataKey(id, material) : new DataKey(keyId, master.Unwrap((byte[])reader[1], Context(tenant, subject, keyId)));
+    }
+
+    /// <summary>Keys for reading: only those still alive, by key id. A destroyed key is simply absent.</summary>
+    public async Task<IReadOnlyDictionary<Guid, DataKey>> FindAsync(
+        NpgsqlDataSource dataSource, string tenant, IReadOnlyCollection<Guid> keyIds, CancellationToken ct)
+    {
+        var found = new Dictionary<Guid, DataKey>();
+        if (keyIds.Count == 0) return found;
+        await using var cmd = dataSource.CreateCommand(
+            $"select key_id, subject, wrapped_key from {Table} where tenant_id = $1 and key_id = any($2)");
+        cmd.Parameters.Add(new() { Value = tenant });
+        cmd.Parameters.Add(new() { Value = keyIds.Distinct().ToArray() });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            var keyId = reader.GetGuid(0);
+            found[keyId] = new DataKey(keyId, master.Unwrap((byte[])reader[2], Context(tenant, reader.GetString(1), keyId)));
+        }
+        return found;
+    }
+
+    /// <summary>Destroys the subject's key inside the caller's transaction; true when there was one.</summary>
+    public static async Task<bool> DestroyAsync(NpgsqlConnection connection, string tenant, string subject, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand($"delete from {Table} where tenant_id = $1 and subject = $2", connection);
+        cmd.Parameters.Add(new() { Value = tenant });
+        cmd.Parameters.Add(new() { Value = subject });
+        return await cmd.ExecuteNonQueryAsync(ct) > 0;
+    }
+
+    private static string Context(string tenant, string subject, Guid keyId) => $"{tenant}\u001f{subject}\u001f{keyId}";
+}

@@ -1,0 +1,54 @@
+using Npgsql;
+
+namespace Aetherra.Infrastructure.Database;
+
+/// <summary>
+/// The tables that are not Marten's: keys and idempotency records. Idempotent DDL, applied at start-up
+/// beside Marten's own schema migration.
+/// </summary>
+public static class DatabaseBootstrap
+{
+    private const string S = AetherraSettings.Schema;
+
+    public const string Ddl = $"""
+        create schema if not exists {S};
+        create table if not exists {S}.subject_keys (
+            tenant_id   text        not null,
+            subject     text        not null,
+            key_id      uuid        not null unique,
+            wrapped_key bytea       not null,
+            created_at  timestamptz not null default now(),
+            primary key (tenant_id, subject));
+        create table if not exists {S}.api_keys (
+            id          uuid        primary key,
+            hash        bytea       not null unique,
+            name        text        not null,
+            tenant_id   text        not null,
+            scopes      text[]      not null,
+            created_at  timestamptz not null,
+            revoked_at  timestamptz);
+        create table if not exists {S}.idempotency (
+            tenant_id    text        not null,
+            key          text        not null,
+            request_hash bytea       not null,
+            status       int,
+            content_type text,
+            body         bytea,
+            created_at   timestamptz not null,
+            primary key (tenant_id, key));
+        """;
+
+    public static async Task ApplyAsync(NpgsqlDataSource dataSource, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(Ddl);
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>True when the store answers and its schema is in place (readiness).</summary>
+    public static async Task<bool> IsReadyAsync(NpgsqlDataSource dataSource, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(
+            $"select to_regclass('{S}.mt_events') is not null and to_regclass('{S}.api_keys') is not null");
+        return (bool)(await cmd.ExecuteScalarAsync(ct))!;
+    }
+}

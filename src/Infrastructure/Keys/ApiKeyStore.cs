@@ -1,0 +1,85 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Aetherra.Infrastructure.Crypto;
+using NSec.Cryptography;
+using Npgsql;
+
+namespace Aetherra.Infrastructure.Keys;
+
+public sealed record ApiKey(Guid Id, string Name, string Tenant, IReadOnlyList<string> Scopes);
+
+/// <summary>
+/// API keys: 256 random bits shown once, stored only as a keyed BLAKE2b-256 hash (the pepper is derived
+/// from the master key), so a dump of the table yields nothing that authenticates. Found keys are cached
+/// for a few seconds: a lookup is then a hash and a dictionary read. Revocation evicts on this node at
+/// once; other nodes sharing the database stop honouring the key within <see cref="CacheFor"/>.
+/// </summary>
+public sealed class ApiKeyStore(NpgsqlDataSource dataSource, MasterKey master, TimeProvider clock)
+{
+    public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
+    private const string Table = AetherraSettings.Schema + ".api_keys";
+    private const string Prefix = "ak_";
+    private readonly ConcurrentDictionary<string, (ApiKey Key, DateTimeOffset Until)> _cache = new();
+
+    public async Task<(ApiKey Key, string Secret)> CreateAsync(string name, string tenant, IReadOnlyList<string> scopes, CancellationToken ct)
+    {
+        var secret = Prefix + Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32))
+            .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var key = new ApiKey(Guid.CreateVersion7(), name, tenant, scopes);
+        await using var cmd = dataSource.CreateCommand(
+            $"insert into {Table} (id, hash, name, tenant_id, scopes, created_at) values ($1, $2, $3, $4, $5, $6)");
+        cmd.Parameters.Add(new() { Value = key.Id });
+        cmd.Parameters.Add(new() { Value = Hash(secret) });
+        cmd.Parameters.Add(new() { Value = name });
+        cmd.Parameters.Add(new() { Value = tenant });
+        cmd.Parameters.Add(new() { Value = scopes.ToArray() });
+        cmd.Parameters.Add(new() { Value = clock.GetUtcNow() });
+        await cmd.ExecuteNonQueryAsync(ct);
+        return (key, secret);
+    }
+
+    public async Task<ApiKey?> FindAsync(string secret, CancellationToken ct)
+    {
+        if (!secret.StartsWith(Prefix, StringComparison.Ordinal) || secret.Length > 128) return null;
+        var hash = Convert.ToBase64String(Hash(secret));
+        var now = clock.GetUtcNow();
+        if (_cache.TryGetValue(hash, out var hit) && hit.Until > now) return hit.Key;
+
+        await using var cmd = dataSource.CreateCommand(
+            $"select id, name, tenant_id, scopes from {Table} where hash = $1 and revoked_at is null");
+        cmd.Parameters.Add(new() { Value = Convert.FromBase64String(hash) });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct))
+        {
+            _cache.TryRemove(hash, out _);
+            return null;
+        }
+        var key = new ApiKey(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<string[]>(3));
+        _cache[hash] = (key, now + CacheFor);
+        return key;
+    }
+
+    /// <summary>Revokes a key; false when no live key has that id.</summary>
+    public async Task<bool> RevokeAsync(Guid id, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(
+            $"update {Table} set revoked_at = $2 where id = $1 and revoked_at is null");
+        cmd.Parameters.Add(new() { Value = id });
+        cmd.Parameters.Add(new() { Value = clock.GetUtcNow() });
+        var revoked = await cmd.ExecuteNonQueryAsync(ct) > 0;
+        foreach (var entry in _cache.Where(e => e.Value.Key.Id == id)) _cache.TryRemove(entry.Key, out _);
+        return revoked;
+    }
+
+    public async Task<bool> AnyAsync(CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand($"select exists (select 1 from {Table})");
+        return (bool)(await cmd.ExecuteScalarAsync(ct))!;
+    }
+
+    private byte[] Hash(string secret)
+    {
+        using var key = Key.Import(MacAlgorithm.Blake2b_256, master.ApiKeyPepper, KeyBlobFormat.RawSymmetricKey);
+        return MacAlgorithm.Blake2b_256.Mac(key, Encoding.UTF8.GetBytes(secret));
+    }
+}

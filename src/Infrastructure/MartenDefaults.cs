@@ -1,0 +1,36 @@
+using JasperFx;
+using JasperFx.Events;
+using Marten;
+using JasperFx.MultiTenancy;
+using Npgsql;
+using Weasel.Core;
+
+namespace Aetherra.Infrastructure;
+
+/// <summary>
+/// The feature-blind base of the event store: connection, schema, serialisation, tenancy and metadata.
+/// Features add their event names and projections on top (their Configuration.cs).
+/// </summary>
+public static class MartenDefaults
+{
+    public static void Apply(StoreOptions opts, NpgsqlDataSource dataSource)
+    {
+        opts.Connection(dataSource);
+        opts.DatabaseSchemaName = AetherraSettings.Schema;
+        opts.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase);
+
+        // Conjoined tenancy: every stream, event and document carries its tenant, and every session is
+        // opened for one tenant, so no query can see another tenant's rows.
+        opts.Events.TenancyStyle = TenancyStyle.Conjoined;
+        opts.Policies.AllDocumentsAreMultiTenanted();
+        opts.Events.StreamIdentity = StreamIdentity.AsGuid;
+
+        // Rich appends assign global sequences before commit, so a write can answer with its sequence and
+        // inline projections can record it.
+        opts.Events.AppendMode = EventAppendMode.Rich;
+        opts.Events.MetadataConfig.UserNameEnabled = true;
+        opts.Events.MetadataConfig.CorrelationIdEnabled = true;
+
+        opts.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
+    }
+}
