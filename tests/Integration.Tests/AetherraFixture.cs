@@ -1,0 +1,114 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Alba;
+using DotNet.Testcontainers.Builders;
+using Npgsql;
+using Testcontainers.PostgreSql;
+
+[assembly: AssemblyFixture(typeof(Aetherra.Integration.Tests.AetherraFixture))]
+
+namespace Aetherra.Integration.Tests;
+
+/// <summary>
+/// One Aetherra host for the whole test assembly, on a real PostgreSQL: a Testcontainers PostgreSQL when a
+/// Docker engine answers, else the cluster ops/test started (AETHERRA_TEST_DB). Every run gets its own fresh
+/// database; every test gets its own tenant(s), which is how tests stay apart without resetting data.
+/// </summary>
+public sealed class AetherraFixture : IAsyncLifetime
+{
+    private PostgreSqlContainer? _container;
+    private string _adminConnection = "";
+    private string _database = "";
+
+    public IAlbaHost Host { get; private set; } = null!;
+    public string ConnectionString { get; private set; } = "";
+    /// <summary>An admin key of the bootstrap tenant: issues the per-test keys through POST /admin/keys.</summary>
+    public string AdminKey { get; private set; } = "";
+
+    public async ValueTask InitializeAsync()
+    {
+        _adminConnection = await ServerConnectionAsync();
+        _database = "aetherra_test_" + Guid.NewGuid().ToString("N")[..12];
+        await using (var admin = new NpgsqlConnection(_adminConnection))
+        {
+            await admin.OpenAsync();
+            await using var create = new NpgsqlCommand($"create database {_database}", admin);
+            await create.ExecuteNonQueryAsync();
+        }
+        ConnectionString = new NpgsqlConnectionStringBuilder(_adminConnection) { Database = _database, MaxPoolSize = 60 }.ConnectionString;
+
+        // The host reads its settings from configuration while it is built, so they go in as environment.
+        Environment.SetEnvironmentVariable("AETHERRA_DB", ConnectionString);
+        Environment.SetEnvironmentVariable("AETHERRA_MASTER_KEY", Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+        Environment.SetEnvironmentVariable("AETHERRA_ADMIN_KEY_FILE", null);
+        Host = await AlbaHost.For<Program>();
+
+        var keys = Host.Services.GetRequiredService<Aetherra.Infrastructure.Keys.ApiKeyStore>();
+        AdminKey = (await keys.CreateAsync("test-admin", "default", ["admin"], CancellationToken.None)).Secret;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Host.DisposeAsync();
+        NpgsqlConnection.ClearAllPools();
+        await using (var admin = new NpgsqlConnection(_adminConnection))
+        {
+            await admin.OpenAsync();
+            await using var drop = new NpgsqlCommand($"drop database if exists {_database} with (force)", admin);
+            await drop.ExecuteNonQueryAsync();
+        }
+        if (_container is not null) await _container.DisposeAsync();
+    }
+
+    /// <summary>An HTTP client through the real pipeline, authenticated with the given key (or none).</summary>
+    public HttpClient Client(string? key = null)
+    {
+        var client = Host.Server.CreateClient();
+        if (key is not null) client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return client;
+    }
+
+    /// <summary>A fresh tenant and a key of it with the given scopes (all but admin when none are given).</summary>
+    public async Task<TenantKey> NewTenantAsync(params string[] scopes)
+    {
+        var tenant = "t-" + Guid.NewGuid().ToString("N")[..16];
+        return await NewKeyAsync(tenant, scopes);
+    }
+
+    public async Task<TenantKey> NewKeyAsync(string tenant, params string[] scopes)
+    {
+        if (scopes.Length == 0) scopes = ["memory:read", "memory:write", "audit:read"];
+        var response = await Client(AdminKey).PostAsJsonAsync("/admin/keys", new { name = "test", tenant, scopes });
+        response.EnsureSuccessStatusCode();
+        var created = (await response.Content.ReadFromJsonAsync<CreatedKey>())!;
+        return new TenantKey(tenant, created.Id, created.Key);
+    }
+
+    public NpgsqlConnection OpenDatabase()
+    {
+        var connection = new NpgsqlConnection(ConnectionString);
+        connection.Open();
+        return connection;
+    }
+
+    private async Task<string> ServerConnectionAsync()
+    {
+        try
+        {
+            _container = new PostgreSqlBuilder("postgres:15").Build();
+            await _container.StartAsync();
+            return _container.GetConnectionString();
+        }
+        catch (Exception e) when (e is DockerUnavailableException or InvalidOperationException or ArgumentException)
+        {
+            _container = null;
+        }
+        return Environment.GetEnvironmentVariable("AETHERRA_TEST_DB")
+               ?? throw new InvalidOperationException(
+                   "No PostgreSQL for the tests: no Docker engine answered and AETHERRA_TEST_DB is not set. Run the tests with ops/test.");
+    }
+
+    private sealed record CreatedKey(Guid Id, string Key);
+}
+
+public sealed record TenantKey(string Tenant, Guid KeyId, string Key);

@@ -1,0 +1,23 @@
+namespace Aetherra.Integration.Tests;
+
+/// <summary>Small helpers over the JSON answers the tests read.</summary>
+public static class Api
+{
+    public static async Task<JsonElement> Json(this HttpResponseMessage response)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        return JsonDocument.Parse(text.Length == 0 ? "null" : text).RootElement.Clone();
+    }
+
+    public static object Memory(string content, string subject = "alice", string agent = "assistant", string kind = "fact",
+        string[]? tags = null, string? classification = null, DateTimeOffset? expiresAt = null) =>
+        new { content, subject, agent, kind, tags = tags ?? [], classification, expiresAt };
+
+    public static async Task<(Guid Id, long Sequence)> RecordAsync(this HttpClient client, object memory)
+    {
+        var response = await client.PostAsJsonAsync("/memories", memory);
+        Assert.True(response.StatusCode is HttpStatusCode.Created or HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        var body = await response.Json();
+        return (body.GetProperty("id").GetGuid(), body.GetProperty("sequence").GetInt64());
+    }
+}
