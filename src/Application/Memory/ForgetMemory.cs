@@ -25,7 +25,7 @@ public static class ForgetMemoryHandler
         }
         catch (ConcurrencyException)
         {
-            throw new VersionConflict(await ReviseMemoryHandler.CurrentVersionAsync(store, command.Tenant, id, ct));
+            throw await ReviseMemoryHandler.ConflictAsync(store, command.Tenant, id, ct);
         }
     }
 }

@@ -53,7 +53,7 @@ public static class ReviseMemoryHandler
         }
         catch (ConcurrencyException)
         {
-            throw new VersionConflict(await CurrentVersionAsync(store, command.Tenant, id, ct));
+            throw await ConflictAsync(store, command.Tenant, id, ct);
         }
         catch (Exception e) when (Sessions.IsUniqueViolation(e, MemoryConfiguration.DedupIndex))
         {
@@ -61,9 +61,14 @@ public static class ReviseMemoryHandler
         }
     }
 
-    internal static async Task<long> CurrentVersionAsync(IDocumentStore store, string tenant, Guid id, CancellationToken ct)
+    /// <summary>
+    /// Why a version check failed: a memory that exists is a conflict at its current version; one that does not
+    /// (an unknown id, or another tenant's, whose stream this tenant sees at version 0) is not found.
+    /// </summary>
+    internal static async Task<Exception> ConflictAsync(IDocumentStore store, string tenant, Guid id, CancellationToken ct)
     {
         await using var query = store.QuerySession(tenant);
-        return (await query.Events.FetchStreamStateAsync(id, ct))?.Version ?? 0;
+        var memory = await query.LoadAsync<MemoryState>(id, ct);
+        return memory is null ? new NotFound("memory") : new VersionConflict(memory.Version);
     }
 }
