@@ -1,0 +1,117 @@
+namespace Aetherra.Integration.Tests;
+
+public sealed class MemorySubjectForgetTests(AetherraFixture fx)
+{
+    [Fact]
+    public async Task forgetting_a_subject_forgets_each_of_its_memories_and_no_other()
+    {
+        var key = await fx.NewTenantAsync();
+        var client = fx.Client(key.Key);
+        var forgotten = new List<Guid>();
+        foreach (var content in new[] { "Lou's diagnosis", "Lou's medication", "Lou's doctor" })
+            forgotten.Add((await client.RecordAsync(Api.Memory(content, subject: "lou"))).Id);
+        var (kept, _) = await client.RecordAsync(Api.Memory("Max's diagnosis", subject: "max"));
+
+        var response = await client.DeleteAsync("/subjects/lou");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Json();
+        Assert.Equal("lou", body.GetProperty("subject").GetString());
+        Assert.Equal(3, body.GetProperty("memoriesForgotten").GetInt32());
+        Assert.True(body.GetProperty("sequence").GetInt64() > 0);
+        foreach (var id in forgotten)
+        {
+            var read = await client.ReadMemoryAsync(id);
+            Assert.Equal("forgotten", read.GetProperty("status").GetString());
+            Assert.Equal(JsonValueKind.Null, read.GetProperty("content").ValueKind);
+        }
+        var other = await client.ReadMemoryAsync(kept);
+        Assert.Equal("active", other.GetProperty("status").GetString());
+        Assert.Equal("Max's diagnosis", other.GetProperty("content").GetString());
+    }
+
+    [Fact]
+    public async Task a_subjects_plaintext_is_never_in_the_database_and_its_key_is_gone_once_forgotten()
+    {
+        var key = await fx.NewTenantAsync();
+        var client = fx.Client(key.Key);
+        var marker = "plaintext-" + Guid.NewGuid().ToString("N");
+        var subject = "nora-" + Guid.NewGuid().ToString("N")[..8];
+        var (id, _) = await client.RecordAsync(Api.Memory($"Nora's secret is {marker}", subject: subject));
+        Assert.Equal(HttpStatusCode.OK, (await client.ReviseAsync(id, $"Nora's secret is still {marker}")).StatusCode);
+        await client.RecordAsync(Api.Memory($"Nora's other secret {marker}", subject: subject, classification: "confidential"));
+        Assert.Contains(marker, (await client.ReadMemoryAsync(id)).GetProperty("content").GetString());
+        Assert.NotNull(await fx.SubjectKeyIdAsync(key.Tenant, subject));
+
+        var before = await fx.FindInEveryTableAsync(marker);
+        Assert.Equal(HttpStatusCode.OK, (await client.DeleteAsync($"/subjects/{subject}")).StatusCode);
+        var after = await fx.FindInEveryTableAsync(marker);
+
+        Assert.All(before, t => Assert.True(t.Value == 0, $"{t.Key} holds the plaintext before forgetting"));
+        Assert.All(after, t => Assert.True(t.Value == 0, $"{t.Key} holds the plaintext after forgetting"));
+        Assert.Null(await fx.SubjectKeyIdAsync(key.Tenant, subject));
+        // The subject itself is stored in clear, so the search above does find what it is meant to look at.
+        Assert.True((await fx.FindInEveryTableAsync(subject))["mt_events"] > 0);
+    }
+
+    [Fact]
+    public async Task a_memory_recorded_after_its_subject_was_forgotten_is_readable_under_a_new_key()
+    {
+        var key = await fx.NewTenantAsync();
+        var client = fx.Client(key.Key);
+        var (old, _) = await client.RecordAsync(Api.Memory("Oscar's old address", subject: "oscar"));
+        var oldKey = await fx.SubjectKeyIdAsync(key.Tenant, "oscar");
+        Assert.Equal(HttpStatusCode.OK, (await client.DeleteAsync("/subjects/oscar")).StatusCode);
+
+        var (fresh, _) = await client.RecordAsync(Api.Memory("Oscar's new address", subject: "oscar"));
+
+        Assert.Equal("Oscar's new address", (await client.ReadMemoryAsync(fresh)).GetProperty("content").GetString());
+        var newKey = await fx.SubjectKeyIdAsync(key.Tenant, "oscar");
+        Assert.NotNull(newKey);
+        Assert.NotEqual(oldKey, newKey);
+        var stale = await client.ReadMemoryAsync(old);
+        Assert.Equal(JsonValueKind.Null, stale.GetProperty("content").ValueKind);
+        Assert.Equal("forgotten", stale.GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task the_same_content_recorded_again_after_its_subject_was_forgotten_is_a_new_memory()
+    {
+        var key = await fx.NewTenantAsync();
+        var client = fx.Client(key.Key);
+        var (old, _) = await client.RecordAsync(Api.Memory("Pam's blood type is 0+", subject: "pam"));
+        Assert.Equal(HttpStatusCode.OK, (await client.DeleteAsync("/subjects/pam")).StatusCode);
+
+        var again = await client.PostAsJsonAsync("/memories", Api.Memory("Pam's blood type is 0+", subject: "pam"));
+
+        Assert.Equal(HttpStatusCode.Created, again.StatusCode);
+        Assert.NotEqual(old, (await again.Json()).GetProperty("id").GetGuid());
+    }
+
+    [Fact]
+    public async Task forgetting_a_subject_with_no_memories_forgets_none()
+    {
+        var key = await fx.NewTenantAsync();
+
+        var response = await fx.Client(key.Key).DeleteAsync("/subjects/nobody");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(0, (await response.Json()).GetProperty("memoriesForgotten").GetInt32());
+    }
+
+    [Fact]
+    public async Task forgetting_a_subject_leaves_the_same_subject_of_another_tenant_alone()
+    {
+        var first = await fx.NewTenantAsync();
+        var second = await fx.NewTenantAsync();
+        await fx.Client(first.Key).RecordAsync(Api.Memory("Quentin's age", subject: "quentin"));
+        var (theirs, _) = await fx.Client(second.Key).RecordAsync(Api.Memory("Quentin's age", subject: "quentin"));
+
+        var response = await fx.Client(first.Key).DeleteAsync("/subjects/quentin");
+
+        Assert.Equal(1, (await response.Json()).GetProperty("memoriesForgotten").GetInt32());
+        var read = await fx.Client(second.Key).ReadMemoryAsync(theirs);
+        Assert.Equal("Quentin's age", read.GetProperty("content").GetString());
+        Assert.NotNull(await fx.SubjectKeyIdAsync(second.Tenant, "quentin"));
+    }
+}

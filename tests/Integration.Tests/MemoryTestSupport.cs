@@ -1,0 +1,118 @@
+using System.Text;
+using Npgsql;
+
+namespace Aetherra.Integration.Tests;
+
+/// <summary>What the memory tests share: raw requests, problem checks and direct looks at the store's tables.</summary>
+public static class MemoryTestSupport
+{
+    public const string Recorded = "memory.recorded.v1";
+    public const string Revised = "memory.revised.v1";
+    public const string Forgotten = "memory.forgotten.v1";
+
+    public static StringContent RawJson(string json) => new(json, Encoding.UTF8, "application/json");
+
+    public static Task<HttpResponseMessage> PostRawAsync(this HttpClient client, string path, string json) =>
+        client.PostAsync(path, RawJson(json));
+
+    public static Task<HttpResponseMessage> ReviseAsync(this HttpClient client, Guid id, string content, string? reason = "correction", long? expectedVersion = null) =>
+        client.PutAsJsonAsync($"/memories/{id}", new { content, reason, expectedVersion });
+
+    public static async Task<JsonElement> ReadMemoryAsync(this HttpClient client, Guid id)
+    {
+        var response = await client.GetAsync($"/memories/{id}");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await response.Json();
+    }
+
+    /// <summary>Asserts an RFC 9457 answer with the given status and hands back its body.</summary>
+    public static async Task<JsonElement> AssertProblemAsync(this HttpResponseMessage response, HttpStatusCode status)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(status == response.StatusCode, $"expected {(int)status}, got {(int)response.StatusCode}: {text}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var body = JsonDocument.Parse(text).RootElement.Clone();
+        Assert.Equal((int)status, body.GetProperty("status").GetInt32());
+        return body;
+    }
+
+    /// <summary>Asserts a 400 validation problem whose errors name exactly the given field.</summary>
+    public static async Task<JsonElement> AssertValidationErrorAsync(this HttpResponseMessage response, string field, string? because = null)
+    {
+        var body = await response.AssertProblemAsync(HttpStatusCode.BadRequest);
+        var errors = body.GetProperty("errors");
+        var fields = errors.EnumerateObject().Select(p => p.Name).ToArray();
+        Assert.True(fields.SequenceEqual([field]), $"{because}: expected errors on '{field}' only, got: {string.Join(", ", fields)}");
+        Assert.NotEmpty(errors.GetProperty(field).EnumerateArray());
+        return body;
+    }
+
+    public static async Task<long> CountEventsAsync(this AetherraFixture fx, string tenant, string type)
+    {
+        await using var db = fx.OpenDatabase();
+        await using var count = new NpgsqlCommand("select count(*) from aetherra.mt_events where tenant_id = $1 and type = $2", db)
+        {
+            Parameters = { new() { Value = tenant }, new() { Value = type } }
+        };
+        return (long)(await count.ExecuteScalarAsync())!;
+    }
+
+    public static async Task<long> CountStreamEventsAsync(this AetherraFixture fx, Guid streamId)
+    {
+        await using var db = fx.OpenDatabase();
+        await using var count = new NpgsqlCommand("select count(*) from aetherra.mt_events where stream_id = $1", db)
+        {
+            Parameters = { new() { Value = streamId } }
+        };
+        return (long)(await count.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>How many rows of every table in the aetherra schema contain the text, read as the raw row.</summary>
+    public static async Task<IReadOnlyDictionary<string, long>> FindInEveryTableAsync(this AetherraFixture fx, string text)
+    {
+        await using var db = fx.OpenDatabase();
+        var tables = new List<string>();
+        await using (var list = new NpgsqlCommand(
+                         "select table_name from information_schema.tables where table_schema = 'aetherra' and table_type = 'BASE TABLE'", db))
+        await using (var reader = await list.ExecuteReaderAsync())
+            while (await reader.ReadAsync()) tables.Add(reader.GetString(0));
+        Assert.Contains("mt_events", tables);
+        Assert.Contains("subject_keys", tables);
+
+        var hits = new Dictionary<string, long>();
+        foreach (var table in tables)
+        {
+            await using var count = new NpgsqlCommand($"select count(*) from aetherra.\"{table}\" x where x::text like $1", db)
+            {
+                Parameters = { new() { Value = "%" + text + "%" } }
+            };
+            hits[table] = (long)(await count.ExecuteScalarAsync())!;
+        }
+        return hits;
+    }
+
+    public static async Task<Guid?> SubjectKeyIdAsync(this AetherraFixture fx, string tenant, string subject)
+    {
+        await using var db = fx.OpenDatabase();
+        await using var find = new NpgsqlCommand("select key_id from aetherra.subject_keys where tenant_id = $1 and subject = $2", db)
+        {
+            Parameters = { new() { Value = tenant }, new() { Value = subject } }
+        };
+        return await find.ExecuteScalarAsync() as Guid?;
+    }
+
+    /// <summary>Fires the requests at once, each on its own client, and hands back every answer.</summary>
+    public static async Task<HttpResponseMessage[]> InParallelAsync(this AetherraFixture fx, string key, int count,
+        Func<HttpClient, int, Task<HttpResponseMessage>> send)
+    {
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var tasks = Enumerable.Range(0, count).Select(async i =>
+        {
+            var client = fx.Client(key);
+            await start.Task;
+            return await send(client, i);
+        }).ToArray();
+        start.SetResult();
+        return await Task.WhenAll(tasks);
+    }
+}
