@@ -53,7 +53,10 @@ public static class ReviseMemoryHandler
         }
         catch (ConcurrencyException)
         {
-            throw new VersionConflict(await CurrentVersionAsync(store, command.Tenant, id, ct));
+            // An expectedVersion on a stream this tenant does not have is a missing memory, not a conflict.
+            var version = await CurrentVersionAsync(store, command.Tenant, id, ct);
+            if (version == 0) throw new NotFound("memory");
+            throw new VersionConflict(version);
         }
         catch (Exception e) when (Sessions.IsUniqueViolation(e, MemoryConfiguration.DedupIndex))
         {
