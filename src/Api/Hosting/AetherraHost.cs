@@ -108,6 +108,12 @@ public static class AetherraHost
         app.UseAuthentication();
         app.UseMiddleware<IdempotencyMiddleware>();
         app.UseMiddleware<AuditMiddleware>();
+        // Kestrel enforces MaxRequestBodySize only as the body is read, and the JSON binder answers any read
+        // failure with 400: a body declared too large is refused here, as 413, before anything reads it.
+        app.Use((context, next) => context.Request.ContentLength > MaxRequestBytes
+            ? Problems.Write(context, StatusCodes.Status413PayloadTooLarge, "Request too large",
+                $"A request body is at most {MaxRequestBytes} bytes.")
+            : next(context));
         app.UseAuthorization();
         app.UseMiddleware<ProblemMiddleware>();
 

@@ -17,7 +17,9 @@ public sealed class IdempotencyMiddleware(RequestDelegate next, IdempotencyStore
     public async Task InvokeAsync(HttpContext context)
     {
         var key = context.Request.Headers[Header].ToString();
-        if (string.IsNullOrEmpty(key) || context.User.Identity?.IsAuthenticated != true || !IsWrite(context.Request.Method))
+        // A body over the limit is refused further in (413) and kept nowhere: not worth reading to hash it.
+        if (string.IsNullOrEmpty(key) || context.User.Identity?.IsAuthenticated != true || !IsWrite(context.Request.Method)
+            || context.Request.ContentLength > Hosting.AetherraHost.MaxRequestBytes)
         {
             await next(context);
             return;

@@ -13,7 +13,13 @@ public sealed class RequestIdMiddleware(RequestDelegate next)
         var id = Guid.CreateVersion7();
         context.Items[Item] = id;
         context.TraceIdentifier = id.ToString();
-        context.Response.Headers[Header] = id.ToString();
+        // Set when the answer starts, not now: an error answer clears the headers set before it
+        // (Response.Clear), and the id matters most on exactly those answers.
+        context.Response.OnStarting(() =>
+        {
+            context.Response.Headers[Header] = id.ToString();
+            return Task.CompletedTask;
+        });
         using (LogContext.PushProperty("RequestId", id))
         {
             await next(context);

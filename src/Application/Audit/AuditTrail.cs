@@ -10,7 +10,7 @@ public static class AuditTrail
     public static void Accepted(IDocumentSession session, CommandContext command, string? target, int status, DateTimeOffset now) =>
         session.Events.StartStream(command.RequestId,
             new AuditRecorded(command.RequestId, command.Actor, command.Tenant, command.Action, target,
-                AuditOutcome.Accepted, status, null, now));
+                AuditOutcome.Accepted, status, null, ToMicroseconds(now)));
 
     /// <summary>A command that ended without its accepted record (rejected, or failed) is recorded on its own.</summary>
     public static async Task RecordEndingAsync(
@@ -19,8 +19,14 @@ public static class AuditTrail
         await using var session = store.OpenFor(command);
         var outcome = status < 400 ? AuditOutcome.Accepted : AuditOutcome.Rejected;
         session.Events.StartStream(command.RequestId,
-            new AuditRecorded(command.RequestId, command.Actor, command.Tenant, command.Action, target, outcome, status, reason, now));
+            new AuditRecorded(command.RequestId, command.Actor, command.Tenant, command.Action, target, outcome, status, reason, ToMicroseconds(now)));
         await session.SaveChangesAsync(ct);
         command.Audited = true;
     }
+
+    /// <summary>
+    /// PostgreSQL keeps microseconds and rounds finer input: a record's time at .NET's 100 ns would be
+    /// compared as a rounded-up value, and GET /audit?to= at exactly a record's own time would miss it.
+    /// </summary>
+    private static DateTimeOffset ToMicroseconds(DateTimeOffset t) => t.AddTicks(-(t.Ticks % TimeSpan.TicksPerMicrosecond));
 }
