@@ -22,6 +22,7 @@ random_key() { head -c 32 /dev/urandom | base64 -w0; }
 # a stray client-only install cannot shadow the server.
 pg_find_bindir() {
   local d
+  # shellcheck disable=SC2012 # fixed Debian layout, version-sorted names
   d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)
   [[ -n $d && -x $d/initdb && -x $d/pg_ctl && -x $d/postgres ]] && printf '%s\n' "$d"
 }
@@ -130,6 +131,7 @@ tmp_pg_cleanup() {
 
 API_PROJECT_DIR="$AETHERRA_ROOT/src/Api"
 API_PROJECT="$API_PROJECT_DIR/Aetherra.Api.csproj"
+# shellcheck disable=SC2034 # used by ops/test, which sources this file
 GENERATED_DIR="$API_PROJECT_DIR/Internal/Generated"
 
 # Runs `codegen write` on the already built Release API. cwd = project dir because

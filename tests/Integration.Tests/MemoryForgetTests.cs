@@ -46,7 +46,7 @@ public sealed class MemoryForgetTests(AetherraFixture fx)
 
         var again = await client.DeleteAsync($"/memories/{id}?reason=x");
 
-        await again.AssertProblemAsync(HttpStatusCode.UnprocessableEntity);
+        await again.AssertProblem(HttpStatusCode.UnprocessableEntity);
         Assert.Equal(2, await fx.CountStreamEventsAsync(id));
     }
 
@@ -57,7 +57,7 @@ public sealed class MemoryForgetTests(AetherraFixture fx)
 
         var response = await fx.Client(key.Key).DeleteAsync($"/memories/{Guid.NewGuid()}?reason=x");
 
-        await response.AssertProblemAsync(HttpStatusCode.NotFound);
+        await response.AssertProblem(HttpStatusCode.NotFound);
     }
 
     [Fact]

@@ -9,7 +9,7 @@ public sealed class MemoryReadTests(AetherraFixture fx)
 
         var response = await fx.Client(key.Key).GetAsync($"/memories/{Guid.NewGuid()}");
 
-        await response.AssertProblemAsync(HttpStatusCode.NotFound);
+        await response.AssertProblem(HttpStatusCode.NotFound);
     }
 
     [Fact]
@@ -19,7 +19,7 @@ public sealed class MemoryReadTests(AetherraFixture fx)
 
         var response = await fx.Client(key.Key).GetAsync($"/memories/{Guid.NewGuid()}/history");
 
-        await response.AssertProblemAsync(HttpStatusCode.NotFound);
+        await response.AssertProblem(HttpStatusCode.NotFound);
     }
 
     [Fact]
@@ -44,7 +44,7 @@ public sealed class MemoryReadTests(AetherraFixture fx)
 
         var response = await client.GetAsync($"/memories/{id}?minSequence={sequence + 1_000_000_000}");
 
-        var problem = await response.AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+        var problem = await response.AssertProblem(HttpStatusCode.ServiceUnavailable);
         Assert.NotNull(response.Headers.RetryAfter);
         Assert.Equal(sequence + 1_000_000_000, problem.GetProperty("minSequence").GetInt64());
     }

@@ -171,11 +171,11 @@ public sealed class MemoryRecordTests(AetherraFixture fx)
         var (id, _) = await fx.Client(owner.Key).RecordAsync(Api.Memory("Leo's PIN hint"));
         var client = fx.Client(stranger.Key);
 
-        await (await client.GetAsync($"/memories/{id}")).AssertProblemAsync(HttpStatusCode.NotFound);
-        await (await client.GetAsync($"/memories/{id}/history")).AssertProblemAsync(HttpStatusCode.NotFound);
-        await (await client.ReviseAsync(id, "hijacked")).AssertProblemAsync(HttpStatusCode.NotFound);
-        await (await client.ReviseAsync(id, "hijacked", expectedVersion: 1)).AssertProblemAsync(HttpStatusCode.NotFound);
-        await (await client.DeleteAsync($"/memories/{id}?reason=x")).AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await client.GetAsync($"/memories/{id}")).AssertProblem(HttpStatusCode.NotFound);
+        await (await client.GetAsync($"/memories/{id}/history")).AssertProblem(HttpStatusCode.NotFound);
+        await (await client.ReviseAsync(id, "hijacked")).AssertProblem(HttpStatusCode.NotFound);
+        await (await client.ReviseAsync(id, "hijacked", expectedVersion: 1)).AssertProblem(HttpStatusCode.NotFound);
+        await (await client.DeleteAsync($"/memories/{id}?reason=x")).AssertProblem(HttpStatusCode.NotFound);
         Assert.Equal(1, await fx.CountStreamEventsAsync(id));
     }
 

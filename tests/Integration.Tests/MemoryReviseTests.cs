@@ -49,7 +49,7 @@ public sealed class MemoryReviseTests(AetherraFixture fx)
 
         var response = await client.ReviseAsync(id, "Walt owns four dogs", expectedVersion: 1);
 
-        var problem = await response.AssertProblemAsync(HttpStatusCode.Conflict);
+        var problem = await response.AssertProblem(HttpStatusCode.Conflict);
         Assert.Equal(2, problem.GetProperty("currentVersion").GetInt64());
         Assert.Equal("Walt owns three dogs", (await client.ReadMemoryAsync(id)).GetProperty("content").GetString());
     }
@@ -63,7 +63,7 @@ public sealed class MemoryReviseTests(AetherraFixture fx)
 
         var response = await client.ReviseAsync(id, "Xena speaks Greek and Latin", expectedVersion: 5);
 
-        var problem = await response.AssertProblemAsync(HttpStatusCode.Conflict);
+        var problem = await response.AssertProblem(HttpStatusCode.Conflict);
         Assert.Equal(1, problem.GetProperty("currentVersion").GetInt64());
         Assert.Equal(1, await fx.CountStreamEventsAsync(id));
     }
@@ -79,7 +79,7 @@ public sealed class MemoryReviseTests(AetherraFixture fx)
 
         var response = await client.ReviseAsync(id, same);
 
-        await response.AssertProblemAsync(HttpStatusCode.UnprocessableEntity);
+        await response.AssertProblem(HttpStatusCode.UnprocessableEntity);
         Assert.Equal(1, await fx.CountStreamEventsAsync(id));
     }
 
@@ -93,7 +93,7 @@ public sealed class MemoryReviseTests(AetherraFixture fx)
 
         var response = await client.ReviseAsync(id, "Zoe likes tea");
 
-        await response.AssertProblemAsync(HttpStatusCode.UnprocessableEntity);
+        await response.AssertProblem(HttpStatusCode.UnprocessableEntity);
         Assert.Equal("Zoe likes coffee", (await client.ReadMemoryAsync(id)).GetProperty("content").GetString());
     }
 
@@ -107,7 +107,7 @@ public sealed class MemoryReviseTests(AetherraFixture fx)
 
         var response = await client.ReviseAsync(id, "Abe's new locker code");
 
-        await response.AssertProblemAsync(HttpStatusCode.UnprocessableEntity);
+        await response.AssertProblem(HttpStatusCode.UnprocessableEntity);
         Assert.Equal(0, await fx.CountEventsAsync(key.Tenant, MemoryTestSupport.Revised));
     }
 
@@ -126,7 +126,7 @@ public sealed class MemoryReviseTests(AetherraFixture fx)
         Assert.Equal("expired", (await client.ReadMemoryAsync(id)).GetProperty("status").GetString());
         var response = await client.ReviseAsync(id, "Bea's renewed parking permit");
 
-        await response.AssertProblemAsync(HttpStatusCode.UnprocessableEntity);
+        await response.AssertProblem(HttpStatusCode.UnprocessableEntity);
         Assert.Equal(1, await fx.CountStreamEventsAsync(id));
     }
 
@@ -164,7 +164,7 @@ public sealed class MemoryReviseTests(AetherraFixture fx)
 
         var response = await fx.Client(key.Key).ReviseAsync(Guid.NewGuid(), "anything", expectedVersion: 1);
 
-        await response.AssertProblemAsync(HttpStatusCode.NotFound);
+        await response.AssertProblem(HttpStatusCode.NotFound);
     }
 
     [Fact]
@@ -180,7 +180,7 @@ public sealed class MemoryReviseTests(AetherraFixture fx)
         var losers = answers.Where(a => a.StatusCode != HttpStatusCode.OK).ToArray();
         Assert.Equal(19, losers.Length);
         foreach (var loser in losers)
-            Assert.Equal(2, (await loser.AssertProblemAsync(HttpStatusCode.Conflict)).GetProperty("currentVersion").GetInt64());
+            Assert.Equal(2, (await loser.AssertProblem(HttpStatusCode.Conflict)).GetProperty("currentVersion").GetInt64());
         Assert.Equal(2, await fx.CountStreamEventsAsync(id));
     }
 

@@ -25,36 +25,15 @@ public static class MemoryTestSupport
         return await response.Json();
     }
 
-    /// <summary>Asserts an RFC 9457 answer with the given status and hands back its body.</summary>
-    public static async Task<JsonElement> AssertProblemAsync(this HttpResponseMessage response, HttpStatusCode status)
-    {
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(status == response.StatusCode, $"expected {(int)status}, got {(int)response.StatusCode}: {text}");
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var body = JsonDocument.Parse(text).RootElement.Clone();
-        Assert.Equal((int)status, body.GetProperty("status").GetInt32());
-        return body;
-    }
-
     /// <summary>Asserts a 400 validation problem whose errors name exactly the given field.</summary>
     public static async Task<JsonElement> AssertValidationErrorAsync(this HttpResponseMessage response, string field, string? because = null)
     {
-        var body = await response.AssertProblemAsync(HttpStatusCode.BadRequest);
+        var body = await response.AssertProblem(HttpStatusCode.BadRequest);
         var errors = body.GetProperty("errors");
         var fields = errors.EnumerateObject().Select(p => p.Name).ToArray();
         Assert.True(fields.SequenceEqual([field]), $"{because}: expected errors on '{field}' only, got: {string.Join(", ", fields)}");
         Assert.NotEmpty(errors.GetProperty(field).EnumerateArray());
         return body;
-    }
-
-    public static async Task<long> CountEventsAsync(this AetherraFixture fx, string tenant, string type)
-    {
-        await using var db = fx.OpenDatabase();
-        await using var count = new NpgsqlCommand("select count(*) from aetherra.mt_events where tenant_id = $1 and type = $2", db)
-        {
-            Parameters = { new() { Value = tenant }, new() { Value = type } }
-        };
-        return (long)(await count.ExecuteScalarAsync())!;
     }
 
     public static async Task<long> CountStreamEventsAsync(this AetherraFixture fx, Guid streamId)

@@ -72,7 +72,7 @@ public sealed class MemoryValidationTests(AetherraFixture fx)
 
         var response = await fx.Client(key.Key).PostRawAsync("/memories", "");
 
-        await response.AssertProblemAsync(HttpStatusCode.BadRequest);
+        await response.AssertProblem(HttpStatusCode.BadRequest);
         Assert.Equal(0, await fx.CountEventsAsync(key.Tenant, MemoryTestSupport.Recorded));
     }
 
@@ -86,7 +86,7 @@ public sealed class MemoryValidationTests(AetherraFixture fx)
 
         var response = await fx.Client(key.Key).PostRawAsync("/memories", body);
 
-        await response.AssertProblemAsync(HttpStatusCode.BadRequest);
+        await response.AssertProblem(HttpStatusCode.BadRequest);
         Assert.Equal(0, await fx.CountEventsAsync(key.Tenant, MemoryTestSupport.Recorded));
     }
 }
