@@ -45,7 +45,6 @@ public static class AetherraHost
         services.AddSingleton<SubjectKeyStore>();
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<IdempotencyStore>();
-        services.AddHostedService<StartupTasks>();
 
         services.AddMarten(opts =>
             {
@@ -55,6 +54,8 @@ public static class AetherraHost
             })
             .ApplyAllDatabaseChangesOnStartup()
             .IntegrateWithWolverine();
+        // After Marten's own start-up work, which applies its schema first.
+        services.AddHostedService<StartupTasks>();
 
         services.CritterStackDefaults(x =>
         {

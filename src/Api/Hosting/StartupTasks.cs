@@ -1,16 +1,19 @@
+using Aetherra.Application.Common;
 using Aetherra.Application.Keys;
 using Aetherra.Infrastructure;
 using Aetherra.Infrastructure.Database;
 using Aetherra.Infrastructure.Keys;
+using Marten;
 using Npgsql;
 
 namespace Aetherra.Api.Hosting;
 
 /// <summary>
-/// Before the server listens: our own tables, then, on the very first start, the bootstrap admin key,
-/// printed once and written to AETHERRA_ADMIN_KEY_FILE.
+/// Before the server listens: our own tables, a warm-up of the read paths, then, on the very first start,
+/// the bootstrap admin key, printed once and written to AETHERRA_ADMIN_KEY_FILE.
 /// </summary>
-public sealed class StartupTasks(NpgsqlDataSource db, ApiKeyStore keys, AetherraSettings settings, ILogger<StartupTasks> log)
+public sealed class StartupTasks(
+    NpgsqlDataSource db, ApiKeyStore keys, IDocumentStore store, AetherraSettings settings, ILogger<StartupTasks> log)
     : IHostedService
 {
     public const string BootstrapTenant = "default";
@@ -18,6 +21,7 @@ public sealed class StartupTasks(NpgsqlDataSource db, ApiKeyStore keys, Aetherra
     public async Task StartAsync(CancellationToken ct)
     {
         await DatabaseBootstrap.ApplyAsync(db, ct);
+        await Warmup.RunAsync(store, ct);
         if (await keys.AnyAsync(ct)) return;
 
         var (key, secret) = await keys.CreateAsync("bootstrap-admin", BootstrapTenant, [Scopes.Admin], ct);
