@@ -98,30 +98,17 @@ public sealed class MemoryRecordTests(AetherraFixture fx)
         Assert.Equal(1, await fx.CountEventsAsync(key.Tenant, MemoryTestSupport.Recorded));
     }
 
-    [Fact]
-    public async Task the_same_content_from_another_agent_is_a_new_memory()
+    [Theory]
+    [InlineData("assistant", "planner", "ivan", "ivan")]
+    [InlineData("assistant", "assistant", "ivan", "judy")]
+    public async Task the_same_content_from_another_agent_or_about_another_subject_is_a_new_memory(
+        string firstAgent, string secondAgent, string firstSubject, string secondSubject)
     {
         var key = await fx.NewTenantAsync();
         var client = fx.Client(key.Key);
-        var (first, _) = await client.RecordAsync(Api.Memory("Hank is vegetarian", agent: "assistant"));
+        var (first, _) = await client.RecordAsync(Api.Memory("likes jazz", subject: firstSubject, agent: firstAgent));
 
-        var other = await client.PostAsJsonAsync("/memories", Api.Memory("Hank is vegetarian", agent: "planner"));
-
-        Assert.Equal(HttpStatusCode.Created, other.StatusCode);
-        var body = await other.Json();
-        Assert.NotEqual(first, body.GetProperty("id").GetGuid());
-        Assert.False(body.GetProperty("deduplicated").GetBoolean());
-        Assert.Equal(2, await fx.CountEventsAsync(key.Tenant, MemoryTestSupport.Recorded));
-    }
-
-    [Fact]
-    public async Task the_same_content_about_another_subject_is_a_new_memory()
-    {
-        var key = await fx.NewTenantAsync();
-        var client = fx.Client(key.Key);
-        var (first, _) = await client.RecordAsync(Api.Memory("likes jazz", subject: "ivan"));
-
-        var other = await client.PostAsJsonAsync("/memories", Api.Memory("likes jazz", subject: "judy"));
+        var other = await client.PostAsJsonAsync("/memories", Api.Memory("likes jazz", subject: secondSubject, agent: secondAgent));
 
         Assert.Equal(HttpStatusCode.Created, other.StatusCode);
         var body = await other.Json();
