@@ -16,7 +16,7 @@ public static class Warmup
 
     public static async Task RunAsync(IDocumentStore store, CancellationToken ct)
     {
-        var key = new DataKey(Guid.Empty, DataKey.NewMaterial());
+        using var key = new DataKey(Guid.Empty, DataKey.NewMaterial());
         var hash = MemoryContent.Hash(key, "warm-up", "subject", "agent");
         MemoryContent.Open(new Dictionary<Guid, DataKey> { [key.Id] = key }, Tenant, Guid.Empty,
             MemoryContent.Seal(key, Tenant, Guid.Empty, "warm-up"));

@@ -1,6 +1,7 @@
 using Aetherra.Application.Common;
 using Aetherra.Domain.Memory;
 using Aetherra.Infrastructure.Crypto;
+using Aetherra.Infrastructure.EventStore;
 using Marten;
 using MemoryState = Aetherra.Domain.Memory.Memory;
 
@@ -49,6 +50,7 @@ internal static class MemoryWriter
             .ToDictionary(m => m.ContentHash, m => (m.Id, m.Version));
 
         var results = new List<WrittenMemory>(items.Count);
+        var recorded = new List<MemoryRecorded>(items.Count);
         for (var i = 0; i < items.Count; i++)
         {
             if (known.TryGetValue(hashes[i], out var hit))
@@ -59,7 +61,7 @@ internal static class MemoryWriter
             var item = items[i];
             var id = Guid.CreateVersion7();
             var key = keysBySubject[item.Subject!];
-            session.Events.StartStream<MemoryState>(id, new MemoryRecorded(
+            recorded.Add(new MemoryRecorded(
                 id, item.Subject!, item.Agent!, item.Session,
                 Enum.Parse<MemoryKind>(item.Kind!, true),
                 (item.Tags ?? []).Distinct(StringComparer.Ordinal).ToList(),
@@ -71,8 +73,19 @@ internal static class MemoryWriter
             results.Add(new WrittenMemory(id, 1, hashes[i], false));
         }
 
+        // One memory goes through Marten's append (and its inline projection); a batch is copied in, rows
+        // and snapshots alike, in this same transaction: a statement per row would cap imports at a few
+        // thousand memories a second.
+        if (items.Count == 1)
+            foreach (var e in recorded) session.Events.StartStream<MemoryState>(e.MemoryId, e);
+        else if (recorded.Count > 0)
+            await NewStreamCopy.WriteAsync(connection, session.DocumentStore, command.Tenant, command.Actor,
+                command.RequestId.ToString(), now,
+                recorded.Select(e => new NewStream(e.MemoryId, e, MemoryState.Create(e))).ToList(), ct);
+
         var target = items.Count == 1 ? results[0].Id.ToString() : null;
         var sequence = await session.CommitAsync(command, target, acceptedStatus(results), now, ct);
+        foreach (var key in keysBySubject.Values) key.Dispose();
         return (results, sequence);
     }
 }

@@ -25,7 +25,9 @@ public static class ReadMemory
         var found = memory.Content is null
             ? new Dictionary<Guid, DataKey>()
             : await keys.FindAsync(dataSource, tenant, [memory.Content.KeyId], ct);
-        return new MemoryView(memory.Id, MemoryContent.Open(found, tenant, id, memory.Content), memory.Subject,
+        var content = MemoryContent.Open(found, tenant, id, memory.Content);
+        foreach (var key in found.Values) key.Dispose();
+        return new MemoryView(memory.Id, content, memory.Subject,
             memory.Agent, memory.Session, Lower(memory.Kind), memory.Tags, memory.Importance, Lower(memory.Classification),
             memory.OccurredAt, memory.RecordedAt, memory.ExpiresAt, memory.Source, memory.Version,
             Lower(memory.StatusAt(clock.GetUtcNow())), memory.ContentHash);

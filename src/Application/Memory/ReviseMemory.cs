@@ -43,7 +43,7 @@ public static class ReviseMemoryHandler
             var now = clock.GetUtcNow();
             MemoryDecisions.EnsureActive(current, now, "revised");
 
-            var key = await keys.GetOrCreateAsync(connection, command.Tenant, current.Subject, ct);
+            using var key = await keys.GetOrCreateAsync(connection, command.Tenant, current.Subject, ct);
             stream.AppendOne(MemoryDecisions.Revise(current,
                 MemoryContent.Seal(key, command.Tenant, id, revision.Content!),
                 MemoryContent.Hash(key, revision.Content!, current.Subject, current.Agent),

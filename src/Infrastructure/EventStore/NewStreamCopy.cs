@@ -1,0 +1,115 @@
+using Marten;
+using Marten.Events;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Aetherra.Infrastructure.EventStore;
+
+/// <summary>A new stream of exactly one event, and the inline snapshot document that event folds to.</summary>
+public sealed record NewStream(Guid Id, object Event, object Snapshot);
+
+/// <summary>
+/// Starts many one-event streams with binary COPY inside the caller's transaction: the rows Marten itself
+/// would write (stream, event with its metadata, inline snapshot document), without a statement per row.
+/// Sequences come from Marten's own sequence, so the async daemon and every reader see these events exactly
+/// like appended ones. What it does not do is run projections: the caller hands the snapshot each event
+/// folds to, and must not use this for event types that other inline projections consume.
+/// </summary>
+public static class NewStreamCopy
+{
+    /// <returns>The global sequence of the last event written.</returns>
+    public static async Task<long> WriteAsync(
+        NpgsqlConnection connection, IDocumentStore store, string tenant, string? user, string? correlationId,
+        DateTimeOffset now, IReadOnlyList<NewStream> streams, CancellationToken ct)
+    {
+        if (streams.Count == 0) throw new ArgumentException("nothing to write", nameof(streams));
+        var options = store.Options;
+        var events = (EventGraph)options.Events;
+        var serializer = options.Serializer();
+        var schema = options.Schema;
+        var snapshotType = streams[0].Snapshot.GetType();
+        var streamType = events.AggregateAliasFor(snapshotType);
+        var sequences = await ReserveSequencesAsync(connection, events.DatabaseSchemaName, streams.Count, ct);
+        var at = now.ToUniversalTime();
+
+        await using (var copy = await connection.BeginBinaryImportAsync(
+                         $"copy {schema.ForStreams(true)} (tenant_id, id, type, version, timestamp, created, is_archived) from stdin (format binary)", ct))
+        {
+            foreach (var stream in streams)
+            {
+                await copy.StartRowAsync(ct);
+                await copy.WriteAsync(tenant, NpgsqlDbType.Varchar, ct);
+                await copy.WriteAsync(stream.Id, NpgsqlDbType.Uuid, ct);
+                await copy.WriteAsync(streamType, NpgsqlDbType.Varchar, ct);
+                await copy.WriteAsync(1L, NpgsqlDbType.Bigint, ct);
+                await copy.WriteAsync(at, NpgsqlDbType.TimestampTz, ct);
+                await copy.WriteAsync(at, NpgsqlDbType.TimestampTz, ct);
+                await copy.WriteAsync(false, NpgsqlDbType.Boolean, ct);
+            }
+            await copy.CompleteAsync(ct);
+        }
+
+        await using (var copy = await connection.BeginBinaryImportAsync(
+                         $"copy {schema.ForEvents(true)} (seq_id, id, stream_id, version, data, type, timestamp, tenant_id, mt_dotnet_type, correlation_id, user_name, is_archived) from stdin (format binary)", ct))
+        {
+            for (var i = 0; i < streams.Count; i++)
+            {
+                var type = streams[i].Event.GetType();
+                var mapping = events.EventMappingFor(type);
+                await copy.StartRowAsync(ct);
+                await copy.WriteAsync(sequences[i], NpgsqlDbType.Bigint, ct);
+                await copy.WriteAsync(Guid.CreateVersion7(), NpgsqlDbType.Uuid, ct);
+                await copy.WriteAsync(streams[i].Id, NpgsqlDbType.Uuid, ct);
+                await copy.WriteAsync(1L, NpgsqlDbType.Bigint, ct);
+                await copy.WriteAsync(serializer.ToJson(streams[i].Event), NpgsqlDbType.Jsonb, ct);
+                await copy.WriteAsync(mapping.EventTypeName, NpgsqlDbType.Varchar, ct);
+                await copy.WriteAsync(at, NpgsqlDbType.TimestampTz, ct);
+                await copy.WriteAsync(tenant, NpgsqlDbType.Varchar, ct);
+                await copy.WriteAsync(DotNetTypeName(type), NpgsqlDbType.Varchar, ct);
+                await WriteNullableAsync(copy, correlationId, ct);
+                await WriteNullableAsync(copy, user, ct);
+                await copy.WriteAsync(false, NpgsqlDbType.Boolean, ct);
+            }
+            await copy.CompleteAsync(ct);
+        }
+
+        await using (var copy = await connection.BeginBinaryImportAsync(
+                         $"copy {schema.For(snapshotType, true)} (tenant_id, id, data, mt_last_modified, mt_dotnet_type, mt_version) from stdin (format binary)", ct))
+        {
+            foreach (var stream in streams)
+            {
+                await copy.StartRowAsync(ct);
+                await copy.WriteAsync(tenant, NpgsqlDbType.Varchar, ct);
+                await copy.WriteAsync(stream.Id, NpgsqlDbType.Uuid, ct);
+                await copy.WriteAsync(serializer.ToJson(stream.Snapshot), NpgsqlDbType.Jsonb, ct);
+                await copy.WriteAsync(at, NpgsqlDbType.TimestampTz, ct);
+                await copy.WriteAsync(DotNetTypeName(snapshotType), NpgsqlDbType.Varchar, ct);
+                await copy.WriteAsync(1L, NpgsqlDbType.Bigint, ct);
+            }
+            await copy.CompleteAsync(ct);
+        }
+
+        return sequences[^1];
+    }
+
+    private static async Task<long[]> ReserveSequencesAsync(NpgsqlConnection connection, string schema, int count, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(
+            $"select nextval('{schema}.mt_events_sequence') from generate_series(1, $1)", connection);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = count });
+        var sequences = new long[count];
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        for (var i = 0; await reader.ReadAsync(ct); i++) sequences[i] = reader.GetInt64(0);
+        Array.Sort(sequences);
+        return sequences;
+    }
+
+    private static async Task WriteNullableAsync(NpgsqlBinaryImporter copy, string? value, CancellationToken ct)
+    {
+        if (value is null) await copy.WriteNullAsync(ct);
+        else await copy.WriteAsync(value, NpgsqlDbType.Varchar, ct);
+    }
+
+    // The form Marten stores in mt_dotnet_type: "Namespace.Type, Assembly".
+    private static string DotNetTypeName(Type type) => $"{type.FullName}, {type.Assembly.GetName().Name}";
+}
