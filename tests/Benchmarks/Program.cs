@@ -1,0 +1,89 @@
+using Aetherra.Benchmarks;
+
+// Load driver for docs/benchmarks.md. Run it through ops/bench, which builds Release, starts a throwaway
+// PostgreSQL and passes AETHERRA_BENCH_DB; see `ops/bench --help` for the options.
+var options = Options.Parse(args);
+if (options.Help)
+{
+    Console.WriteLine(Options.Usage);
+    return 0;
+}
+
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    cancel.Cancel();
+};
+var ct = cancel.Token;
+
+var serverConnection = Environment.GetEnvironmentVariable("AETHERRA_BENCH_DB")
+    ?? throw new InvalidOperationException("AETHERRA_BENCH_DB is not set: run ops/bench (it starts a throwaway PostgreSQL).");
+var serverDll = options.ServerDll ?? Paths.DefaultServerDll();
+if (!File.Exists(serverDll)) throw new FileNotFoundException($"the built server is not at {serverDll}: build Release first (ops/bench does)", serverDll);
+
+var report = new Report(options, await Machine.DescribeAsync(serverConnection));
+var workDir = Directory.CreateTempSubdirectory("aetherra-bench.").FullName;
+await using (var databases = new Databases(serverConnection))
+{
+    ServerProcess? server = null;
+    try
+    {
+        Progress($"starting the server ({serverDll})");
+        server = await ServerProcess.StartAsync(serverDll, await databases.CreateAsync("http", ct), workDir, ct);
+        using var http = new HttpScenarios(server, options.Timing);
+        await http.AuthenticateAsync(ct);
+        await using var raw = await RawMartenScenarios.CreateAsync(await databases.CreateAsync("marten", ct), options.Timing, ct);
+
+        if (options.Single)
+            foreach (var c in options.Clients)
+            {
+                Progress($"single writes, {c} HTTP client(s)");
+                var viaHttp = await http.SingleWritesAsync(c, ct);
+                Progress($"  {viaHttp.OperationsPerSecond:F0}/s p50 {viaHttp.P50:F1} ms p99 {viaHttp.P99:F1} ms");
+                Progress($"single appends, {c} raw Marten session(s)");
+                var viaMarten = await raw.SingleAppendsAsync(c, ct);
+                Progress($"  {viaMarten.OperationsPerSecond:F0}/s p50 {viaMarten.P50:F1} ms p99 {viaMarten.P99:F1} ms");
+                report.Single.Add((viaHttp, viaMarten));
+            }
+
+        if (options.Batch)
+        {
+            await using var copy = await CopyScenarios.CreateAsync(await databases.CreateAsync("copy", ct), options.Timing, ct);
+            foreach (var c in options.BatchClients)
+            {
+                Progress($"batch import, {c} HTTP client(s)");
+                var viaHttp = await http.BatchImportAsync(c, ct);
+                Progress($"  {viaHttp.ItemsPerSecond:F0} memories/s");
+                Progress($"batch appends, {c} raw Marten session(s)");
+                var viaMarten = await raw.BatchAppendsAsync(c, ct);
+                Progress($"  {viaMarten.ItemsPerSecond:F0} events/s");
+                Progress($"binary COPY, {c} connection(s)");
+                var viaCopy = await copy.CopyAsync(c, ct);
+                Progress($"  {viaCopy.ItemsPerSecond:F0} rows/s");
+                report.Batch.Add((viaHttp, viaMarten, viaCopy));
+            }
+        }
+    }
+    catch (Exception) when (server is not null)
+    {
+        Console.Error.WriteLine($"aetherra-bench: the server's log is {server.LogFile}");
+        throw;
+    }
+    finally
+    {
+        if (server is not null) await server.DisposeAsync();
+    }
+}
+
+var markdown = report.Markdown();
+Console.WriteLine(markdown);
+if (options.WritePath is { } path)
+{
+    Report.WriteSection(path, markdown);
+    Progress($"wrote the results into {path}");
+}
+Directory.Delete(workDir, recursive: true);
+return report.Failures() == 0 ? 0 : 1;
+
+static void Progress(string line) => Console.Error.WriteLine($"aetherra-bench: {line}");
