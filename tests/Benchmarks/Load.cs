@@ -10,6 +10,10 @@ public sealed record Measurement(int Concurrency, long Operations, long Items, l
     public double P50 => Percentile(0.50);
     public double P99 => Percentile(0.99);
 
+    /// <summary>Failures during the warm-up are failures too: they only do not count for the rate.</summary>
+    public Measurement After(Measurement warmup) =>
+        warmup.Errors == 0 ? this : this with { Errors = Errors + warmup.Errors, FirstError = warmup.FirstError + " (warm-up)" };
+
     /// <summary>Nearest-rank percentile of the recorded latencies.</summary>
     public double Percentile(double p)
     {
@@ -27,8 +31,8 @@ public static class Load
     /// <summary>
     /// Closed loop: <paramref name="concurrency"/> workers each run their operation back to back. Operations
     /// that complete during the warm-up are discarded; those completing inside the measured window count for
-    /// the rate and their latencies (start to completion) for the percentiles. Workers start nothing new
-    /// after the window closes.
+    /// the rate and their latencies (start to completion) for the percentiles; a failure counts wherever it
+    /// happens. Workers start nothing new after the window closes.
     /// </summary>
     public static async Task<Measurement> ForDurationAsync(
         int concurrency, TimeSpan warmup, TimeSpan duration, Func<int, Operation> operationFor, int itemsPerOperation,
@@ -54,9 +58,8 @@ public static class Load
                     firstError ??= e.GetType().Name + ": " + e.Message;
                 }
                 var ended = Stopwatch.GetTimestamp();
-                if (ended < windowStart || ended > windowEnd) continue;
-                if (ok) latencies.Add(Stopwatch.GetElapsedTime(started, ended).TotalMilliseconds);
-                else errors++;
+                if (!ok) errors++;
+                else if (ended >= windowStart && ended <= windowEnd) latencies.Add(Stopwatch.GetElapsedTime(started, ended).TotalMilliseconds);
             }
             return (latencies, errors, firstError);
         }, ct)).ToArray();

@@ -26,6 +26,10 @@ public sealed record Machine(
             RuntimeInformation.OSDescription, RuntimeInformation.FrameworkDescription, postgres);
     }
 
+    /// <summary>The 1-minute load average: other work on the two cores skews every figure, so the report says how busy the machine was.</summary>
+    public static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "unknown";
+
     private static string ReadCpuModel() =>
         ProcLine("/proc/cpuinfo", "model name")?.Split(':', 2)[1].Trim() ?? RuntimeInformation.ProcessArchitecture.ToString();
 

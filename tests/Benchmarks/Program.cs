@@ -83,7 +83,12 @@ if (options.WritePath is { } path)
     Report.WriteSection(path, markdown);
     Progress($"wrote the results into {path}");
 }
+if (report.Failures() > 0)
+{
+    Progress($"some operations failed; the server's log is kept in {workDir}");
+    return 1;
+}
 Directory.Delete(workDir, recursive: true);
-return report.Failures() == 0 ? 0 : 1;
+return 0;
 
 static void Progress(string line) => Console.Error.WriteLine($"aetherra-bench: {line}");

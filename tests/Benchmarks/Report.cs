@@ -14,6 +14,8 @@ public sealed class Report(Options options, Machine machine)
     private const double TargetP99Ratio = 1.5;
     private const double TargetImportRate = 20_000;
 
+    private readonly string _loadAtStart = Machine.LoadAverage();
+
     public List<(Measurement Http, Measurement Raw)> Single { get; } = [];
     public List<(Measurement Http, Measurement Raw, Measurement Copy)> Batch { get; } = [];
 
@@ -29,6 +31,7 @@ public sealed class Report(Options options, Machine machine)
         md.AppendLine($"- When: {machine.At:yyyy-MM-dd HH:mm} UTC, commit {machine.Commit}");
         md.AppendLine($"- Machine: {machine.Cpus} CPUs ({machine.CpuModel}), {machine.Memory} RAM; {machine.Os}; {machine.Dotnet}");
         md.AppendLine($"- Store: {machine.Postgres}, a throwaway cluster on this machine");
+        md.AppendLine($"- Load average (1 min): {_loadAtStart} before the run (quiet is below 1: above it, other work shared the {machine.Cpus} CPUs), {Machine.LoadAverage()} at its end");
         md.AppendLine($"- Timing: single writes {t.Warmup.TotalSeconds:0.#} s warm-up + {t.Duration.TotalSeconds:0.#} s per row; " +
                       $"imports {N(t.BatchTotal)} memories per row in batches of {N(t.BatchSize)} after a warm-up batch per client" +
                       (options.Quick ? " (--quick: a smoke run, not figures to quote)" : ""));

@@ -53,10 +53,10 @@ public sealed class HttpScenarios(ServerProcess server, Timing timing) : IDispos
     public async Task<Measurement> BatchImportAsync(int clients, CancellationToken ct)
     {
         var warmup = Batches($"http-batch-c{clients}-warm", clients);
-        await Load.ForCountAsync(clients, warmup.Length, i => token => PostAsync("/memories/batch", warmup[i], HttpStatusCode.OK, token), 0, ct);
+        var warm = await Load.ForCountAsync(clients, warmup.Length, i => token => PostAsync("/memories/batch", warmup[i], HttpStatusCode.OK, token), 0, ct);
         var bodies = Batches($"http-batch-c{clients}", timing.BatchTotal / timing.BatchSize);
-        return await Load.ForCountAsync(clients, bodies.Length,
-            i => token => PostAsync("/memories/batch", bodies[i], HttpStatusCode.OK, token), timing.BatchSize, ct);
+        return (await Load.ForCountAsync(clients, bodies.Length,
+            i => token => PostAsync("/memories/batch", bodies[i], HttpStatusCode.OK, token), timing.BatchSize, ct)).After(warm);
     }
 
     // Generated before the clock starts: the driver shares the two cores with the server and PostgreSQL.
@@ -123,9 +123,9 @@ public sealed class RawMartenScenarios(DocumentStore store, Timing timing) : IAs
     public async Task<Measurement> BatchAppendsAsync(int sessions, CancellationToken ct)
     {
         var warmup = Batches($"raw-batch-c{sessions}-warm", sessions);
-        await Load.ForCountAsync(sessions, warmup.Length, i => token => AppendAsync(warmup[i], token), 0, ct);
+        var warm = await Load.ForCountAsync(sessions, warmup.Length, i => token => AppendAsync(warmup[i], token), 0, ct);
         var batches = Batches($"raw-batch-c{sessions}", timing.BatchTotal / timing.BatchSize);
-        return await Load.ForCountAsync(sessions, batches.Length, i => token => AppendAsync(batches[i], token), timing.BatchSize, ct);
+        return (await Load.ForCountAsync(sessions, batches.Length, i => token => AppendAsync(batches[i], token), timing.BatchSize, ct)).After(warm);
     }
 
     private async Task<bool> AppendAsync(MemoryRecorded[] batch, CancellationToken ct)
@@ -173,9 +173,9 @@ public sealed class CopyScenarios(NpgsqlDataSource dataSource, Timing timing) : 
     public async Task<Measurement> CopyAsync(int connections, CancellationToken ct)
     {
         var warmup = Batches($"copy-c{connections}-warm", connections);
-        await Load.ForCountAsync(connections, warmup.Length, i => token => CopyAsync(warmup[i], token), 0, ct);
+        var warm = await Load.ForCountAsync(connections, warmup.Length, i => token => CopyAsync(warmup[i], token), 0, ct);
         var batches = Batches($"copy-c{connections}", timing.BatchTotal / timing.BatchSize);
-        return await Load.ForCountAsync(connections, batches.Length, i => token => CopyAsync(batches[i], token), timing.BatchSize, ct);
+        return (await Load.ForCountAsync(connections, batches.Length, i => token => CopyAsync(batches[i], token), timing.BatchSize, ct)).After(warm);
     }
 
     private async Task<bool> CopyAsync((Guid Id, string Data)[] rows, CancellationToken ct)
