@@ -3,12 +3,15 @@ using System.Diagnostics;
 namespace Aetherra.Benchmarks;
 
 /// <summary>What one row of the report measured.</summary>
-public sealed record Measurement(int Concurrency, long Operations, long Items, long Errors, double Seconds, double[] LatenciesMs, string? FirstError)
+public sealed record Measurement(
+    int Concurrency, long Operations, long Items, long Errors, double Seconds, double[] LatenciesMs, string? FirstError, CpuUse? Cpu)
 {
     public double OperationsPerSecond => Operations / Seconds;
     public double ItemsPerSecond => Items / Seconds;
     public double P50 => Percentile(0.50);
     public double P99 => Percentile(0.99);
+
+    public static readonly Measurement None = new(0, 0, 0, 0, 1, [], null, null);
 
     /// <summary>Failures during the warm-up are failures too: they only do not count for the rate.</summary>
     public Measurement After(Measurement warmup) =>
@@ -36,11 +39,18 @@ public static class Load
     /// </summary>
     public static async Task<Measurement> ForDurationAsync(
         int concurrency, TimeSpan warmup, TimeSpan duration, Func<int, Operation> operationFor, int itemsPerOperation,
-        CancellationToken ct)
+        CpuProbe probe, CancellationToken ct)
     {
         var begin = Stopwatch.GetTimestamp();
         var windowStart = begin + (long)(warmup.TotalSeconds * Stopwatch.Frequency);
         var windowEnd = windowStart + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        var cpu = Task.Run(async () =>
+        {
+            await Task.Delay(warmup, ct);
+            var first = probe.Sample();
+            await Task.Delay(duration, ct);
+            return (first, probe.Sample());
+        }, ct);
         var workers = Enumerable.Range(0, concurrency).Select(i => Task.Run(async () =>
         {
             var operation = operationFor(i);
@@ -64,11 +74,13 @@ public static class Load
             return (latencies, errors, firstError);
         }, ct)).ToArray();
         var results = await Task.WhenAll(workers);
+        var (cpuFrom, cpuTo) = await cpu;
         ct.ThrowIfCancellationRequested();
         var all = results.SelectMany(r => r.latencies).ToArray();
         Array.Sort(all);
         return new Measurement(concurrency, all.Length, (long)all.Length * itemsPerOperation, results.Sum(r => r.errors),
-            duration.TotalSeconds, all, results.Select(r => r.firstError).FirstOrDefault(e => e is not null));
+            duration.TotalSeconds, all, results.Select(r => r.firstError).FirstOrDefault(e => e is not null),
+            CpuUse.Between(cpuFrom, cpuTo, all.Length));
     }
 
     /// <summary>
@@ -76,9 +88,11 @@ public static class Load
     /// timed from the first start to the last completion. Warm-up is the caller's job.
     /// </summary>
     public static async Task<Measurement> ForCountAsync(
-        int concurrency, int operations, Func<int, Operation> operationAt, int itemsPerOperation, CancellationToken ct)
+        int concurrency, int operations, Func<int, Operation> operationAt, int itemsPerOperation, CpuProbe probe,
+        CancellationToken ct)
     {
         var next = -1;
+        var cpuFrom = probe.Sample();
         var begin = Stopwatch.GetTimestamp();
         var workers = Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
         {
@@ -103,10 +117,12 @@ public static class Load
         }, ct)).ToArray();
         var results = await Task.WhenAll(workers);
         var seconds = Stopwatch.GetElapsedTime(begin).TotalSeconds;
+        var cpuTo = probe.Sample();
         ct.ThrowIfCancellationRequested();
         var all = results.SelectMany(r => r.latencies).ToArray();
         Array.Sort(all);
         return new Measurement(concurrency, all.Length, (long)all.Length * itemsPerOperation, results.Sum(r => r.errors),
-            seconds, all, results.Select(r => r.firstError).FirstOrDefault(e => e is not null));
+            seconds, all, results.Select(r => r.firstError).FirstOrDefault(e => e is not null),
+            CpuUse.Between(cpuFrom, cpuTo, (long)all.Length * Math.Max(1, itemsPerOperation)));
     }
 }

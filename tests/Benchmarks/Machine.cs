@@ -6,7 +6,8 @@ namespace Aetherra.Benchmarks;
 
 /// <summary>Where the figures come from: a number without its machine and commit means little.</summary>
 public sealed record Machine(
-    DateTimeOffset At, string Commit, int Cpus, string CpuModel, string Memory, string Os, string Dotnet, string Postgres)
+    DateTimeOffset At, string Commit, int Cpus, string CpuModel, string Memory, string Os, string Dotnet, string Postgres,
+    string ConnectionOptions)
 {
     public static async Task<Machine> DescribeAsync(string connectionString)
     {
@@ -23,7 +24,17 @@ public sealed record Machine(
         var commit = Git("rev-parse --short HEAD") ?? "unknown";
         if (!string.IsNullOrEmpty(Git("status --porcelain --untracked-files=no"))) commit += " with uncommitted changes";
         return new Machine(DateTimeOffset.UtcNow, commit, Environment.ProcessorCount, ReadCpuModel(), ReadMemoryTotal(),
-            RuntimeInformation.OSDescription, RuntimeInformation.FrameworkDescription, postgres);
+            RuntimeInformation.OSDescription, RuntimeInformation.FrameworkDescription, postgres, Options(connectionString));
+    }
+
+    /// <summary>Npgsql settings beyond where to connect (e.g. Max Auto Prepare): both sides of every row use them.</summary>
+    private static string Options(string connectionString)
+    {
+        var where = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "Host", "Port", "Database", "Username", "Password" };
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        var options = builder.Keys.Where(k => !where.Contains(k) && builder.TryGetValue(k, out var v) && v is not null)
+            .Select(k => $"{k}={builder[k]}").ToList();
+        return options.Count == 0 ? "Npgsql defaults" : string.Join("; ", options);
     }
 
     /// <summary>The 1-minute load average: other work on the two cores skews every figure, so the report says how busy the machine was.</summary>

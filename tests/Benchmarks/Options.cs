@@ -7,7 +7,8 @@ public sealed record Options(
     public const string Usage = """
         aetherra-bench [options]   (normally run through ops/bench)
 
-          --quick                 a smoke run: 1 s warm-up, 3 s per row, 10,000 memories per import row
+          --quick                 a smoke run: 2 s priming, 1 s warm-up, 3 s per row, 10,000 memories per import row
+          --prime S               seconds of untimed load (8 clients) on the fresh server and store first (default 5)
           --warmup S              seconds of warm-up before each timed row (default 2)
           --duration S            seconds per timed single-write row (default 15)
           --clients LIST          concurrencies of the single-write rows (default 1,8,32)
@@ -19,12 +20,13 @@ public sealed record Options(
           --write [PATH]          replace the generated section of PATH (default docs/benchmarks.md)
           --server DLL            the built server (default src/Api/bin/Release/net10.0/aetherra.dll)
 
-        Environment: AETHERRA_BENCH_DB  connection string of the cluster (fresh databases are made on it)
+        Environment: AETHERRA_BENCH_DB      connection string of the cluster (fresh databases are made on it)
+                     AETHERRA_BENCH_PG_DIR  its data directory, to measure PostgreSQL's CPU (optional)
         """;
 
     public static Options Parse(string[] args)
     {
-        double warmup = 2, duration = 15;
+        double prime = 5, warmup = 2, duration = 15;
         int batchTotal = 100_000, batchSize = 1000, seed = 42;
         int[] clients = [1, 8, 32], batchClients = [1, 4];
         bool single = true, batch = true, help = false, quick = false;
@@ -35,7 +37,8 @@ public sealed record Options(
             switch (args[i])
             {
                 case "-h" or "--help": help = true; break;
-                case "--quick": quick = true; warmup = 1; duration = 3; batchTotal = 10_000; break;
+                case "--quick": quick = true; prime = 2; warmup = 1; duration = 3; batchTotal = 10_000; break;
+                case "--prime": prime = double.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--warmup": warmup = double.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--duration": duration = double.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--clients": clients = List(Value()); break;
@@ -59,7 +62,7 @@ public sealed record Options(
         if (batchSize is < 1 or > 1000) throw new ArgumentException("--batch-size must be 1..1000 (the server's batch limit)");
         if (batchTotal < batchSize) throw new ArgumentException("--batch-total must be at least --batch-size");
         return new Options(help, single, batch, clients, batchClients,
-            new Timing(TimeSpan.FromSeconds(warmup), TimeSpan.FromSeconds(duration), batchTotal, batchSize, seed),
+            new Timing(TimeSpan.FromSeconds(prime), TimeSpan.FromSeconds(warmup), TimeSpan.FromSeconds(duration), batchTotal, batchSize, seed),
             write, server, quick, args);
     }
 

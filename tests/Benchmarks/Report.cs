@@ -30,9 +30,9 @@ public sealed class Report(Options options, Machine machine)
         md.AppendLine($"Command: `{command.Trim()}`").AppendLine();
         md.AppendLine($"- When: {machine.At:yyyy-MM-dd HH:mm} UTC, commit {machine.Commit}");
         md.AppendLine($"- Machine: {machine.Cpus} CPUs ({machine.CpuModel}), {machine.Memory} RAM; {machine.Os}; {machine.Dotnet}");
-        md.AppendLine($"- Store: {machine.Postgres}, a throwaway cluster on this machine");
+        md.AppendLine($"- Store: {machine.Postgres}, a throwaway cluster on this machine; connections: {machine.ConnectionOptions}");
         md.AppendLine($"- Load average (1 min): {_loadAtStart} before the run (quiet is below 1: above it, other work shared the {machine.Cpus} CPUs), {Machine.LoadAverage()} at its end");
-        md.AppendLine($"- Timing: single writes {t.Warmup.TotalSeconds:0.#} s warm-up + {t.Duration.TotalSeconds:0.#} s per row; " +
+        md.AppendLine($"- Timing: {t.Prime.TotalSeconds:0.#} s of untimed load on the fresh server and store first; single writes {t.Warmup.TotalSeconds:0.#} s warm-up + {t.Duration.TotalSeconds:0.#} s per row; " +
                       $"imports {N(t.BatchTotal)} memories per row in batches of {N(t.BatchSize)} after a warm-up batch per client" +
                       (options.Quick ? " (--quick: a smoke run, not figures to quote)" : ""));
 
@@ -57,6 +57,24 @@ public sealed class Report(Options options, Machine machine)
                 md.AppendLine($"| {http.Concurrency} | {N(http.ItemsPerSecond)} | {Ms(http.P50)} | {Ms(http.P99)} | " +
                               $"{N(raw.ItemsPerSecond)} | {N(copy.ItemsPerSecond)} | " +
                               $"{Pct(http.ItemsPerSecond / raw.ItemsPerSecond)} | {Pct(http.ItemsPerSecond / copy.ItemsPerSecond)} |");
+        }
+
+        var cpuRows = Single.SelectMany(r => new[] { ($"single, HTTP, {r.Http.Concurrency} clients", r.Http.Cpu, 1.0), ($"single, raw Marten, {r.Raw.Concurrency} sessions", r.Raw.Cpu, 1.0) })
+            .Concat(Batch.SelectMany(r => new[]
+            {
+                ($"import, HTTP, {r.Http.Concurrency} clients", r.Http.Cpu, 1000.0), ($"import, raw Marten, {r.Raw.Concurrency} sessions", r.Raw.Cpu, 1000.0),
+                ($"import, COPY, {r.Copy.Concurrency} connections", r.Copy.Cpu, 1000.0)
+            }))
+            .Where(r => r.Item2 is not null)
+            .ToList();
+        if (cpuRows.Count > 0)
+        {
+            md.AppendLine().AppendLine("CPU time per write (single: ms per request or transaction; import: µs per memory or row), from /proc. " +
+                                       "Server is the Aetherra process (raw rows: idle), driver is the load generator (raw rows: it runs Marten or Npgsql itself), " +
+                                       "other is everything else that ran on the machine meanwhile:").AppendLine();
+            md.AppendLine("| row | server | PostgreSQL | driver | other | machine busy |").AppendLine("|---|---:|---:|---:|---:|---:|");
+            foreach (var (name, cpu, scale) in cpuRows)
+                md.AppendLine($"| {name} | {C(cpu!.ServerMs * scale)} | {C(cpu.PostgresMs * scale)} | {C(cpu.DriverMs * scale)} | {C(cpu.OtherMs * scale)} | {Pct(cpu.MachineBusy)} |");
         }
 
         md.AppendLine().AppendLine("| target | measured | met |").AppendLine("|---|---:|:---:|");
@@ -98,6 +116,7 @@ public sealed class Report(Options options, Machine machine)
 
     private static string N(double v) => v.ToString("N0", CultureInfo.InvariantCulture);
     private static string Ms(double v) => double.IsNaN(v) ? "–" : v.ToString(v < 10 ? "0.0" : "0", CultureInfo.InvariantCulture) + " ms";
+    private static string C(double v) => v.ToString(v < 10 ? "0.00" : "0", CultureInfo.InvariantCulture);
     private static string Pct(double v) => (v * 100).ToString("0", CultureInfo.InvariantCulture) + " %";
     private static string X(double v) => v.ToString("0.00", CultureInfo.InvariantCulture) + "×";
     private static string Met(bool met) => met ? "yes" : "**no**";

@@ -12,10 +12,10 @@ using MemoryState = Aetherra.Domain.Memory.Memory;
 
 namespace Aetherra.Benchmarks;
 
-public sealed record Timing(TimeSpan Warmup, TimeSpan Duration, int BatchTotal, int BatchSize, int Seed);
+public sealed record Timing(TimeSpan Prime, TimeSpan Warmup, TimeSpan Duration, int BatchTotal, int BatchSize, int Seed);
 
 /// <summary>The server under load, over real HTTP on loopback, with one tenant key holding memory:write.</summary>
-public sealed class HttpScenarios(ServerProcess server, Timing timing) : IDisposable
+public sealed class HttpScenarios(ServerProcess server, Timing timing, CpuProbe probe) : IDisposable
 {
     private const string Tenant = "bench";
     private readonly HttpClient _http = new(new SocketsHttpHandler
@@ -44,19 +44,26 @@ public sealed class HttpScenarios(ServerProcess server, Timing timing) : IDispos
     }
 
     public Task<Measurement> SingleWritesAsync(int clients, CancellationToken ct) =>
-        Load.ForDurationAsync(clients, timing.Warmup, timing.Duration, worker =>
+        SingleWritesAsync(clients, $"http-c{clients}", timing.Warmup, timing.Duration, ct);
+
+    /// <summary>Untimed load first: the server's JIT tiers up and its pools fill before the first row, not during it.</summary>
+    public Task<Measurement> PrimeAsync(CancellationToken ct) =>
+        SingleWritesAsync(8, "http-prime", timing.Prime, TimeSpan.Zero, ct);
+
+    private Task<Measurement> SingleWritesAsync(int clients, string stream, TimeSpan warmup, TimeSpan duration, CancellationToken ct) =>
+        Load.ForDurationAsync(clients, warmup, duration, worker =>
         {
-            var workload = new Workload(timing.Seed + worker, $"http-c{clients}-w{worker}");
+            var workload = new Workload(timing.Seed + worker, $"{stream}-w{worker}");
             return async token => await PostAsync("/memories", Workload.SingleBody(workload.Next()), HttpStatusCode.Created, token);
-        }, 1, ct);
+        }, 1, probe, ct);
 
     public async Task<Measurement> BatchImportAsync(int clients, CancellationToken ct)
     {
         var warmup = Batches($"http-batch-c{clients}-warm", clients);
-        var warm = await Load.ForCountAsync(clients, warmup.Length, i => token => PostAsync("/memories/batch", warmup[i], HttpStatusCode.OK, token), 0, ct);
+        var warm = await Load.ForCountAsync(clients, warmup.Length, i => token => PostAsync("/memories/batch", warmup[i], HttpStatusCode.OK, token), 0, probe, ct);
         var bodies = Batches($"http-batch-c{clients}", timing.BatchTotal / timing.BatchSize);
         return (await Load.ForCountAsync(clients, bodies.Length,
-            i => token => PostAsync("/memories/batch", bodies[i], HttpStatusCode.OK, token), timing.BatchSize, ct)).After(warm);
+            i => token => PostAsync("/memories/batch", bodies[i], HttpStatusCode.OK, token), timing.BatchSize, probe, ct)).After(warm);
     }
 
     // Generated before the clock starts: the driver shares the two cores with the server and PostgreSQL.
@@ -86,11 +93,11 @@ public sealed class HttpScenarios(ServerProcess server, Timing timing) : IDispos
 /// with the server's own Marten defaults and feature configuration (so the inline Memory projection writes
 /// its snapshot document here too), one stream and one transaction per memory, no HTTP, no auth, no audit.
 /// </summary>
-public sealed class RawMartenScenarios(DocumentStore store, Timing timing) : IAsyncDisposable
+public sealed class RawMartenScenarios(DocumentStore store, Timing timing, CpuProbe probe) : IAsyncDisposable
 {
     private const string Tenant = "bench";
 
-    public static async Task<RawMartenScenarios> CreateAsync(string connectionString, Timing timing, CancellationToken ct)
+    public static async Task<RawMartenScenarios> CreateAsync(string connectionString, Timing timing, CpuProbe probe, CancellationToken ct)
     {
         var dataSource = new NpgsqlDataSourceBuilder(connectionString).Build();
         var store = DocumentStore.For(opts =>
@@ -100,13 +107,19 @@ public sealed class RawMartenScenarios(DocumentStore store, Timing timing) : IAs
             MemoryConfiguration.Configure(opts);
         });
         await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
-        return new RawMartenScenarios(store, timing);
+        return new RawMartenScenarios(store, timing, probe);
     }
 
     public Task<Measurement> SingleAppendsAsync(int sessions, CancellationToken ct) =>
-        Load.ForDurationAsync(sessions, timing.Warmup, timing.Duration, worker =>
+        SingleAppendsAsync(sessions, $"raw-c{sessions}", timing.Warmup, timing.Duration, ct);
+
+    public Task<Measurement> PrimeAsync(CancellationToken ct) =>
+        SingleAppendsAsync(8, "raw-prime", timing.Prime, TimeSpan.Zero, ct);
+
+    private Task<Measurement> SingleAppendsAsync(int sessions, string stream, TimeSpan warmup, TimeSpan duration, CancellationToken ct) =>
+        Load.ForDurationAsync(sessions, warmup, duration, worker =>
         {
-            var workload = new Workload(timing.Seed + worker, $"raw-c{sessions}-w{worker}");
+            var workload = new Workload(timing.Seed + worker, $"{stream}-w{worker}");
             var events = new EventFactory(Tenant);
             return async token =>
             {
@@ -117,15 +130,15 @@ public sealed class RawMartenScenarios(DocumentStore store, Timing timing) : IAs
                 await session.SaveChangesAsync(token);
                 return true;
             };
-        }, 1, ct);
+        }, 1, probe, ct);
 
     /// <summary>The same batches as the HTTP import, one Marten transaction per batch.</summary>
     public async Task<Measurement> BatchAppendsAsync(int sessions, CancellationToken ct)
     {
         var warmup = Batches($"raw-batch-c{sessions}-warm", sessions);
-        var warm = await Load.ForCountAsync(sessions, warmup.Length, i => token => AppendAsync(warmup[i], token), 0, ct);
+        var warm = await Load.ForCountAsync(sessions, warmup.Length, i => token => AppendAsync(warmup[i], token), 0, probe, ct);
         var batches = Batches($"raw-batch-c{sessions}", timing.BatchTotal / timing.BatchSize);
-        return (await Load.ForCountAsync(sessions, batches.Length, i => token => AppendAsync(batches[i], token), timing.BatchSize, ct)).After(warm);
+        return (await Load.ForCountAsync(sessions, batches.Length, i => token => AppendAsync(batches[i], token), timing.BatchSize, probe, ct)).After(warm);
     }
 
     private async Task<bool> AppendAsync(MemoryRecorded[] batch, CancellationToken ct)
@@ -154,7 +167,7 @@ public sealed class RawMartenScenarios(DocumentStore store, Timing timing) : IAs
 /// the MemoryRecorded JSON as jsonb) into a plain table with a primary key, one COPY (and so one commit)
 /// per batch of the same size as the HTTP import's.
 /// </summary>
-public sealed class CopyScenarios(NpgsqlDataSource dataSource, Timing timing) : IAsyncDisposable
+public sealed class CopyScenarios(NpgsqlDataSource dataSource, Timing timing, CpuProbe probe) : IAsyncDisposable
 {
     private const string Tenant = "bench";
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
@@ -162,20 +175,20 @@ public sealed class CopyScenarios(NpgsqlDataSource dataSource, Timing timing) : 
         Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.CamelCase) }
     };
 
-    public static async Task<CopyScenarios> CreateAsync(string connectionString, Timing timing, CancellationToken ct)
+    public static async Task<CopyScenarios> CreateAsync(string connectionString, Timing timing, CpuProbe probe, CancellationToken ct)
     {
         var dataSource = NpgsqlDataSource.Create(connectionString);
         await using var cmd = dataSource.CreateCommand("create table memory_rows (id uuid primary key, tenant text not null, data jsonb not null)");
         await cmd.ExecuteNonQueryAsync(ct);
-        return new CopyScenarios(dataSource, timing);
+        return new CopyScenarios(dataSource, timing, probe);
     }
 
     public async Task<Measurement> CopyAsync(int connections, CancellationToken ct)
     {
         var warmup = Batches($"copy-c{connections}-warm", connections);
-        var warm = await Load.ForCountAsync(connections, warmup.Length, i => token => CopyAsync(warmup[i], token), 0, ct);
+        var warm = await Load.ForCountAsync(connections, warmup.Length, i => token => CopyAsync(warmup[i], token), 0, probe, ct);
         var batches = Batches($"copy-c{connections}", timing.BatchTotal / timing.BatchSize);
-        return (await Load.ForCountAsync(connections, batches.Length, i => token => CopyAsync(batches[i], token), timing.BatchSize, ct)).After(warm);
+        return (await Load.ForCountAsync(connections, batches.Length, i => token => CopyAsync(batches[i], token), timing.BatchSize, probe, ct)).After(warm);
     }
 
     private async Task<bool> CopyAsync((Guid Id, string Data)[] rows, CancellationToken ct)

@@ -15,6 +15,7 @@ public sealed class ServerProcess : IAsyncDisposable
     private readonly Task _pump;
 
     public Uri BaseAddress { get; }
+    public int? Pid => _process.HasExited ? null : _process.Id;
     public string AdminKey { get; private set; } = "";
     public string LogFile { get; }
 
