@@ -1,0 +1,109 @@
+using Aetherra.Benchmarks;
+
+// Load driver for docs/benchmarks.md. Run it through ops/bench, which builds Release, starts a throwaway
+// PostgreSQL and passes AETHERRA_BENCH_DB; see `ops/bench --help` for the options.
+var options = Options.Parse(args);
+if (options.Help)
+{
+    Console.WriteLine(Options.Usage);
+    return 0;
+}
+
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    cancel.Cancel();
+};
+var ct = cancel.Token;
+
+var serverConnection = Environment.GetEnvironmentVariable("AETHERRA_BENCH_DB")
+    ?? throw new InvalidOperationException("AETHERRA_BENCH_DB is not set: run ops/bench (it starts a throwaway PostgreSQL).");
+var serverDll = options.ServerDll ?? Paths.DefaultServerDll();
+if (!File.Exists(serverDll)) throw new FileNotFoundException($"the built server is not at {serverDll}: build Release first (ops/bench does)", serverDll);
+
+var report = new Report(options, await Machine.DescribeAsync(serverConnection));
+var workDir = Directory.CreateTempSubdirectory("aetherra-bench.").FullName;
+await using (var databases = new Databases(serverConnection))
+{
+    ServerProcess? server = null;
+    try
+    {
+        Progress($"starting the server ({serverDll})");
+        server = await ServerProcess.StartAsync(serverDll, await databases.CreateAsync("http", ct), workDir, ct);
+        var probe = new CpuProbe(() => server.Pid, PostmasterPid());
+        using var http = new HttpScenarios(server, options.Timing, probe);
+        await http.AuthenticateAsync(ct);
+        await using var raw = await RawMartenScenarios.CreateAsync(await databases.CreateAsync("marten", ct), options.Timing, probe, ct);
+
+        // Priming also creates every subject's data key, as a server in service has them.
+        Progress($"priming the server and the raw store ({options.Timing.Prime.TotalSeconds:0.#} s each)");
+        var primedHttp = await http.PrimeAsync(ct);
+        var primedRaw = await raw.PrimeAsync(ct);
+        if (options.Single)
+            foreach (var c in options.Clients)
+            {
+                Progress($"single writes, {c} HTTP client(s)");
+                var viaHttp = (await http.SingleWritesAsync(c, ct)).After(primedHttp);
+                Progress($"  {viaHttp.OperationsPerSecond:F0}/s p50 {viaHttp.P50:F1} ms p99 {viaHttp.P99:F1} ms");
+                Progress($"single appends, {c} raw Marten session(s)");
+                var viaMarten = (await raw.SingleAppendsAsync(c, ct)).After(primedRaw);
+                Progress($"  {viaMarten.OperationsPerSecond:F0}/s p50 {viaMarten.P50:F1} ms p99 {viaMarten.P99:F1} ms");
+                report.Single.Add((viaHttp, viaMarten));
+                primedHttp = primedRaw = Measurement.None;
+            }
+
+        if (options.Batch)
+        {
+            await using var copy = await CopyScenarios.CreateAsync(await databases.CreateAsync("copy", ct), options.Timing, probe, ct);
+            foreach (var c in options.BatchClients)
+            {
+                Progress($"batch import, {c} HTTP client(s)");
+                var viaHttp = (await http.BatchImportAsync(c, ct)).After(primedHttp);
+                Progress($"  {viaHttp.ItemsPerSecond:F0} memories/s");
+                Progress($"batch appends, {c} raw Marten session(s)");
+                var viaMarten = (await raw.BatchAppendsAsync(c, ct)).After(primedRaw);
+                Progress($"  {viaMarten.ItemsPerSecond:F0} events/s");
+                Progress($"binary COPY, {c} connection(s)");
+                var viaCopy = await copy.CopyAsync(c, ct);
+                Progress($"  {viaCopy.ItemsPerSecond:F0} rows/s");
+                report.Batch.Add((viaHttp, viaMarten, viaCopy));
+                primedHttp = primedRaw = Measurement.None;
+            }
+        }
+    }
+    catch (Exception) when (server is not null)
+    {
+        Console.Error.WriteLine($"aetherra-bench: the server's log is {server.LogFile}");
+        throw;
+    }
+    finally
+    {
+        if (server is not null) await server.DisposeAsync();
+    }
+}
+
+var markdown = report.Markdown();
+Console.WriteLine(markdown);
+if (options.WritePath is { } path)
+{
+    Report.WriteSection(path, markdown);
+    Progress($"wrote the results into {path}");
+}
+if (report.Failures() > 0)
+{
+    Progress($"some operations failed; the server's log is kept in {workDir}");
+    return 1;
+}
+Directory.Delete(workDir, recursive: true);
+return 0;
+
+// The benchmark cluster's postmaster (first line of postmaster.pid): its children are the backends to measure.
+static int? PostmasterPid() =>
+    Environment.GetEnvironmentVariable("AETHERRA_BENCH_PG_DIR") is { Length: > 0 } dir
+    && File.Exists(Path.Combine(dir, "postmaster.pid"))
+    && int.TryParse(File.ReadLines(Path.Combine(dir, "postmaster.pid")).First(), out var pid)
+        ? pid
+        : null;
+
+static void Progress(string line) => Console.Error.WriteLine($"aetherra-bench: {line}");
