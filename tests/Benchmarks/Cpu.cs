@@ -50,27 +50,35 @@ public sealed class CpuProbe(Func<int?> serverPid, int? postmasterPid)
         return ((total - fields[3] - fields[4]) / TicksPerSecond, total / TicksPerSecond);
     }
 
+    /// <summary>
+    /// The postmaster, its live children (backends, WAL writer, checkpointer…), and the children it has
+    /// reaped: a backend whose connection closed took its CPU time into the postmaster's cutime/cstime,
+    /// so the sum only ever grows.
+    /// </summary>
     private static double PostgresSeconds(int postmaster)
     {
         double sum = 0;
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {
             if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
-            if (Stat(pid) is { } stat && (pid == postmaster || stat.Parent == postmaster)) sum += stat.Seconds;
+            if (Stat(pid) is not { } stat) continue;
+            if (pid == postmaster) sum += stat.Seconds + stat.ReapedChildrenSeconds;
+            else if (stat.Parent == postmaster) sum += stat.Seconds;
         }
         return sum;
     }
 
     private static double ProcessSeconds(int pid) => Stat(pid)?.Seconds ?? 0;
 
-    private static (int Parent, double Seconds)? Stat(int pid)
+    private static (int Parent, double Seconds, double ReapedChildrenSeconds)? Stat(int pid)
     {
         try
         {
             var text = File.ReadAllText($"/proc/{pid}/stat");
-            // After "pid (comm) ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
+            // After "pid (comm) ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime
             var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
-            return (int.Parse(fields[1]), (double.Parse(fields[11]) + double.Parse(fields[12])) / TicksPerSecond);
+            return (int.Parse(fields[1]), (double.Parse(fields[11]) + double.Parse(fields[12])) / TicksPerSecond,
+                (double.Parse(fields[13]) + double.Parse(fields[14])) / TicksPerSecond);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
         {
