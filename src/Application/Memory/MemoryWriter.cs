@@ -38,7 +38,9 @@ internal static class MemoryWriter
         var now = clock.GetUtcNow();
 
         var keysBySubject = new Dictionary<string, DataKey>(StringComparer.Ordinal);
-        foreach (var subject in items.Select(i => i.Subject!).Distinct(StringComparer.Ordinal))
+        // Always in the same order: two batches creating keys for the same new subjects then wait on each
+        // other in one order and never deadlock.
+        foreach (var subject in items.Select(i => i.Subject!).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
             keysBySubject[subject] = await keys.GetOrCreateAsync(connection, command.Tenant, subject, ct);
 
         var hashes = items.Select(i => MemoryContent.Hash(keysBySubject[i.Subject!], i.Content!, i.Subject!, i.Agent!)).ToArray();

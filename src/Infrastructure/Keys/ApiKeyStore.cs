@@ -77,9 +77,8 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, MasterKey master, T
         return (bool)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
-    private byte[] Hash(string secret)
-    {
-        using var key = Key.Import(MacAlgorithm.Blake2b_256, master.ApiKeyPepper, KeyBlobFormat.RawSymmetricKey);
-        return MacAlgorithm.Blake2b_256.Mac(key, Encoding.UTF8.GetBytes(secret));
-    }
+    // Imported once: every request hashes its key (the cache is keyed by the hash).
+    private readonly Key _pepper = Key.Import(MacAlgorithm.Blake2b_256, master.ApiKeyPepper, KeyBlobFormat.RawSymmetricKey);
+
+    private byte[] Hash(string secret) => MacAlgorithm.Blake2b_256.Mac(_pepper, Encoding.UTF8.GetBytes(secret));
 }
