@@ -3,6 +3,7 @@ using Aetherra.Api.Http;
 using Aetherra.Application.Audit;
 using Aetherra.Application.Common;
 using Aetherra.Application.Keys;
+using FluentValidation;
 using Marten;
 using Microsoft.AspNetCore.Authorization;
 using Npgsql;
@@ -15,14 +16,12 @@ public static class AuditEndpoints
     [WolverineGet("/audit", OperationId = "audit.list"), Authorize(Policy = Scopes.AuditRead)]
     public static async Task<IResult> List(
         string? actor, string? action, string? stream, DateTimeOffset? from, DateTimeOffset? to, long? after, int? limit,
-        long? minSequence, HttpContext http, IDocumentStore store, NpgsqlDataSource db, TimeProvider clock, CancellationToken ct)
+        long? minSequence, HttpContext http, IValidator<AuditQuery> validator, IDocumentStore store, NpgsqlDataSource db,
+        TimeProvider clock, CancellationToken ct)
     {
         var query = new AuditQuery(actor, action, stream, from, to, after, limit);
-        var validation = new AuditQueryValidator().Validate(query);
-        if (!validation.IsValid)
-            return RequestValidation.Invalid(http, validation.Errors
-                .GroupBy(e => RequestValidation.CamelCasePath(e.PropertyName))
-                .ToDictionary(g => g.Key, g => g.Select(e => e.ErrorMessage).ToArray()));
+        var validation = await validator.ValidateAsync(query, ct);
+        if (!validation.IsValid) return RequestValidation.Invalid(http, validation);
         await Consistency.WaitForAsync(db, minSequence, clock, ct);
         await using var session = store.QuerySession(http.User.Tenant());
         return Results.Ok(await ReadAudit.Handle(session, query, ct));

@@ -37,12 +37,14 @@ public static class RequestValidation
         if (body is null)
             return Invalid(context, new Dictionary<string, string[]> { ["body"] = ["A JSON body is required."] });
         var result = await validator.ValidateAsync(body, context.RequestAborted);
-        if (result.IsValid) return WolverineContinue.Result();
-        var errors = result.Errors
-            .GroupBy(e => CamelCasePath(e.PropertyName))
-            .ToDictionary(g => g.Key, g => g.Select(e => e.ErrorMessage).Distinct().ToArray());
-        return Invalid(context, errors);
+        return result.IsValid ? WolverineContinue.Result() : Invalid(context, result);
     }
+
+    /// <summary>The 400 answer for a failed validation, its errors keyed by the JSON path of each field.</summary>
+    public static IResult Invalid(HttpContext context, FluentValidation.Results.ValidationResult result) =>
+        Invalid(context, result.Errors
+            .GroupBy(e => CamelCasePath(e.PropertyName))
+            .ToDictionary(g => g.Key, g => g.Select(e => e.ErrorMessage).Distinct().ToArray()));
 
     public static IResult Invalid(HttpContext context, IDictionary<string, string[]> errors)
     {
