@@ -11,6 +11,12 @@ public sealed record AetherraSettings(
     string? AdminKeyFile,
     string? Urls)
 {
+    /// <summary>
+    /// Whether the recall projection embeds text (AETHERRA_EMBEDDINGS=off turns it off: recall is then
+    /// full-text only, and the projection catches up several times faster).
+    /// </summary>
+    public bool Embeddings { get; init; } = true;
+
     public const string Schema = "aetherra";
 
     public static AetherraSettings From(IConfiguration config)
@@ -18,7 +24,10 @@ public sealed record AetherraSettings(
         var connection = config["AETHERRA_DB"] ?? config.GetConnectionString("aetherra")
             ?? throw new InvalidOperationException(
                 "No database: set AETHERRA_DB to a PostgreSQL connection string (ops/run does this for you).");
-        return new AetherraSettings(connection, ReadMasterKey(config), config["AETHERRA_ADMIN_KEY_FILE"], config["AETHERRA_URLS"]);
+        return new AetherraSettings(connection, ReadMasterKey(config), config["AETHERRA_ADMIN_KEY_FILE"], config["AETHERRA_URLS"])
+        {
+            Embeddings = !string.Equals(config["AETHERRA_EMBEDDINGS"], "off", StringComparison.OrdinalIgnoreCase),
+        };
     }
 
     private static byte[] ReadMasterKey(IConfiguration config)

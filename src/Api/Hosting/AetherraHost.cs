@@ -5,6 +5,7 @@ using Aetherra.Api.Health;
 using Aetherra.Api.Http;
 using Aetherra.Application.Keys;
 using Aetherra.Application.Memory;
+using Aetherra.Application.Recall;
 using Aetherra.Infrastructure;
 using Aetherra.Infrastructure.Crypto;
 using Aetherra.Infrastructure.Idempotency;
@@ -56,9 +57,13 @@ public static class AetherraHost
                 MartenDefaults.Apply(opts, dataSource);
                 Application.Audit.Configuration.Configure(opts);
                 MemoryConfiguration.Configure(opts);
+                RecallConfiguration.Configure(opts);
             })
+            .AddRecall()
             .ApplyAllDatabaseChangesOnStartup()
-            .IntegrateWithWolverine();
+            // Async projections run under Wolverine's agent distribution: each on exactly one node of the
+            // cluster, moved to another node when that one dies (DESIGN.md, "Scaling past one machine").
+            .IntegrateWithWolverine(m => m.UseWolverineManagedEventSubscriptionDistribution = true);
         // After Marten's own start-up work, which applies its schema first.
         services.AddHostedService<StartupTasks>();
 
@@ -74,6 +79,9 @@ public static class AetherraHost
         {
             opts.ApplicationAssembly = typeof(AetherraHost).Assembly;
             opts.CodeGeneration.TypeLoadMode = TypeLoadMode.Static;
+            // The leader assigns the async projections after its first health check: a few seconds by
+            // default, during which read-your-writes on recall would wait. Half a second is enough.
+            opts.Durability.FirstHealthCheckExecution = TimeSpan.FromMilliseconds(500);
         });
 
         services.AddValidatorsFromAssemblyContaining<RecordMemoryValidator>(ServiceLifetime.Singleton);

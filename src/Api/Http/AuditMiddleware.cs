@@ -19,7 +19,7 @@ public sealed class AuditMiddleware(RequestDelegate next, IDocumentStore store, 
     public async Task InvokeAsync(HttpContext context)
     {
         var action = context.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName;
-        if (!IsCommand(context.Request.Method) || action is null || context.User.Identity?.IsAuthenticated != true)
+        if (!IsCommand(context.Request.Method) || action is null || QueryOverPost.IsQuery(context) || context.User.Identity?.IsAuthenticated != true)
         {
             await next(context);
             return;

@@ -18,7 +18,7 @@ public sealed class IdempotencyMiddleware(RequestDelegate next, IdempotencyStore
     {
         var key = context.Request.Headers[Header].ToString();
         // A body over the limit is refused further in (413) and kept nowhere: not worth reading to hash it.
-        if (string.IsNullOrEmpty(key) || context.User.Identity?.IsAuthenticated != true || !IsWrite(context.Request.Method)
+        if (string.IsNullOrEmpty(key) || context.User.Identity?.IsAuthenticated != true || !IsWrite(context.Request.Method) || QueryOverPost.IsQuery(context)
             || context.Request.ContentLength > Hosting.AetherraHost.MaxRequestBytes)
         {
             await next(context);

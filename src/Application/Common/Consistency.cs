@@ -11,14 +11,27 @@ public static class Consistency
 {
     public static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(5);
 
-    public static async Task WaitForAsync(NpgsqlDataSource dataSource, long? minSequence, TimeProvider clock, CancellationToken ct)
+    public static Task WaitForAsync(NpgsqlDataSource dataSource, long? minSequence, TimeProvider clock, CancellationToken ct) =>
+        WaitAsync(dataSource, $"select coalesce(max(seq_id), 0) from {Infrastructure.AetherraSettings.Schema}.mt_events", minSequence, clock, ct);
+
+    /// <summary>
+    /// For an async read model: waits until the daemon has applied every event up to minSequence to the
+    /// projection (its progression row), so that the query sees the client's own write.
+    /// </summary>
+    public static Task WaitForProjectionAsync(
+        NpgsqlDataSource dataSource, string projection, long? minSequence, TimeProvider clock, CancellationToken ct) =>
+        WaitAsync(dataSource,
+            $"select coalesce(max(last_seq_id), 0) from {Infrastructure.AetherraSettings.Schema}.mt_event_progression where name = '{projection}:All'",
+            minSequence, clock, ct);
+
+    private static async Task WaitAsync(NpgsqlDataSource dataSource, string positionSql, long? minSequence, TimeProvider clock, CancellationToken ct)
     {
         if (minSequence is not { } wanted || wanted <= 0) return;
         var deadline = clock.GetUtcNow() + MaxWait;
-        var pause = TimeSpan.FromMilliseconds(10);
+        var pause = TimeSpan.FromMilliseconds(5);
         while (true)
         {
-            await using (var cmd = dataSource.CreateCommand($"select coalesce(max(seq_id), 0) from {Infrastructure.AetherraSettings.Schema}.mt_events"))
+            await using (var cmd = dataSource.CreateCommand(positionSql))
             {
                 if ((long)(await cmd.ExecuteScalarAsync(ct))! >= wanted) return;
             }

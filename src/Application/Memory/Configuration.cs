@@ -16,6 +16,9 @@ public static class MemoryConfiguration
         opts.Events.MapEventType<MemoryRevised>("memory.revised.v1");
         opts.Events.MapEventType<MemoryForgotten>("memory.forgotten.v1");
         opts.Events.MapEventType<SubjectForgotten>("subject.forgotten.v1");
+        opts.Events.MapEventType<MemoryReinforced>("memory.reinforced.v1");
+        opts.Events.MapEventType<MemorySuperseded>("memory.superseded.v1");
+        opts.Events.MapEventType<MemoriesConsolidated>("memory.consolidated.v1");
 
         // Inline: revise and forget decide on this state, and reads see a write as soon as it commits.
         opts.Projections.Add<MemoryProjection>(ProjectionLifecycle.Inline);

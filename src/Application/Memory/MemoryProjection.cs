@@ -10,4 +10,7 @@ public sealed partial class MemoryProjection : SingleStreamProjection<MemoryStat
     public static MemoryState Create(MemoryRecorded e) => MemoryState.Create(e);
     public static MemoryState Apply(MemoryRevised e, MemoryState memory) => memory.Apply(e);
     public static MemoryState Apply(MemoryForgotten e, MemoryState memory) => memory.Apply(e);
+    public static MemoryState Apply(MemoryReinforced e, MemoryState memory) => memory.Apply(e);
+    public static MemoryState Apply(MemorySuperseded e, MemoryState memory) => memory.Apply(e);
+    public static MemoryState Apply(MemoriesConsolidated e, MemoryState memory) => memory.Apply(e);
 }

@@ -37,6 +37,14 @@ public sealed record Memory(
     public Memory Apply(MemoryForgotten e) =>
         this with { Status = MemoryStatus.Forgotten, Content = null, Version = Version + 1 };
 
+    public Memory Apply(MemoryReinforced e) => this with { Version = Version + 1 };
+
+    // A superseded memory keeps its content (history) but no longer blocks the same content being written.
+    public Memory Apply(MemorySuperseded e) => this with { Status = MemoryStatus.Superseded, Version = Version + 1 };
+
+    public Memory Apply(MemoriesConsolidated e) =>
+        this with { Tags = e.Tags, Importance = e.Importance, Version = Version + 1 };
+
     /// <summary>Expiry is computed at read time from the recorded expiresAt, never by rewriting events.</summary>
     public MemoryStatus StatusAt(DateTimeOffset now) =>
         Status == MemoryStatus.Active && ExpiresAt is { } expires && expires <= now ? MemoryStatus.Expired : Status;
@@ -64,6 +72,37 @@ public static class MemoryDecisions
         current.Status == MemoryStatus.Forgotten
             ? throw new DomainRuleViolated("the memory is already forgotten")
             : new MemoryForgotten(current.Id, reason, now);
+
+    public const double MaxReinforcement = 10;
+
+    public static MemoryReinforced Reinforce(Memory current, double weight, string? reason, DateTimeOffset now)
+    {
+        EnsureActive(current, now, "reinforced");
+        if (weight is <= 0 or > MaxReinforcement)
+            throw new DomainRuleViolated($"a reinforcement weighs more than 0 and at most {MaxReinforcement}");
+        return new MemoryReinforced(current.Id, weight, reason, now);
+    }
+
+    /// <summary>
+    /// Folds near-duplicates into the survivor: the survivor keeps its content and takes the union of tags and
+    /// the highest importance; each absorbed memory is superseded by it. Nothing is deleted from history.
+    /// </summary>
+    public static (MemoriesConsolidated Survivor, IReadOnlyList<MemorySuperseded> Absorbed) Consolidate(
+        Memory survivor, IReadOnlyList<Memory> duplicates, DateTimeOffset now)
+    {
+        EnsureActive(survivor, now, "consolidated");
+        if (duplicates.Count == 0) throw new DomainRuleViolated("consolidation needs at least one duplicate");
+        foreach (var d in duplicates)
+        {
+            EnsureActive(d, now, "consolidated");
+            if (d.Id == survivor.Id || d.Subject != survivor.Subject || d.Agent != survivor.Agent)
+                throw new DomainRuleViolated("only memories of the same subject and agent are consolidated");
+        }
+        var tags = survivor.Tags.Concat(duplicates.SelectMany(d => d.Tags)).Distinct(StringComparer.Ordinal).ToList();
+        var importance = duplicates.Select(d => d.Importance).Append(survivor.Importance).Max();
+        return (new MemoriesConsolidated(survivor.Id, duplicates.Select(d => d.Id).ToList(), tags, importance, now),
+            duplicates.Select(d => new MemorySuperseded(d.Id, survivor.Id, "consolidated", now)).ToList());
+    }
 
     /// <summary>Normalisation that decides when two contents are "the same memory".</summary>
     public static string Normalise(string content) =>

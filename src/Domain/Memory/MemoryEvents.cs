@@ -33,5 +33,18 @@ public sealed record MemoryRevised(
 
 public sealed record MemoryForgotten(Guid MemoryId, string? Reason, DateTimeOffset ForgottenAt);
 
+/// <summary>
+/// The memory was used (recalled into a decision's evidence, or reinforced by a client) and gains weight in
+/// recall. Decay with age is computed when recalling, never by rewriting events.
+/// </summary>
+public sealed record MemoryReinforced(Guid MemoryId, double Weight, string? Reason, DateTimeOffset ReinforcedAt);
+
+/// <summary>The memory was folded into another one by consolidation; it stays in history, out of recall.</summary>
+public sealed record MemorySuperseded(Guid MemoryId, Guid SupersededBy, string Reason, DateTimeOffset SupersededAt);
+
+/// <summary>The memory absorbed near-duplicates of it (each of them got MemorySuperseded).</summary>
+public sealed record MemoriesConsolidated(
+    Guid MemoryId, IReadOnlyList<Guid> Absorbed, IReadOnlyList<string> Tags, double Importance, DateTimeOffset ConsolidatedAt);
+
 /// <summary>A subject's data key was destroyed; every memory of it was forgotten in the same transaction.</summary>
 public sealed record SubjectForgotten(string Subject, int MemoriesForgotten, DateTimeOffset ForgottenAt);

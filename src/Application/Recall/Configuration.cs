@@ -1,0 +1,33 @@
+using Aetherra.Infrastructure.Embeddings;
+using JasperFx.Events.Projections;
+using Marten;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Aetherra.Application.Recall;
+
+public static class RecallConfiguration
+{
+    /// <summary>The RecallEntry tables, created with Marten's own schema (before any daemon runs).</summary>
+    public static void Configure(StoreOptions opts)
+    {
+        foreach (var table in RecallSchema.Tables()) opts.Storage.ExtendedSchemaObjects.Add(table);
+    }
+
+    /// <summary>
+    /// RecallEntry is async: embedding is too heavy for the write path. A rebuild starts from empty tables
+    /// (the state row goes too, so in-process indexes reload).
+    /// </summary>
+    public static MartenServiceCollectionExtensions.MartenConfigurationExpression AddRecall(
+        this MartenServiceCollectionExtensions.MartenConfigurationExpression marten)
+    {
+        marten.Services.AddSingleton<TextEmbedder>();
+        marten.Services.AddSingleton<RecallIndex>();
+        marten.Services.AddSingleton<RecallQuery>();
+        return marten.AddProjectionWithServices<RecallProjection>(ProjectionLifecycle.Async, ServiceLifetime.Singleton, p =>
+        {
+            p.Name = RecallProjection.Name;
+            p.Options.DeleteDataInTableOnTeardown(RecallSchema.Entries);
+            p.Options.DeleteDataInTableOnTeardown(RecallSchema.State);
+        });
+    }
+}

@@ -1,0 +1,138 @@
+using Aetherra.Infrastructure.Embeddings;
+using Npgsql;
+
+namespace Aetherra.Application.Recall;
+
+/// <summary>
+/// The semantic side of recall: every RecallEntry embedding, held in this process and searched exactly
+/// (brute-force dot products over the candidates the filters leave, partitioned by tenant and subject).
+/// It is warmed from the read model on first use and kept current by reading the rows the projection
+/// changed since the last look (<c>changed_seq</c>), so every node of a cluster sees the projection's work
+/// whichever node runs it. A rebuild changes the projection's epoch, which reloads everything.
+/// </summary>
+public sealed class RecallIndex(NpgsqlDataSource dataSource)
+{
+    public sealed record Entry(
+        Guid MemoryId, int Version, string Agent, string? Session, string Kind, string[] Tags,
+        DateTimeOffset ValidFrom, DateTimeOffset? ValidTo, DateTimeOffset? ExpiresAt, float[] Vector);
+
+    private sealed class Partition
+    {
+        public readonly Dictionary<(Guid, int), Entry> Entries = [];
+        public Entry[] Snapshot = [];
+        public bool Dirty;
+    }
+
+    private readonly SemaphoreSlim syncLock = new(1, 1);
+    private Dictionary<(string Tenant, string Subject), Partition> partitions = [];
+    private Dictionary<string, HashSet<string>> subjectsOf = [];
+    private Guid epoch;
+    private long watermark = -1;
+
+    public long Watermark => Volatile.Read(ref watermark);
+
+    /// <summary>Reads what the projection changed since the last call (or everything after a rebuild).</summary>
+    public async Task SyncAsync(CancellationToken ct)
+    {
+        await syncLock.WaitAsync(ct);
+        try
+        {
+            Guid current;
+            await using (var cmd = dataSource.CreateCommand($"select epoch from {RecallSchema.State} where id = 1"))
+                current = await cmd.ExecuteScalarAsync(ct) is Guid g ? g : Guid.Empty;
+            if (current != epoch)
+            {
+                partitions = [];
+                subjectsOf = [];
+                watermark = -1;
+                epoch = current;
+            }
+            if (current == Guid.Empty) return;
+
+            await using var read = dataSource.CreateCommand($"""
+                select tenant_id, subject, memory_id, version, agent, session, kind, tags, valid_from, valid_to,
+                    expires_at, embedding, changed_seq
+                from {RecallSchema.Entries} where changed_seq > $1 order by changed_seq
+                """);
+            read.Parameters.Add(new() { Value = watermark });
+            await using var reader = await read.ExecuteReaderAsync(ct);
+            var seen = watermark;
+            while (await reader.ReadAsync(ct))
+            {
+                var tenant = reader.GetString(0);
+                var subject = reader.GetString(1);
+                var key = (reader.GetGuid(2), reader.GetInt32(3));
+                var partition = PartitionFor(tenant, subject);
+                if (reader.IsDBNull(11)) partition.Entries.Remove(key);
+                else
+                {
+                    partition.Entries[key] = new Entry(key.Item1, key.Item2, reader.GetString(4),
+                        reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetString(6), (string[])reader[7],
+                        reader.GetFieldValue<DateTimeOffset>(8),
+                        reader.IsDBNull(9) ? null : reader.GetFieldValue<DateTimeOffset>(9),
+                        reader.IsDBNull(10) ? null : reader.GetFieldValue<DateTimeOffset>(10),
+                        TextEmbedder.FromBytes((byte[])reader[11]));
+                }
+                partition.Dirty = true;
+                seen = Math.Max(seen, reader.GetInt64(12));
+            }
+            Volatile.Write(ref watermark, seen);
+        }
+        finally
+        {
+            syncLock.Release();
+        }
+    }
+
+    private Partition PartitionFor(string tenant, string subject)
+    {
+        if (!partitions.TryGetValue((tenant, subject), out var partition))
+        {
+            partitions[(tenant, subject)] = partition = new Partition();
+            if (!subjectsOf.TryGetValue(tenant, out var subjects)) subjectsOf[tenant] = subjects = [];
+            subjects.Add(subject);
+        }
+        return partition;
+    }
+
+    /// <summary>The best <paramref name="k"/> entries by cosine similarity among those the filter accepts.</summary>
+    public IReadOnlyList<(Entry Entry, float Score)> Search(
+        string tenant, string? subject, float[] query, Func<Entry, bool> accept, int k)
+    {
+        Entry[][] candidates;
+        syncLock.Wait();
+        try
+        {
+            var names = subject is not null ? [subject] : subjectsOf.GetValueOrDefault(tenant)?.ToArray() ?? [];
+            candidates = names.Select(s => partitions.TryGetValue((tenant, s), out var p) ? SnapshotOf(p) : []).ToArray();
+        }
+        finally
+        {
+            syncLock.Release();
+        }
+
+        var best = new PriorityQueue<(Entry, float), float>(k + 1);
+        foreach (var entries in candidates)
+        foreach (var entry in entries)
+        {
+            if (!accept(entry)) continue;
+            var score = TextEmbedder.Dot(entry.Vector, query);
+            if (best.Count < k) best.Enqueue((entry, score), score);
+            else if (score > best.Peek().Item2) best.EnqueueDequeue((entry, score), score);
+        }
+        var result = new List<(Entry, float)>(best.Count);
+        while (best.Count > 0) result.Add(best.Dequeue());
+        result.Reverse();
+        return result;
+    }
+
+    private static Entry[] SnapshotOf(Partition p)
+    {
+        if (p.Dirty)
+        {
+            p.Snapshot = p.Entries.Values.ToArray();
+            p.Dirty = false;
+        }
+        return p.Snapshot;
+    }
+}

@@ -1,0 +1,154 @@
+using Aetherra.Application.Memory;
+using Aetherra.Domain.Memory;
+using Aetherra.Infrastructure;
+using Aetherra.Infrastructure.Crypto;
+using Aetherra.Infrastructure.Embeddings;
+using JasperFx.Events;
+using Marten;
+using Marten.Events.Projections;
+using Npgsql;
+
+namespace Aetherra.Application.Recall;
+
+/// <summary>
+/// Builds RecallEntry (see <see cref="RecallSchema"/>) from the memory events, asynchronously: it opens the
+/// content with the subject's key while the key exists, and embeds every new text of a daemon batch in one
+/// model call, off the write path. Rows change only through SQL queued on the daemon's session, so they
+/// commit atomically with the projection's progress.
+/// </summary>
+public sealed class RecallProjection(
+    NpgsqlDataSource dataSource, SubjectKeyStore keys, TextEmbedder embedder, AetherraSettings settings) : IProjection
+{
+    public const string Name = "RecallEntry";
+
+    private const string T = RecallSchema.Entries;
+
+    public async Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken ct)
+    {
+        if (events.Count == 0) return;
+        operations.QueueSqlCommand($"insert into {RecallSchema.State} (id, epoch) values (1, ?) on conflict (id) do nothing", Guid.NewGuid());
+
+        var texts = await OpenContentAsync(events, ct);
+        var vectors = settings.Embeddings && texts.Count > 0
+            ? embedder.EmbedMany(texts.Values.ToList(), ct)
+            : [];
+        var vectorOf = texts.Keys.Select((e, i) => (e, i)).ToDictionary(x => x.e, x => vectors.Length > 0 ? TextEmbedder.ToBytes(vectors[x.i]) : null);
+
+        foreach (var e in events)
+        {
+            var tenant = e.TenantId;
+            switch (e.Data)
+            {
+                case MemoryRecorded r:
+                    operations.QueueSqlCommand($"""
+                        insert into {T} (tenant_id, memory_id, version, subject, agent, session, kind, tags, importance,
+                            classification, occurred_at, recorded_at, expires_at, valid_from, content, tsv, embedding,
+                            reinforced_at, reinforced_weight, changed_seq)
+                        values (?, ?, ?, ?, ?, ?::text, ?, ?, ?, ?, ?, ?, ?::timestamptz, ?, ?::text,
+                            to_tsvector('{RecallSchema.TextConfig}', ?::text), ?::bytea, array[]::timestamptz[], array[]::double precision[], ?)
+                        on conflict do nothing
+                        """,
+                        tenant, r.MemoryId, (int)e.Version, r.Subject, r.Agent, r.Session!, Lower(r.Kind), r.Tags.ToArray(),
+                        r.Importance, Lower(r.Classification), r.OccurredAt, r.RecordedAt, r.ExpiresAt!, e.Timestamp,
+                        Text(texts, e)!, Text(texts, e)!, Vector(vectorOf, e)!, e.Sequence);
+                    break;
+
+                case MemoryRevised v:
+                    End(operations, tenant, v.MemoryId, e, "revised");
+                    operations.QueueSqlCommand($"""
+                        insert into {T} (tenant_id, memory_id, version, subject, agent, session, kind, tags, importance,
+                            classification, occurred_at, recorded_at, expires_at, valid_from, content, tsv, embedding,
+                            reinforced_at, reinforced_weight, changed_seq)
+                        select tenant_id, memory_id, ?, subject, agent, session, kind, tags, importance,
+                            classification, occurred_at, recorded_at, expires_at, ?, ?::text,
+                            to_tsvector('{RecallSchema.TextConfig}', ?::text), ?::bytea, reinforced_at, reinforced_weight, ?
+                        from {T} where tenant_id = ? and memory_id = ? and version < ?
+                        order by version desc limit 1
+                        on conflict do nothing
+                        """,
+                        (int)e.Version, e.Timestamp, Text(texts, e)!, Text(texts, e)!, Vector(vectorOf, e)!, e.Sequence,
+                        tenant, v.MemoryId, (int)e.Version);
+                    break;
+
+                case MemoryForgotten f:
+                    End(operations, tenant, f.MemoryId, e, "forgotten");
+                    break;
+
+                case MemorySuperseded s:
+                    End(operations, tenant, s.MemoryId, e, "superseded");
+                    break;
+
+                case MemoryReinforced r:
+                    operations.QueueSqlCommand($"""
+                        update {T} set reinforced_at = array_append(reinforced_at, ?),
+                            reinforced_weight = array_append(reinforced_weight, ?), changed_seq = ?
+                        where tenant_id = ? and memory_id = ?
+                        """, e.Timestamp, r.Weight, e.Sequence, tenant, r.MemoryId);
+                    break;
+
+                case MemoriesConsolidated c:
+                    operations.QueueSqlCommand(
+                        $"update {T} set tags = ?, importance = ?, changed_seq = ? where tenant_id = ? and memory_id = ? and valid_to is null",
+                        c.Tags.ToArray(), c.Importance, e.Sequence, tenant, c.MemoryId);
+                    break;
+
+                case SubjectForgotten s:
+                    // The key is gone: no plaintext, text vector or embedding of the subject stays anywhere.
+                    operations.QueueSqlCommand($"""
+                        update {T} set content = null, tsv = null, embedding = null,
+                            valid_to = coalesce(valid_to, ?), ended_by = coalesce(ended_by, 'forgotten'), changed_seq = ?
+                        where tenant_id = ? and subject = ?
+                        """, e.Timestamp, e.Sequence, tenant, s.Subject);
+                    break;
+            }
+        }
+    }
+
+    private static void End(IDocumentOperations operations, string tenant, Guid memoryId, IEvent e, string endedBy) =>
+        operations.QueueSqlCommand(
+            $"update {T} set valid_to = ?, ended_by = ?, changed_seq = ? where tenant_id = ? and memory_id = ? and valid_to is null",
+            e.Timestamp, endedBy, e.Sequence, tenant, memoryId);
+
+    private static string? Text(Dictionary<IEvent, string> texts, IEvent e) => texts.GetValueOrDefault(e);
+
+    private static byte[]? Vector(Dictionary<IEvent, byte[]?> vectors, IEvent e) => vectors.GetValueOrDefault(e);
+
+    /// <summary>The plaintext of every recorded or revised content in the batch whose key still exists.</summary>
+    private async Task<Dictionary<IEvent, string>> OpenContentAsync(IReadOnlyList<IEvent> events, CancellationToken ct)
+    {
+        var texts = new Dictionary<IEvent, string>();
+        foreach (var byTenant in events.Where(e => SealedOf(e) is not null).GroupBy(e => e.TenantId))
+        {
+            var found = await keys.FindAsync(dataSource, byTenant.Key, byTenant.Select(e => SealedOf(e)!.KeyId).Distinct().ToList(), ct);
+            try
+            {
+                foreach (var e in byTenant)
+                {
+                    var text = MemoryContent.Open(found, byTenant.Key, MemoryIdOf(e), SealedOf(e));
+                    if (text is not null) texts[e] = text;
+                }
+            }
+            finally
+            {
+                foreach (var key in found.Values) key.Dispose();
+            }
+        }
+        return texts;
+    }
+
+    private static EncryptedText? SealedOf(IEvent e) => e.Data switch
+    {
+        MemoryRecorded r => r.Content,
+        MemoryRevised v => v.Content,
+        _ => null,
+    };
+
+    private static Guid MemoryIdOf(IEvent e) => e.Data switch
+    {
+        MemoryRecorded r => r.MemoryId,
+        MemoryRevised v => v.MemoryId,
+        _ => Guid.Empty,
+    };
+
+    private static string Lower<TEnum>(TEnum value) where TEnum : struct, Enum => value.ToString().ToLowerInvariant();
+}

@@ -1,0 +1,187 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Aetherra.Application.Memory;
+using Aetherra.Domain.Memory;
+using Aetherra.Domain.Recall;
+using Aetherra.Infrastructure;
+using Aetherra.Infrastructure.Embeddings;
+using FluentValidation;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Aetherra.Application.Recall;
+
+public sealed record RecallRequest(
+    string? Query, string? Subject, string? Agent, string? Session, IReadOnlyList<string>? Kinds,
+    IReadOnlyList<string>? Tags, int? Limit, DateTimeOffset? AsOf, long? MinSequence, bool? Explain);
+
+public sealed record RecallExplain(double Text, double Semantic, double Recency, double Importance, double Reinforcement);
+
+public sealed record RecallResult(
+    Guid Id, string Content, double Score, int Version, DateTimeOffset OccurredAt, IReadOnlyList<string> Tags,
+    string Subject, string Agent, string Kind, RecallExplain? Explain);
+
+public sealed record RecallResponse(IReadOnlyList<RecallResult> Results, double TookMs);
+
+public sealed class RecallRequestValidator : AbstractValidator<RecallRequest>
+{
+    public const int MaxQueryLength = 2000;
+
+    public RecallRequestValidator()
+    {
+        RuleFor(x => x.Query).Cascade(CascadeMode.Stop).NotEmpty().Must(q => !string.IsNullOrWhiteSpace(q))
+            .WithMessage("'Query' must not be blank.").MaximumLength(MaxQueryLength);
+        RuleFor(x => x.Subject).MaximumLength(MemoryLimits.MaxNameLength);
+        RuleFor(x => x.Agent).MaximumLength(MemoryLimits.MaxNameLength);
+        RuleFor(x => x.Session).MaximumLength(MemoryLimits.MaxNameLength);
+        RuleFor(x => x.Kinds).Must(k => k is null || k.Count <= 5).WithMessage("At most 5 kinds.");
+        RuleForEach(x => x.Kinds).Must(k => Enum.TryParse<MemoryKind>(k, true, out _) && !int.TryParse(k, out _))
+            .WithMessage("Each kind must be one of fact, preference, episode, instruction, observation.");
+        RuleFor(x => x.Tags).Must(t => t is null || t.Count <= MemoryLimits.MaxTags).WithMessage($"At most {MemoryLimits.MaxTags} tags.");
+        RuleForEach(x => x.Tags).NotEmpty().MaximumLength(MemoryLimits.MaxTagLength);
+        RuleFor(x => x.Limit).InclusiveBetween(1, 100);
+        RuleFor(x => x.MinSequence).GreaterThanOrEqualTo(0);
+    }
+}
+
+/// <summary>
+/// Hybrid recall over RecallEntry: full-text candidates from PostgreSQL, semantic candidates from the
+/// in-process index, fused and shaped (<see cref="RecallRanking"/>), then read back with their content.
+/// </summary>
+public sealed partial class RecallQuery(NpgsqlDataSource dataSource, RecallIndex index, TextEmbedder embedder, AetherraSettings settings, TimeProvider clock)
+{
+    /// <summary>How many candidates each side brings before fusion.</summary>
+    public const int Candidates = 100;
+
+    public async Task<RecallResponse> RunAsync(string tenant, RecallRequest request, CancellationToken ct)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await Common.Consistency.WaitForProjectionAsync(dataSource, RecallProjection.Name, request.MinSequence, clock, ct);
+        await index.SyncAsync(ct);
+
+        var now = request.AsOf ?? clock.GetUtcNow();
+        var limit = request.Limit ?? 10;
+        var filter = Filter.From(request, now);
+
+        var terms = Terms(request.Query!);
+        var text = terms.Count == 0 ? [] : await TextCandidatesAsync(tenant, request, filter, terms, ct);
+        var semantic = new Dictionary<(Guid, int), double>();
+        if (settings.Embeddings)
+        {
+            var vector = embedder.EmbedQuery(request.Query!, ct);
+            foreach (var (entry, score) in index.Search(tenant, request.Subject, vector, filter.Accepts, Candidates))
+                semantic[(entry.MemoryId, entry.Version)] = score;
+        }
+
+        var keys = text.Keys.Union(semantic.Keys).ToList();
+        var rows = await ReadAsync(tenant, keys, ct);
+        var kept = keys.Where(rows.ContainsKey).ToList();
+        var relevance = kept.Select(k => new Relevance(text.GetValueOrDefault(k), semantic.TryGetValue(k, out var s) ? s : null)).ToList();
+        var fused = RecallRanking.Fuse(relevance);
+        var results = kept.Select((k, i) =>
+            {
+                var row = rows[k];
+                var parts = RecallRanking.Score(fused[i], relevance[i], RecallRanking.Recency(row.OccurredAt, now), row.Importance,
+                    RecallRanking.Reinforcement(row.Reinforcements, now));
+                return new RecallResult(k.Item1, row.Content, Math.Round(parts.Score, 6), k.Item2, row.OccurredAt, row.Tags,
+                    row.Subject, row.Agent, row.Kind,
+                    request.Explain == true
+                        ? new RecallExplain(Math.Round(parts.Text, 6), Math.Round(parts.Semantic, 6), Math.Round(parts.Recency, 6),
+                            parts.Importance, Math.Round(parts.Reinforcement, 6))
+                        : null);
+            })
+            .OrderByDescending(r => r.Score).ThenBy(r => r.Id)
+            .Take(limit)
+            .ToList();
+        return new RecallResponse(results, Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds, 2));
+    }
+
+    /// <summary>The query's words, as an OR of terms: a question rarely shares every word with its answer.</summary>
+    public static IReadOnlyList<string> Terms(string query) =>
+        Word().Matches(query.ToLowerInvariant()).Select(m => m.Value).Distinct().Take(64).ToList();
+
+    [GeneratedRegex(@"[\p{L}\p{N}]+")]
+    private static partial Regex Word();
+
+    private async Task<Dictionary<(Guid, int), double>> TextCandidatesAsync(
+        string tenant, RecallRequest request, Filter filter, IReadOnlyList<string> terms, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand($"""
+            with q as (select to_tsquery('{RecallSchema.TextConfig}', $2) as q)
+            select memory_id, version, ts_rank_cd(tsv, q.q, 1) as rank
+            from {RecallSchema.Entries}, q
+            where tenant_id = $1 and tsv @@ q.q and {filter.Sql}
+            order by rank desc limit {Candidates}
+            """);
+        cmd.Parameters.Add(new() { Value = tenant });
+        cmd.Parameters.Add(new() { Value = string.Join(" | ", terms) });
+        filter.AddParameters(cmd);
+        var found = new Dictionary<(Guid, int), double>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) found[(reader.GetGuid(0), reader.GetInt32(1))] = reader.GetFloat(2);
+        return found;
+    }
+
+    private sealed record Row(
+        string Content, string Subject, string Agent, string Kind, string[] Tags, double Importance, DateTimeOffset OccurredAt,
+        IReadOnlyList<(DateTimeOffset, double)> Reinforcements);
+
+    private async Task<Dictionary<(Guid, int), Row>> ReadAsync(string tenant, IReadOnlyList<(Guid Id, int Version)> keys, CancellationToken ct)
+    {
+        var rows = new Dictionary<(Guid, int), Row>();
+        if (keys.Count == 0) return rows;
+        await using var cmd = dataSource.CreateCommand($"""
+            select e.memory_id, e.version, e.content, e.subject, e.agent, e.kind, e.tags, e.importance, e.occurred_at,
+                e.reinforced_at, e.reinforced_weight
+            from {RecallSchema.Entries} e
+            join unnest($2::uuid[], $3::int[]) as k(id, version) on e.memory_id = k.id and e.version = k.version
+            where e.tenant_id = $1 and e.content is not null
+            """);
+        cmd.Parameters.Add(new() { Value = tenant });
+        cmd.Parameters.Add(new() { Value = keys.Select(k => k.Id).ToArray() });
+        cmd.Parameters.Add(new() { Value = keys.Select(k => k.Version).ToArray() });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            var at = reader.GetFieldValue<DateTimeOffset[]>(9);
+            var weight = reader.GetFieldValue<double[]>(10);
+            rows[(reader.GetGuid(0), reader.GetInt32(1))] = new Row(reader.GetString(2), reader.GetString(3), reader.GetString(4),
+                reader.GetString(5), (string[])reader[6], reader.GetDouble(7), reader.GetFieldValue<DateTimeOffset>(8),
+                at.Zip(weight).ToList());
+        }
+        return rows;
+    }
+
+    /// <summary>The request's filters, once as SQL (full-text side) and once as a predicate (semantic side).</summary>
+    private sealed record Filter(
+        string? Subject, string? Agent, string? Session, string[]? Kinds, string[]? Tags, DateTimeOffset Now, bool AsOf)
+    {
+        public static Filter From(RecallRequest r, DateTimeOffset now) => new(
+            r.Subject, r.Agent, r.Session,
+            r.Kinds is { Count: > 0 } k ? k.Select(x => x.ToLowerInvariant()).ToArray() : null,
+            r.Tags is { Count: > 0 } t ? t.ToArray() : null, now, r.AsOf is not null);
+
+        // Parameters $1 and $2 are the tenant and the text query; the filter's start at $3.
+        public string Sql =>
+            "($3::text is null or subject = $3) and ($4::text is null or agent = $4) and ($5::text is null or session = $5)"
+            + " and ($6::text[] is null or kind = any($6)) and ($7::text[] is null or tags @> $7)"
+            + " and content is not null and (expires_at is null or expires_at > $8)"
+            + (AsOf ? " and valid_from <= $8 and (valid_to is null or valid_to > $8)" : " and valid_to is null");
+
+        public void AddParameters(NpgsqlCommand cmd)
+        {
+            cmd.Parameters.Add(new() { Value = (object?)Subject ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            cmd.Parameters.Add(new() { Value = (object?)Agent ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            cmd.Parameters.Add(new() { Value = (object?)Session ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            cmd.Parameters.Add(new() { Value = (object?)Kinds ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            cmd.Parameters.Add(new() { Value = (object?)Tags ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            cmd.Parameters.Add(new() { Value = Now, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        }
+
+        public bool Accepts(RecallIndex.Entry e) =>
+            (Agent is null || e.Agent == Agent) && (Session is null || e.Session == Session)
+            && (Kinds is null || Kinds.Contains(e.Kind)) && (Tags is null || Tags.All(e.Tags.Contains))
+            && (e.ExpiresAt is null || e.ExpiresAt > Now)
+            && (AsOf ? e.ValidFrom <= Now && (e.ValidTo is null || e.ValidTo > Now) : e.ValidTo is null);
+    }
+}

@@ -1,0 +1,62 @@
+using Aetherra.Infrastructure;
+using Weasel.Postgresql;
+using Weasel.Postgresql.Tables;
+
+namespace Aetherra.Application.Recall;
+
+/// <summary>
+/// The RecallEntry read model: one row per content version of a memory (recorded, then each revision), so
+/// that <c>asOf</c> can answer with the content known at that time. A version is valid from the event that
+/// wrote it until the event that ended it (revised, forgotten, superseded). The plaintext, its full-text
+/// vector and its embedding are held only while the subject's key exists: forgetting the subject erases
+/// them from every row.
+/// </summary>
+public static class RecallSchema
+{
+    public const string Entries = AetherraSettings.Schema + ".recall_entries";
+
+    /// <summary>
+    /// One row whose epoch changes whenever the projection starts again from nothing (a rebuild deletes the
+    /// row): in-process vector indexes compare it to know when to reload.
+    /// </summary>
+    public const string State = AetherraSettings.Schema + ".recall_state";
+
+    /// <summary>The text search configuration of the full-text index (stemming and stop words).</summary>
+    public const string TextConfig = "english";
+
+    public static IEnumerable<Table> Tables()
+    {
+        var entries = new Table(Entries);
+        entries.AddColumn<string>("tenant_id").AsPrimaryKey();
+        entries.AddColumn<Guid>("memory_id").AsPrimaryKey();
+        entries.AddColumn<int>("version").AsPrimaryKey();
+        entries.AddColumn<string>("subject").NotNull();
+        entries.AddColumn<string>("agent").NotNull();
+        entries.AddColumn<string>("session");
+        entries.AddColumn<string>("kind").NotNull();
+        entries.AddColumn("tags", "text[]").NotNull();
+        entries.AddColumn("importance", "double precision").NotNull();
+        entries.AddColumn<string>("classification").NotNull();
+        entries.AddColumn("occurred_at", "timestamptz").NotNull();
+        entries.AddColumn("recorded_at", "timestamptz").NotNull();
+        entries.AddColumn("expires_at", "timestamptz");
+        entries.AddColumn("valid_from", "timestamptz").NotNull();
+        entries.AddColumn("valid_to", "timestamptz");
+        entries.AddColumn<string>("ended_by");
+        entries.AddColumn<string>("content");
+        entries.AddColumn("tsv", "tsvector");
+        entries.AddColumn("embedding", "bytea");
+        entries.AddColumn("reinforced_at", "timestamptz[]").NotNull();
+        entries.AddColumn("reinforced_weight", "double precision[]").NotNull();
+        entries.AddColumn<long>("changed_seq").NotNull();
+        entries.Indexes.Add(new IndexDefinition("recall_entries_tsv") { Columns = ["tsv"], Method = IndexMethod.gin });
+        entries.Indexes.Add(new IndexDefinition("recall_entries_subject") { Columns = ["tenant_id", "subject"] });
+        entries.Indexes.Add(new IndexDefinition("recall_entries_changed") { Columns = ["changed_seq"] });
+        yield return entries;
+
+        var state = new Table(State);
+        state.AddColumn<int>("id").AsPrimaryKey();
+        state.AddColumn<Guid>("epoch").NotNull();
+        yield return state;
+    }
+}
