@@ -82,6 +82,7 @@ public static class AetherraHost
             // The leader assigns the async projections after its first health check: a few seconds by
             // default, during which read-your-writes on recall would wait. Half a second is enough.
             opts.Durability.FirstHealthCheckExecution = TimeSpan.FromMilliseconds(500);
+            opts.Durability.HealthCheckPollingTime = TimeSpan.FromSeconds(2);
         });
 
         services.AddValidatorsFromAssemblyContaining<RecordMemoryValidator>(ServiceLifetime.Singleton);

@@ -13,7 +13,8 @@ namespace Aetherra.Api.Hosting;
 /// the bootstrap admin key, printed once and written to AETHERRA_ADMIN_KEY_FILE.
 /// </summary>
 public sealed class StartupTasks(
-    NpgsqlDataSource db, ApiKeyStore keys, IDocumentStore store, AetherraSettings settings, ILogger<StartupTasks> log)
+    NpgsqlDataSource db, ApiKeyStore keys, IDocumentStore store, Application.Recall.RecallQuery recall, AetherraSettings settings,
+    ILogger<StartupTasks> log)
     : IHostedService
 {
     public const string BootstrapTenant = "default";
@@ -22,6 +23,7 @@ public sealed class StartupTasks(
     {
         await DatabaseBootstrap.ApplyAsync(db, ct);
         await Warmup.RunAsync(store, ct);
+        await recall.WarmAsync(ct);
         if (await keys.AnyAsync(ct)) return;
 
         var (key, secret) = await keys.CreateAsync("bootstrap-admin", BootstrapTenant, [Scopes.Admin], ct);

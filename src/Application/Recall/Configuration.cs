@@ -28,6 +28,8 @@ public static class RecallConfiguration
             p.Name = RecallProjection.Name;
             p.Options.DeleteDataInTableOnTeardown(RecallSchema.Entries);
             p.Options.DeleteDataInTableOnTeardown(RecallSchema.State);
+            p.Options.DeleteDataInTableOnTeardown(RecallSchema.Terms);
+            p.Options.DeleteDataInTableOnTeardown(RecallSchema.Subjects);
         });
     }
 }

@@ -26,6 +26,7 @@ public sealed class RecallIndex(NpgsqlDataSource dataSource)
     private readonly SemaphoreSlim syncLock = new(1, 1);
     private Dictionary<(string Tenant, string Subject), Partition> partitions = [];
     private Dictionary<string, HashSet<string>> subjectsOf = [];
+    private Dictionary<(string Tenant, Guid MemoryId, int Version), Entry> byKey = [];
     private Guid epoch;
     private long watermark = -1;
 
@@ -44,6 +45,7 @@ public sealed class RecallIndex(NpgsqlDataSource dataSource)
             {
                 partitions = [];
                 subjectsOf = [];
+                byKey = [];
                 watermark = -1;
                 epoch = current;
             }
@@ -63,10 +65,14 @@ public sealed class RecallIndex(NpgsqlDataSource dataSource)
                 var subject = reader.GetString(1);
                 var key = (reader.GetGuid(2), reader.GetInt32(3));
                 var partition = PartitionFor(tenant, subject);
-                if (reader.IsDBNull(11)) partition.Entries.Remove(key);
+                if (reader.IsDBNull(11))
+                {
+                    partition.Entries.Remove(key);
+                    byKey.Remove((tenant, key.Item1, key.Item2));
+                }
                 else
                 {
-                    partition.Entries[key] = new Entry(key.Item1, key.Item2, reader.GetString(4),
+                    partition.Entries[key] = byKey[(tenant, key.Item1, key.Item2)] = new Entry(key.Item1, key.Item2, reader.GetString(4),
                         reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetString(6), (string[])reader[7],
                         reader.GetFieldValue<DateTimeOffset>(8),
                         reader.IsDBNull(9) ? null : reader.GetFieldValue<DateTimeOffset>(9),
@@ -124,6 +130,23 @@ public sealed class RecallIndex(NpgsqlDataSource dataSource)
         while (best.Count > 0) result.Add(best.Dequeue());
         result.Reverse();
         return result;
+    }
+
+    /// <summary>The cosine of each given entry that has an embedding (full-text candidates the search did not bring).</summary>
+    public Dictionary<(Guid, int), double> Cosines(string tenant, IEnumerable<(Guid, int)> keys, float[] query)
+    {
+        var found = new List<((Guid, int) Key, Entry Entry)>();
+        syncLock.Wait();
+        try
+        {
+            foreach (var key in keys)
+                if (byKey.TryGetValue((tenant, key.Item1, key.Item2), out var entry)) found.Add((key, entry));
+        }
+        finally
+        {
+            syncLock.Release();
+        }
+        return found.ToDictionary(f => f.Key, f => (double)TextEmbedder.Dot(f.Entry.Vector, query));
     }
 
     private static Entry[] SnapshotOf(Partition p)

@@ -51,6 +51,7 @@ public sealed class RecallProjection(
                         tenant, r.MemoryId, (int)e.Version, r.Subject, r.Agent, r.Session!, Lower(r.Kind), r.Tags.ToArray(),
                         r.Importance, Lower(r.Classification), r.OccurredAt, r.RecordedAt, r.ExpiresAt!, e.Timestamp,
                         Text(texts, e)!, Text(texts, e)!, Vector(vectorOf, e)!, e.Sequence);
+                    CountIn(operations, tenant, r.MemoryId, (int)e.Version);
                     break;
 
                 case MemoryRevised v:
@@ -68,6 +69,7 @@ public sealed class RecallProjection(
                         """,
                         (int)e.Version, e.Timestamp, Text(texts, e)!, Text(texts, e)!, Vector(vectorOf, e)!, e.Sequence,
                         tenant, v.MemoryId, (int)e.Version);
+                    CountIn(operations, tenant, v.MemoryId, (int)e.Version);
                     break;
 
                 case MemoryForgotten f:
@@ -99,15 +101,59 @@ public sealed class RecallProjection(
                             valid_to = coalesce(valid_to, ?), ended_by = coalesce(ended_by, 'forgotten'), changed_seq = ?
                         where tenant_id = ? and subject = ?
                         """, e.Timestamp, e.Sequence, tenant, s.Subject);
+                    operations.QueueSqlCommand($"delete from {RecallSchema.Terms} where tenant_id = ? and subject = ?", tenant, s.Subject);
+                    operations.QueueSqlCommand($"delete from {RecallSchema.Subjects} where tenant_id = ? and subject = ?", tenant, s.Subject);
                     break;
             }
         }
     }
 
-    private static void End(IDocumentOperations operations, string tenant, Guid memoryId, IEvent e, string endedBy) =>
+    /// <summary>Adds a new current version to the BM25 statistics of its subject, and sets its length.</summary>
+    private static void CountIn(IDocumentOperations operations, string tenant, Guid memoryId, int version)
+    {
+        operations.QueueSqlCommand($"""
+            update {T} set doc_len = coalesce((select sum(coalesce(array_length(u.positions, 1), 1)) from unnest(tsv) u), 0)
+            where tenant_id = ? and memory_id = ? and version = ? and tsv is not null
+            """, tenant, memoryId, version);
+        operations.QueueSqlCommand($"""
+            insert into {RecallSchema.Terms} (tenant_id, subject, lexeme, df)
+            select e.tenant_id, e.subject, u.lexeme, 1 from {T} e, unnest(e.tsv) u
+            where e.tenant_id = ? and e.memory_id = ? and e.version = ? and e.valid_to is null
+            on conflict (tenant_id, subject, lexeme) do update set df = {RecallSchema.Terms}.df + 1
+            """, tenant, memoryId, version);
+        operations.QueueSqlCommand($"""
+            insert into {RecallSchema.Subjects} (tenant_id, subject, docs, total_len)
+            select tenant_id, subject, 1, doc_len from {T}
+            where tenant_id = ? and memory_id = ? and version = ? and valid_to is null and tsv is not null
+            on conflict (tenant_id, subject) do update
+                set docs = {RecallSchema.Subjects}.docs + 1, total_len = {RecallSchema.Subjects}.total_len + excluded.total_len
+            """, tenant, memoryId, version);
+    }
+
+    /// <summary>Takes the memory's current version out of the statistics (before it is ended).</summary>
+    private static void CountOut(IDocumentOperations operations, string tenant, Guid memoryId)
+    {
+        operations.QueueSqlCommand($"""
+            update {RecallSchema.Terms} t set df = t.df - 1
+            from {T} e, unnest(e.tsv) u
+            where e.tenant_id = ? and e.memory_id = ? and e.valid_to is null
+              and t.tenant_id = e.tenant_id and t.subject = e.subject and t.lexeme = u.lexeme
+            """, tenant, memoryId);
+        operations.QueueSqlCommand($"""
+            update {RecallSchema.Subjects} s set docs = s.docs - 1, total_len = s.total_len - e.doc_len
+            from {T} e
+            where e.tenant_id = ? and e.memory_id = ? and e.valid_to is null and e.tsv is not null
+              and s.tenant_id = e.tenant_id and s.subject = e.subject
+            """, tenant, memoryId);
+    }
+
+    private static void End(IDocumentOperations operations, string tenant, Guid memoryId, IEvent e, string endedBy)
+    {
+        CountOut(operations, tenant, memoryId);
         operations.QueueSqlCommand(
             $"update {T} set valid_to = ?, ended_by = ?, changed_seq = ? where tenant_id = ? and memory_id = ? and valid_to is null",
             e.Timestamp, endedBy, e.Sequence, tenant, memoryId);
+    }
 
     private static string? Text(Dictionary<IEvent, string> texts, IEvent e) => texts.GetValueOrDefault(e);
 

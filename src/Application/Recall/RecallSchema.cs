@@ -21,6 +21,15 @@ public static class RecallSchema
     /// </summary>
     public const string State = AetherraSettings.Schema + ".recall_state";
 
+    /// <summary>
+    /// Full-text statistics for BM25 over the current versions: per (tenant, subject) the number of entries
+    /// holding each lexeme, and the number of entries and their total length. Lexemes are derived from the
+    /// content, so forgetting a subject deletes its rows here too.
+    /// </summary>
+    public const string Terms = AetherraSettings.Schema + ".recall_terms";
+
+    public const string Subjects = AetherraSettings.Schema + ".recall_subjects";
+
     /// <summary>The text search configuration of the full-text index (stemming and stop words).</summary>
     public const string TextConfig = "english";
 
@@ -45,6 +54,7 @@ public static class RecallSchema
         entries.AddColumn<string>("ended_by");
         entries.AddColumn<string>("content");
         entries.AddColumn("tsv", "tsvector");
+        entries.AddColumn<int>("doc_len").NotNull().DefaultValueByExpression("0");
         entries.AddColumn("embedding", "bytea");
         entries.AddColumn("reinforced_at", "timestamptz[]").NotNull();
         entries.AddColumn("reinforced_weight", "double precision[]").NotNull();
@@ -58,5 +68,20 @@ public static class RecallSchema
         state.AddColumn<int>("id").AsPrimaryKey();
         state.AddColumn<Guid>("epoch").NotNull();
         yield return state;
+
+        var terms = new Table(Terms);
+        terms.AddColumn<string>("tenant_id").AsPrimaryKey();
+        terms.AddColumn<string>("subject").AsPrimaryKey();
+        terms.AddColumn<string>("lexeme").AsPrimaryKey();
+        terms.AddColumn<int>("df").NotNull();
+        terms.Indexes.Add(new IndexDefinition("recall_terms_lexeme") { Columns = ["tenant_id", "lexeme"] });
+        yield return terms;
+
+        var subjects = new Table(Subjects);
+        subjects.AddColumn<string>("tenant_id").AsPrimaryKey();
+        subjects.AddColumn<string>("subject").AsPrimaryKey();
+        subjects.AddColumn<long>("docs").NotNull();
+        subjects.AddColumn<long>("total_len").NotNull();
+        yield return subjects;
     }
 }
