@@ -52,6 +52,7 @@ public static class AetherraHost
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<IdempotencyStore>();
         services.AddSingleton<Infrastructure.Jobs.JobRunner>();
+        services.AddSingleton<Application.Operations.ProjectionOperations>();
 
         services.AddMarten(opts =>
             {
