@@ -37,6 +37,10 @@ public static class MartenDefaults
         opts.Projections.Errors.SkipApplyErrors = false;
         opts.Projections.Errors.SkipSerializationErrors = false;
 
+        // Events appended (counter marten.event.append, by type and tenant) and the daemon's own metrics, for /metrics.
+        opts.OpenTelemetry.TrackEventCounters();
+        opts.OpenTelemetry.TrackConnections = JasperFx.OpenTelemetry.TrackLevel.Normal;
+
         opts.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
     }
 }

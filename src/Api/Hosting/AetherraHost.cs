@@ -114,6 +114,7 @@ public static class AetherraHost
         });
         services.AddExceptionHandler<LastResortExceptionHandler>();
         services.AddOpenApi();
+        services.AddAetherraTelemetry(builder.Configuration);
         services.AddWolverineHttp();
         return builder;
     }
@@ -138,6 +139,7 @@ public static class AetherraHost
         app.UseMiddleware<ProblemMiddleware>();
 
         app.MapHealth();
+        app.MapMetrics();
         app.MapOpenApi().AllowAnonymous();
         app.MapScalarApiReference("/docs").AllowAnonymous();
         app.MapWolverineEndpoints(opts => opts.AddPolicy<ValidationPolicy>());

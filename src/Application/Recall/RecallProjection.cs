@@ -29,9 +29,15 @@ public sealed class RecallProjection(
         operations.QueueSqlCommand($"insert into {RecallSchema.State} (id, epoch) values (1, ?) on conflict (id) do nothing", Guid.NewGuid());
 
         var texts = await OpenContentAsync(events, ct);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var vectors = settings.Embeddings && texts.Count > 0
             ? embedder.EmbedMany(texts.Values.ToList(), ct)
             : [];
+        if (vectors.Length > 0)
+        {
+            Infrastructure.Telemetry.AetherraMetrics.Embedded.Add(vectors.Length);
+            Infrastructure.Telemetry.AetherraMetrics.EmbeddingDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
         var vectorOf = texts.Keys.Select((e, i) => (e, i)).ToDictionary(x => x.e, x => vectors.Length > 0 ? TextEmbedder.ToBytes(vectors[x.i]) : null);
 
         foreach (var e in events)

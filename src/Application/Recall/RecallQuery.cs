@@ -49,6 +49,8 @@ public sealed class RecallRequestValidator : AbstractValidator<RecallRequest>
 /// </summary>
 public sealed class RecallQuery(NpgsqlDataSource dataSource, RecallIndex index, TextEmbedder embedder, AetherraSettings settings, TimeProvider clock)
 {
+    private const string WarmupTenant = "__warmup";
+
     /// <summary>How many candidates each side brings before fusion.</summary>
     public const int Candidates = 100;
 
@@ -93,7 +95,9 @@ public sealed class RecallQuery(NpgsqlDataSource dataSource, RecallIndex index, 
             .OrderByDescending(r => r.Score).ThenBy(r => r.Id)
             .Take(limit)
             .ToList();
-        return new RecallResponse(results, Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds, 2));
+        var took = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        if (tenant != WarmupTenant) Infrastructure.Telemetry.AetherraMetrics.RecallDuration.Record(took);
+        return new RecallResponse(results, Math.Round(took, 2));
     }
 
     /// <summary>
@@ -103,7 +107,7 @@ public sealed class RecallQuery(NpgsqlDataSource dataSource, RecallIndex index, 
     public async Task WarmAsync(CancellationToken ct)
     {
         if (settings.Embeddings) embedder.Warm();
-        await RunAsync("__warmup", new RecallRequest("warm up", "subject", null, null, null, null, null, null, null, null), ct);
+        await RunAsync(WarmupTenant, new RecallRequest("warm up", "subject", null, null, null, null, null, null, null, null), ct);
     }
 
     /// <summary>
