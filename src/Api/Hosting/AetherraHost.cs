@@ -3,9 +3,11 @@ using System.Text.Json.Serialization;
 using Aetherra.Api.Auth;
 using Aetherra.Api.Health;
 using Aetherra.Api.Http;
+using Aetherra.Application.Audit.Log;
 using Aetherra.Application.Keys;
 using Aetherra.Application.Memory;
 using Aetherra.Infrastructure;
+using Aetherra.Infrastructure.AuditLog;
 using Aetherra.Infrastructure.Crypto;
 using Aetherra.Infrastructure.Idempotency;
 using Aetherra.Infrastructure.Keys;
@@ -50,6 +52,12 @@ public static class AetherraHost
         services.AddSingleton<SubjectKeyStore>();
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<IdempotencyStore>();
+        services.AddSingleton(AuditLogSettings.From(builder.Configuration, settings.MasterKey));
+        services.AddSingleton<AuditSigner>();
+        services.AddSingleton<AuditLogStore>();
+        services.AddSingleton<AuditLogVerifier>();
+        services.AddSingleton<CheckpointPublisher>();
+        services.AddHostedService(s => s.GetRequiredService<CheckpointPublisher>());
 
         services.AddMarten(opts =>
             {
@@ -58,7 +66,8 @@ public static class AetherraHost
                 MemoryConfiguration.Configure(opts);
             })
             .ApplyAllDatabaseChangesOnStartup()
-            .IntegrateWithWolverine();
+            // Async projections (the audit log) run on exactly one node, moved by Wolverine when a node dies.
+            .IntegrateWithWolverine(m => m.UseWolverineManagedEventSubscriptionDistribution = true);
         // After Marten's own start-up work, which applies its schema first.
         services.AddHostedService<StartupTasks>();
 
