@@ -8,14 +8,10 @@ using Marten;
 
 namespace Aetherra.Api.Audit;
 
-public enum AuditVerb { Verify, Replay }
-
-public enum ReplayFormat { Table, Json }
-
 public sealed class AuditInput : NetCoreInput
 {
     [Description("verify: recompute the Merkle log from the stored events and check every checkpoint; replay: print the audit trail")]
-    public AuditVerb Verb { get; set; }
+    public string Verb { get; set; } = "";
 
     [Description("replay: only this actor (key id)"), FlagAlias("actor")]
     public string? ActorFlag { get; set; }
@@ -30,7 +26,7 @@ public sealed class AuditInput : NetCoreInput
     public string? ToFlag { get; set; }
 
     [Description("replay: table (default) or json (one object per line)"), FlagAlias("format")]
-    public ReplayFormat FormatFlag { get; set; } = ReplayFormat.Table;
+    public string FormatFlag { get; set; } = "table";
 
     [Description("verify: the log's public key (base64), to check checkpoints against a key obtained independently"), FlagAlias("public-key")]
     public string? PublicKeyFlag { get; set; }
@@ -47,11 +43,16 @@ public sealed class AuditCommand : JasperFxAsyncCommand<AuditInput>
     {
         using var host = input.BuildHost();
         var services = host.Services;
-        return input.Verb switch
+        switch (input.Verb.ToLowerInvariant(), input.FormatFlag.ToLowerInvariant())
         {
-            AuditVerb.Verify => await VerifyAsync(input, services.GetRequiredService<AuditLogVerifier>(), services.GetRequiredService<AuditSigner>()),
-            _ => await ReplayAsync(input, services.GetRequiredService<IDocumentStore>()),
-        };
+            case ("verify", _):
+                return await VerifyAsync(input, services.GetRequiredService<AuditLogVerifier>(), services.GetRequiredService<AuditSigner>());
+            case ("replay", "table" or "json"):
+                return await ReplayAsync(input, services.GetRequiredService<IDocumentStore>());
+            default:
+                Console.Error.WriteLine("usage: audit verify [--public-key KEY --origin ORIGIN] | audit replay [--actor ID] [--stream ID] [--from TIME] [--to TIME] [--format table|json]");
+                return false;
+        }
     }
 
     private static async Task<bool> VerifyAsync(AuditInput input, AuditLogVerifier verifier, AuditSigner signer)
@@ -73,7 +74,7 @@ public sealed class AuditCommand : JasperFxAsyncCommand<AuditInput>
     {
         var query = new AuditQuery(input.ActorFlag, null, input.StreamFlag, Time(input.FromFlag), Time(input.ToFlag), null, null);
         await using var session = store.QuerySession();
-        var json = input.FormatFlag == ReplayFormat.Json;
+        var json = input.FormatFlag.Equals("json", StringComparison.OrdinalIgnoreCase);
         if (!json) Console.WriteLine($"{"sequence",10}  {"at",-27}  {"tenant",-18}  {"actor",-36}  {"action",-20}  {"outcome",-8}  status  target / reason");
         await foreach (var r in ReadAudit.Replay(session, query, allTenants: true, CancellationToken.None))
         {

@@ -39,19 +39,14 @@ public sealed class AuditLogVerifier(NpgsqlDataSource db, AuditLogStore log)
         while (next < checkpoints.Count && checkpoints[next].TreeSize == 0) next++;
         await using var leafConnection = await db.OpenConnectionAsync(ct);
         await using var eventConnection = await db.OpenConnectionAsync(ct);
-        await using var leafCommand = new NpgsqlCommand(
-            $"select sequence, leaf_hash from {AuditLogSchema.Leaves} where leaf_index < $1 order by leaf_index", leafConnection);
-        leafCommand.Parameters.Add(new() { Value = size });
-        await using var leaves = await leafCommand.ExecuteReaderAsync(System.Data.CommandBehavior.SequentialAccess, ct);
-        await using var events = StoredEvents.ReadAsync(eventConnection, 0, lastSequence, ct).GetAsyncEnumerator(ct);
+        await using var leaves = new Prefetch<(long Sequence, byte[] Hash)>(t => ReadLeavesAsync(leafConnection, size, t), ct);
+        await using var events = new Prefetch<StoredEvent>(t => StoredEvents.ReadAsync(eventConnection, 0, lastSequence, t), ct);
         var hasEvent = await events.MoveNextAsync();
-        var stored = new byte[Merkle.HashSize];
         var lastGoodSequence = 0L;
 
-        while (await leaves.ReadAsync(ct))
+        while (await leaves.MoveNextAsync())
         {
-            var sequence = leaves.GetInt64(0);
-            leaves.GetBytes(1, 0, stored, 0, stored.Length);
+            var (sequence, stored) = leaves.Current;
             if (!hasEvent || events.Current.Sequence > sequence)
                 return Fail(frontier.Size, size, frontier.Root(), sequence, $"event {sequence} was logged but is no longer stored", checkpoints.Count);
             if (events.Current.Sequence < sequence)
@@ -95,6 +90,16 @@ public sealed class AuditLogVerifier(NpgsqlDataSource db, AuditLogStore log)
             return Fail(frontier.Size, size, root, null, $"the stored tree lost a node ({e.Message}): proofs would not verify", checkpoints.Count);
         }
         return new VerifyReport(true, frontier.Size, size, Convert.ToBase64String(root), null, null, checkpoints.Count);
+    }
+
+    private static async IAsyncEnumerable<(long, byte[])> ReadLeavesAsync(
+        NpgsqlConnection connection, long size, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(
+            $"select sequence, leaf_hash from {AuditLogSchema.Leaves} where leaf_index < $1 order by leaf_index", connection);
+        cmd.Parameters.Add(new() { Value = size });
+        await using var reader = await cmd.ExecuteReaderAsync(System.Data.CommandBehavior.SequentialAccess, ct);
+        while (await reader.ReadAsync(ct)) yield return (reader.GetInt64(0), reader.GetFieldValue<byte[]>(1));
     }
 
     /// <summary>The signed checkpoint, when the note verifies and says what its row says.</summary>
