@@ -37,9 +37,7 @@ public static class AuditLogEndpoints
         if (errors.Count > 0) return RequestValidation.Invalid(http, errors);
 
         var size = treeSize ?? (await publisher.PublishAsync(force: false, ct))?.TreeSize ?? 0;
-        var (current, _) = await log.TipAsync(ct);
-        if (size == 0 || size > current) throw new NotFound($"an audit log of tree size {size}");
-        if (await log.FindLeafAsync(sequence!.Value, http.User.Tenant(), ct) is not { } leaf || leaf.LeafIndex >= size)
+        if (await log.FindLeafAsync(sequence!.Value, http.User.Tenant(), ct) is not { } leaf || leaf.LeafIndex >= size || size > leaf.TreeSize)
             throw new NotFound($"event {sequence} in the audit log at tree size {size}");
         var proof = await log.InclusionProofAsync(leaf.LeafIndex, size, ct);
         return Results.Ok(new { sequence, leafIndex = leaf.LeafIndex, treeSize = size, leafHash = Convert.ToBase64String(leaf.LeafHash), hashes = proof.Select(Convert.ToBase64String) });

@@ -123,18 +123,22 @@ public sealed class AuditLogStore(NpgsqlDataSource db)
     public async Task<byte[]> RootAsync(long size, CancellationToken ct) =>
         (await Merkle.ResolveAsync([(0, size)], ReadNodesAsync, ct))[0];
 
-    /// <summary>The leaf of an event, when the tree has it (and, given a tenant, when the event is that tenant's).</summary>
-    public async Task<(long LeafIndex, byte[] LeafHash)?> FindLeafAsync(long sequence, string? tenant, CancellationToken ct)
+    /// <summary>
+    /// The leaf of an event, when the tree has it (and, given a tenant, when the event is that tenant's), with
+    /// the tree's current size: one round trip for what an inclusion proof needs to know first.
+    /// </summary>
+    public async Task<(long LeafIndex, byte[] LeafHash, long TreeSize)?> FindLeafAsync(long sequence, string? tenant, CancellationToken ct)
     {
         await using var cmd = db.CreateCommand($"""
-            select l.leaf_index, l.leaf_hash from {AuditLogSchema.Leaves} l
+            select l.leaf_index, l.leaf_hash, (select t.leaf_index + 1 from {AuditLogSchema.Leaves} t order by t.leaf_index desc limit 1)
+              from {AuditLogSchema.Leaves} l
               join {AetherraSettings.Schema}.mt_events e on e.seq_id = l.sequence
              where l.sequence = $1 and ($2::text is null or e.tenant_id = $2)
             """);
         cmd.Parameters.Add(new() { Value = sequence });
         cmd.Parameters.Add(new() { Value = (object?)tenant ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         await using var reader = await cmd.ExecuteReaderAsync(ct);
-        return await reader.ReadAsync(ct) ? (reader.GetInt64(0), reader.GetFieldValue<byte[]>(1)) : null;
+        return await reader.ReadAsync(ct) ? (reader.GetInt64(0), reader.GetFieldValue<byte[]>(1), reader.GetInt64(2)) : null;
     }
 
     public Task<byte[][]> InclusionProofAsync(long leafIndex, long size, CancellationToken ct) =>
