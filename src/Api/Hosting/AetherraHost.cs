@@ -3,10 +3,12 @@ using System.Text.Json.Serialization;
 using Aetherra.Api.Auth;
 using Aetherra.Api.Health;
 using Aetherra.Api.Http;
+using Aetherra.Application.Audit.Log;
 using Aetherra.Application.Keys;
 using Aetherra.Application.Memory;
 using Aetherra.Application.Recall;
 using Aetherra.Infrastructure;
+using Aetherra.Infrastructure.AuditLog;
 using Aetherra.Infrastructure.Crypto;
 using Aetherra.Infrastructure.Idempotency;
 using Aetherra.Infrastructure.Keys;
@@ -56,6 +58,12 @@ public static class AetherraHost
         services.AddSingleton<Application.Events.EventFeed>();
         services.AddSingleton<Application.Events.HighWaterSignal>();
         services.AddHostedService(sp => sp.GetRequiredService<Application.Events.HighWaterSignal>());
+        services.AddSingleton(AuditLogSettings.From(builder.Configuration, settings.MasterKey));
+        services.AddSingleton<AuditSigner>();
+        services.AddSingleton<AuditLogStore>();
+        services.AddSingleton<AuditLogVerifier>();
+        services.AddSingleton<CheckpointPublisher>();
+        services.AddHostedService(s => s.GetRequiredService<CheckpointPublisher>());
 
         services.AddMarten(opts =>
             {

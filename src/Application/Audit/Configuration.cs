@@ -1,4 +1,6 @@
+using Aetherra.Application.Audit.Log;
 using Aetherra.Domain.Audit;
+using Aetherra.Infrastructure.AuditLog;
 using JasperFx.Events.Projections;
 using Marten;
 
@@ -15,5 +17,14 @@ public static class Configuration
             .Index(x => x.Actor)
             .Index(x => x.Action)
             .Index(x => x.Target);
+
+        opts.Storage.ExtendedSchemaObjects.AddRange(AuditLogSchema.Tables());
+        // A rebuild starts the tree from nothing and must reach the same roots; checkpoints, being published
+        // statements, stay (verification then proves the rebuilt tree consistent with them).
+        opts.Projections.Add(new AuditLogProjection(), ProjectionLifecycle.Async, AuditLogProjection.Name, o =>
+        {
+            o.DeleteDataInTableOnTeardown(AuditLogSchema.Leaves);
+            o.DeleteDataInTableOnTeardown(AuditLogSchema.Nodes);
+        });
     }
 }

@@ -1,0 +1,65 @@
+using Aetherra.Api.Auth;
+using Aetherra.Api.Http;
+using Aetherra.Application.Audit.Log;
+using Aetherra.Application.Common;
+using Aetherra.Application.Keys;
+using Aetherra.Infrastructure.AuditLog;
+using Microsoft.AspNetCore.Authorization;
+using Wolverine.Http;
+
+namespace Aetherra.Api.Audit;
+
+/// <summary>
+/// The Merkle log over HTTP. The tree is global (every tenant's events), and what a tenant's key may see of it
+/// is hashes and sizes only: checkpoints, the public key and consistency proofs say nothing about any event,
+/// and an inclusion proof is given only for the caller's own tenant's events (another tenant's sequence is
+/// 404, as if it did not exist).
+/// </summary>
+public static class AuditLogEndpoints
+{
+    [WolverineGet("/audit/checkpoint", OperationId = "audit.checkpoint"), Authorize(Policy = Scopes.AuditRead)]
+    public static async Task<IResult> Checkpoint(CheckpointPublisher publisher, CancellationToken ct) =>
+        await publisher.PublishAsync(force: false, ct) is { } checkpoint
+            ? Results.Text(checkpoint.Note, "text/plain; charset=utf-8")
+            : throw new NotFound("a checkpoint (the audit log has no events yet)");
+
+    [WolverineGet("/audit/public-key", OperationId = "audit.public-key"), Authorize(Policy = Scopes.AuditRead)]
+    public static object PublicKey(AuditSigner signer) =>
+        new { origin = signer.Origin, publicKey = Convert.ToBase64String(signer.PublicKey), keyId = Convert.ToHexStringLower(signer.KeyId) };
+
+    [WolverineGet("/audit/proof/inclusion", OperationId = "audit.proof.inclusion"), Authorize(Policy = Scopes.AuditRead)]
+    public static async Task<IResult> Inclusion(
+        long? sequence, long? treeSize, HttpContext http, AuditLogStore log, CheckpointPublisher publisher, CancellationToken ct)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (sequence is not > 0) errors["sequence"] = ["'sequence' must be a global sequence (1 or more)."];
+        if (treeSize is <= 0) errors["treeSize"] = ["'treeSize' must be 1 or more."];
+        if (errors.Count > 0) return RequestValidation.Invalid(http, errors);
+
+        var size = treeSize ?? (await publisher.PublishAsync(force: false, ct))?.TreeSize ?? 0;
+        if (await log.FindLeafAsync(sequence!.Value, http.User.Tenant(), ct) is not { } leaf || leaf.LeafIndex >= size || size > leaf.TreeSize)
+            throw new NotFound($"event {sequence} in the audit log at tree size {size}");
+        var proof = await log.InclusionProofAsync(leaf.LeafIndex, size, ct);
+        return Results.Ok(new { sequence, leafIndex = leaf.LeafIndex, treeSize = size, leafHash = Convert.ToBase64String(leaf.LeafHash), hashes = proof.Select(Convert.ToBase64String) });
+    }
+
+    [WolverineGet("/audit/proof/consistency", OperationId = "audit.proof.consistency"), Authorize(Policy = Scopes.AuditRead)]
+    public static async Task<IResult> Consistency(
+        long? from, long? to, HttpContext http, AuditLogStore log, CheckpointPublisher publisher, CancellationToken ct)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (from is not > 0) errors["from"] = ["'from' must be a tree size (1 or more)."];
+        if (to is not null && to < from) errors["to"] = ["'to' must be at least 'from'."];
+        if (errors.Count > 0) return RequestValidation.Invalid(http, errors);
+
+        var size = to ?? (await publisher.PublishAsync(force: false, ct))?.TreeSize ?? 0;
+        var (current, _) = await log.TipAsync(ct);
+        if (size < from || size > current) throw new NotFound($"an audit log of tree size {size}");
+        var proof = await log.ConsistencyProofAsync(from!.Value, size, ct);
+        return Results.Ok(new { from, to = size, hashes = proof.Select(Convert.ToBase64String) });
+    }
+
+    [WolverinePost("/audit/verify", OperationId = "audit.verify"), Authorize(Policy = Scopes.Admin)]
+    public static Task<VerifyReport> Verify(AuditLogVerifier verifier, AuditSigner signer, CancellationToken ct) =>
+        verifier.VerifyAsync(signer.Origin, signer.PublicKey, null, ct);
+}

@@ -1,0 +1,34 @@
+using Aetherra.Infrastructure.AuditLog;
+using JasperFx.Events;
+using Marten;
+using Marten.Events.Projections;
+using Npgsql;
+
+namespace Aetherra.Application.Audit.Log;
+
+/// <summary>
+/// Grows the Merkle log over every event of the store, all tenants, in global sequence order. Async, so the
+/// daemon never hands it an event past the high-water mark: an event that commits late below a sequence
+/// already seen cannot be skipped. The daemon passes events grouped per tenant, so the events themselves are
+/// only a ceiling: the leaves are appended in one step inside the daemon's own transaction (with the
+/// projection's progress), reading the rows exactly as PostgreSQL stores them.
+/// </summary>
+public sealed class AuditLogProjection : IProjection
+{
+    public const string Name = "AuditLog";
+
+    public Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken ct)
+    {
+        if (events.Count == 0) return Task.CompletedTask;
+        if (operations is not ITransactionParticipantRegistrar registrar)
+            throw new InvalidOperationException("the audit log is built by the async daemon only");
+        registrar.AddTransactionParticipant(new AppendLeaves(events.Max(e => e.Sequence)));
+        return Task.CompletedTask;
+    }
+
+    private sealed class AppendLeaves(long ceiling) : ITransactionParticipant
+    {
+        public Task BeforeCommitAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken ct) =>
+            AuditLogStore.AppendUpToAsync(connection, ceiling, ct);
+    }
+}

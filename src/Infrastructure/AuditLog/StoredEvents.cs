@@ -1,0 +1,35 @@
+using Npgsql;
+
+namespace Aetherra.Infrastructure.AuditLog;
+
+/// <summary>The rows of mt_events as the audit log hashes them, read in global sequence order, all tenants.</summary>
+public static class StoredEvents
+{
+    private const string Select =
+        $"select seq_id, stream_id, version, type, timestamp, tenant_id, data::text from {AetherraSettings.Schema}.mt_events";
+
+    /// <summary>Events with after &lt; sequence &lt;= upTo, streamed (constant memory on any range).</summary>
+    public static async IAsyncEnumerable<StoredEvent> ReadAsync(
+        NpgsqlConnection connection, long after, long upTo,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand($"{Select} where seq_id > $1 and seq_id <= $2 order by seq_id", connection);
+        cmd.Parameters.Add(new() { Value = after });
+        cmd.Parameters.Add(new() { Value = upTo });
+        await using var reader = await cmd.ExecuteReaderAsync(System.Data.CommandBehavior.SequentialAccess, ct);
+        while (await reader.ReadAsync(ct)) yield return Read(reader);
+    }
+
+    public static async Task<StoredEvent?> FindAsync(NpgsqlDataSource db, long sequence, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand($"{Select} where seq_id = $1");
+        cmd.Parameters.Add(new() { Value = sequence });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? Read(reader) : null;
+    }
+
+    private static StoredEvent Read(NpgsqlDataReader r) => new(
+        r.GetInt64(0), r.GetGuid(1), r.GetInt64(2), r.GetString(3),
+        (r.GetFieldValue<DateTime>(4).Ticks - DateTime.UnixEpoch.Ticks) / TimeSpan.TicksPerMicrosecond,
+        r.GetString(5), r.GetString(6));
+}
