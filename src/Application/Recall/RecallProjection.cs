@@ -48,15 +48,23 @@ public sealed class RecallProjection(
                 case MemoryRecorded r:
                     operations.QueueSqlCommand($"""
                         insert into {T} (tenant_id, memory_id, version, subject, agent, session, kind, tags, importance,
-                            classification, occurred_at, recorded_at, expires_at, valid_from, content, tsv, embedding,
-                            reinforced_at, reinforced_weight, changed_seq)
-                        values (?, ?, ?, ?, ?, ?::text, ?, ?, ?, ?, ?, ?, ?::timestamptz, ?, ?::text,
-                            to_tsvector('{RecallSchema.TextConfig}', ?::text), ?::bytea, array[]::timestamptz[], array[]::double precision[], ?)
+                            classification, occurred_at, recorded_at, expires_at, valid_from, content, tsv, tsv_scoped, doc_len,
+                            embedding, reinforced_at, reinforced_weight, changed_seq)
+                        select i.tenant_id, i.memory_id, i.version, i.subject, i.agent, i.session, i.kind, i.tags, i.importance,
+                            i.classification, i.occurred_at, i.recorded_at, i.expires_at, i.valid_from, i.content, v.tsv,
+                            {RecallSchema.ScopedSql("v.tsv", "i.tenant_id", "i.subject")}, {RecallSchema.LengthSql("v.tsv")},
+                            i.embedding, array[]::timestamptz[], array[]::double precision[], i.changed_seq
+                        from (select ?::text as tenant_id, ?::uuid as memory_id, ?::int as version, ?::text as subject, ?::text as agent,
+                            ?::text as session, ?::text as kind, ?::text[] as tags, ?::double precision as importance,
+                            ?::text as classification, ?::timestamptz as occurred_at, ?::timestamptz as recorded_at,
+                            ?::timestamptz as expires_at, ?::timestamptz as valid_from, ?::text as content, ?::bytea as embedding,
+                            ?::bigint as changed_seq) i,
+                            lateral (select to_tsvector('{RecallSchema.TextConfig}', i.content) as tsv) v
                         on conflict do nothing
                         """,
                         tenant, r.MemoryId, (int)e.Version, r.Subject, r.Agent, r.Session!, Lower(r.Kind), r.Tags.ToArray(),
                         r.Importance, Lower(r.Classification), r.OccurredAt, r.RecordedAt, r.ExpiresAt!, e.Timestamp,
-                        Text(texts, e)!, Text(texts, e)!, Vector(vectorOf, e)!, e.Sequence);
+                        Text(texts, e)!, Vector(vectorOf, e)!, e.Sequence);
                     CountIn(operations, tenant, r.MemoryId, (int)e.Version);
                     break;
 
@@ -64,17 +72,20 @@ public sealed class RecallProjection(
                     End(operations, tenant, v.MemoryId, e, "revised");
                     operations.QueueSqlCommand($"""
                         insert into {T} (tenant_id, memory_id, version, subject, agent, session, kind, tags, importance,
-                            classification, occurred_at, recorded_at, expires_at, valid_from, content, tsv, embedding,
-                            reinforced_at, reinforced_weight, changed_seq)
-                        select tenant_id, memory_id, ?, subject, agent, session, kind, tags, importance,
-                            classification, occurred_at, recorded_at, expires_at, ?, ?::text,
-                            to_tsvector('{RecallSchema.TextConfig}', ?::text), ?::bytea, reinforced_at, reinforced_weight, ?
-                        from {T} where tenant_id = ? and memory_id = ? and version < ?
-                        order by version desc limit 1
+                            classification, occurred_at, recorded_at, expires_at, valid_from, content, tsv, tsv_scoped, doc_len,
+                            embedding, reinforced_at, reinforced_weight, changed_seq)
+                        select p.tenant_id, p.memory_id, i.version, p.subject, p.agent, p.session, p.kind, p.tags, p.importance,
+                            p.classification, p.occurred_at, p.recorded_at, p.expires_at, i.valid_from, i.content, v.tsv,
+                            {RecallSchema.ScopedSql("v.tsv", "p.tenant_id", "p.subject")}, {RecallSchema.LengthSql("v.tsv")},
+                            i.embedding, p.reinforced_at, p.reinforced_weight, i.changed_seq
+                        from (select ?::int as version, ?::timestamptz as valid_from, ?::text as content, ?::bytea as embedding,
+                            ?::bigint as changed_seq) i,
+                            lateral (select to_tsvector('{RecallSchema.TextConfig}', i.content) as tsv) v,
+                            lateral (select * from {T} where tenant_id = ? and memory_id = ? and version < i.version
+                                     order by version desc limit 1) p
                         on conflict do nothing
                         """,
-                        (int)e.Version, e.Timestamp, Text(texts, e)!, Text(texts, e)!, Vector(vectorOf, e)!, e.Sequence,
-                        tenant, v.MemoryId, (int)e.Version);
+                        (int)e.Version, e.Timestamp, Text(texts, e)!, Vector(vectorOf, e)!, e.Sequence, tenant, v.MemoryId);
                     CountIn(operations, tenant, v.MemoryId, (int)e.Version);
                     break;
 
@@ -103,7 +114,7 @@ public sealed class RecallProjection(
                 case SubjectForgotten s:
                     // The key is gone: no plaintext, text vector or embedding of the subject stays anywhere.
                     operations.QueueSqlCommand($"""
-                        update {T} set content = null, tsv = null, embedding = null,
+                        update {T} set content = null, tsv = null, tsv_scoped = null, embedding = null,
                             valid_to = coalesce(valid_to, ?), ended_by = coalesce(ended_by, 'forgotten'), changed_seq = ?
                         where tenant_id = ? and subject = ?
                         """, e.Timestamp, e.Sequence, tenant, s.Subject);
@@ -114,13 +125,9 @@ public sealed class RecallProjection(
         }
     }
 
-    /// <summary>Adds a new current version to the BM25 statistics of its subject, and sets its length.</summary>
+    /// <summary>Adds a new current version to the BM25 statistics of its subject.</summary>
     private static void CountIn(IDocumentOperations operations, string tenant, Guid memoryId, int version)
     {
-        operations.QueueSqlCommand($"""
-            update {T} set doc_len = coalesce((select sum(coalesce(array_length(u.positions, 1), 1)) from unnest(tsv) u), 0)
-            where tenant_id = ? and memory_id = ? and version = ? and tsv is not null
-            """, tenant, memoryId, version);
         operations.QueueSqlCommand($"""
             insert into {RecallSchema.Terms} (tenant_id, subject, lexeme, df)
             select e.tenant_id, e.subject, u.lexeme, 1 from {T} e, unnest(e.tsv) u

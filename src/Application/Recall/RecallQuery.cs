@@ -112,7 +112,8 @@ public sealed class RecallQuery(NpgsqlDataSource dataSource, RecallIndex index, 
 
     /// <summary>
     /// Full-text candidates ranked by BM25 (k1 1.2, b 0.75) over PostgreSQL's own lexemes: the query's
-    /// lexemes are ORed (a question rarely shares every word with its answer), term frequencies and lengths
+    /// lexemes are ORed (a question rarely shares every word with its answer), matched in the subject's own
+    /// posting lists when a subject is given (tsv_scoped), term frequencies and lengths
     /// come from the stored text vectors, document frequencies from the subject's statistics (the whole
     /// tenant's when no subject is given). ts_rank has no inverse document frequency, and measured worse.
     /// </summary>
@@ -121,7 +122,9 @@ public sealed class RecallQuery(NpgsqlDataSource dataSource, RecallIndex index, 
     {
         const string cfg = RecallSchema.TextConfig;
         await using var cmd = dataSource.CreateCommand($"""
-            with q as (select replace(plainto_tsquery('{cfg}', $2)::text, ' & ', ' | ')::tsquery as q),
+            with q as (select {(request.Subject is null
+                ? $"replace(plainto_tsquery('{cfg}', $2)::text, ' & ', ' | ')::tsquery"
+                : $"(select string_agg(quote_literal({RecallSchema.ScopeSql("$1", "$3")} || l), ' | ') from unnest(tsvector_to_array(to_tsvector('{cfg}', $2))) l)::tsquery")} as q),
             s as (select greatest(sum(docs), 1)::float8 as n, greatest(sum(total_len), 1)::float8 / greatest(sum(docs), 1) as avgdl
                   from {RecallSchema.Subjects} where tenant_id = $1 and ($3::text is null or subject = $3)),
             t as (select lexeme, ln(1 + (max(s.n) - sum(df) + 0.5) / (sum(df) + 0.5)) as idf
@@ -130,7 +133,7 @@ public sealed class RecallQuery(NpgsqlDataSource dataSource, RecallIndex index, 
                     and lexeme = any(tsvector_to_array(to_tsvector('{cfg}', $2)))
                   group by lexeme),
             m as (select memory_id, version, tsv, doc_len from {RecallSchema.Entries}, q
-                  where tenant_id = $1 and tsv @@ q.q and {filter.Sql})
+                  where tenant_id = $1 and {(request.Subject is null ? "tsv" : "tsv_scoped")} @@ q.q and {filter.Sql})
             select m.memory_id, m.version,
                 sum(t.idf * d.tf * {Bm25K1 + 1} / (d.tf + {Bm25K1} * (1 - {Bm25B} + {Bm25B} * m.doc_len / s.avgdl))) as bm25
             from m cross join s

@@ -33,6 +33,22 @@ public static class RecallSchema
     /// <summary>The text search configuration of the full-text index (stemming and stop words).</summary>
     public const string TextConfig = "english";
 
+    /// <summary>
+    /// SQL for the prefix that scopes lexemes to one tenant and subject in <c>tsv_scoped</c> (the same lexemes
+    /// as <c>tsv</c>, each prefixed): a recall about one subject reads only that subject's posting lists,
+    /// however large the tenant. A prefix shared by two subjects only widens the candidates (the subject is
+    /// filtered too).
+    /// </summary>
+    public static string ScopeSql(string tenant, string subject) => $"(left(md5({tenant} || chr(31) || {subject}), 12) || '/')";
+
+    /// <summary>SQL turning a tsvector into its scoped twin.</summary>
+    public static string ScopedSql(string tsv, string tenant, string subject) =>
+        $"array_to_tsvector(array(select {ScopeSql(tenant, subject)} || l from unnest(tsvector_to_array({tsv})) l))";
+
+    /// <summary>SQL for a tsvector's length in positions (BM25's document length).</summary>
+    public static string LengthSql(string tsv) =>
+        $"(select coalesce(sum(coalesce(array_length(u.positions, 1), 1)), 0) from unnest({tsv}) u)";
+
     public static IEnumerable<Table> Tables()
     {
         var entries = new Table(Entries);
@@ -55,11 +71,13 @@ public static class RecallSchema
         entries.AddColumn<string>("content");
         entries.AddColumn("tsv", "tsvector");
         entries.AddColumn<int>("doc_len").NotNull().DefaultValueByExpression("0");
+        entries.AddColumn("tsv_scoped", "tsvector");
         entries.AddColumn("embedding", "bytea");
         entries.AddColumn("reinforced_at", "timestamptz[]").NotNull();
         entries.AddColumn("reinforced_weight", "double precision[]").NotNull();
         entries.AddColumn<long>("changed_seq").NotNull();
         entries.Indexes.Add(new IndexDefinition("recall_entries_tsv") { Columns = ["tsv"], Method = IndexMethod.gin });
+        entries.Indexes.Add(new IndexDefinition("recall_entries_tsv_scoped") { Columns = ["tsv_scoped"], Method = IndexMethod.gin });
         entries.Indexes.Add(new IndexDefinition("recall_entries_subject") { Columns = ["tenant_id", "subject"] });
         entries.Indexes.Add(new IndexDefinition("recall_entries_changed") { Columns = ["changed_seq"] });
         yield return entries;
