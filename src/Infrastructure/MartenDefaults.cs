@@ -31,6 +31,12 @@ public static class MartenDefaults
         opts.Events.MetadataConfig.UserNameEnabled = true;
         opts.Events.MetadataConfig.CorrelationIdEnabled = true;
 
+        // Async projections fail fast: an event a projection cannot apply or read pauses that projection
+        // (visible in its progression row) instead of being skipped and silently missing from a read model.
+        // Unknown event types are still skipped, so a newer node can add events an older one does not know.
+        opts.Projections.Errors.SkipApplyErrors = false;
+        opts.Projections.Errors.SkipSerializationErrors = false;
+
         opts.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
     }
 }

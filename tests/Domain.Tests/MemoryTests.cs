@@ -226,3 +226,51 @@ public sealed class MemoryTests
         Assert.Equal("Tea \uFB01ne", MemoryDecisions.Normalise("Tea \uFB01ne"));
     }
 }
+
+public sealed class ConsolidationTests
+{
+    private static MemoryState Active(string subject = "user:alice", string agent = "agent:concierge", string[]? tags = null, double importance = 0.5) =>
+        MemoryState.Create(Given.Recorded() with { Subject = subject, Agent = agent, Tags = tags ?? ["drink"], Importance = importance });
+
+    [Fact]
+    public void consolidation_supersedes_the_duplicates_and_gives_the_survivor_their_tags_and_highest_importance()
+    {
+        var survivor = Active(tags: ["drink"]);
+        var a = Active(tags: ["morning"], importance: 0.9);
+        var b = Active(tags: ["drink", "tea"]);
+
+        var (kept, absorbed) = MemoryDecisions.Consolidate(survivor, [a, b], Given.T0);
+
+        Assert.Equal([a.Id, b.Id], kept.Absorbed);
+        Assert.Equal(["drink", "morning", "tea"], kept.Tags);
+        Assert.Equal(0.9, kept.Importance);
+        Assert.All(absorbed, s => Assert.Equal(survivor.Id, s.SupersededBy));
+        var superseded = a.Apply(absorbed[0]);
+        Assert.Equal(MemoryStatus.Superseded, superseded.Status);
+        Assert.Null(superseded.DedupKey);
+    }
+
+    [Fact]
+    public void consolidation_across_subjects_or_agents_is_refused()
+    {
+        Assert.Throws<DomainRuleViolated>(() => MemoryDecisions.Consolidate(Active(), [Active(subject: "user:bob")], Given.T0));
+        Assert.Throws<DomainRuleViolated>(() => MemoryDecisions.Consolidate(Active(), [Active(agent: "agent:other")], Given.T0));
+    }
+
+    [Fact]
+    public void a_forgotten_memory_is_neither_consolidated_nor_reinforced()
+    {
+        var forgotten = Active().Apply(new MemoryForgotten(Guid.NewGuid(), null, Given.T0));
+        Assert.Throws<DomainRuleViolated>(() => MemoryDecisions.Consolidate(Active(), [forgotten], Given.T0));
+        Assert.Throws<DomainRuleViolated>(() => MemoryDecisions.Reinforce(forgotten, 1, null, Given.T0));
+    }
+
+    [Fact]
+    public void a_reinforcement_weighs_more_than_nothing_and_at_most_the_maximum()
+    {
+        Assert.Throws<DomainRuleViolated>(() => MemoryDecisions.Reinforce(Active(), 0, null, Given.T0));
+        Assert.Throws<DomainRuleViolated>(() => MemoryDecisions.Reinforce(Active(), MemoryDecisions.MaxReinforcement + 1, null, Given.T0));
+        var reinforced = MemoryDecisions.Reinforce(Active(), 2, "useful", Given.T0);
+        Assert.Equal(2, reinforced.Weight);
+    }
+}

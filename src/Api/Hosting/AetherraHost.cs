@@ -51,6 +51,7 @@ public static class AetherraHost
         services.AddSingleton<SubjectKeyStore>();
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<IdempotencyStore>();
+        services.AddSingleton<Infrastructure.Jobs.JobRunner>();
 
         services.AddMarten(opts =>
             {

@@ -22,6 +22,7 @@ public sealed class StartupTasks(
     public async Task StartAsync(CancellationToken ct)
     {
         await DatabaseBootstrap.ApplyAsync(db, ct);
+        await Infrastructure.Jobs.JobRunner.FailInterruptedAsync(db, ct);
         await Warmup.RunAsync(store, ct);
         await recall.WarmAsync(ct);
         if (await keys.AnyAsync(ct)) return;

@@ -1,7 +1,11 @@
 using Aetherra.Api.Auth;
 using Aetherra.Api.Http;
+using Aetherra.Application.Common;
 using Aetherra.Application.Keys;
+using Aetherra.Application.Memory;
 using Aetherra.Application.Recall;
+using Aetherra.Infrastructure.Jobs;
+using Marten;
 using Microsoft.AspNetCore.Authorization;
 using Wolverine.Http;
 
@@ -13,4 +17,25 @@ public static class RecallEndpoints
     [WolverinePost("/recall", OperationId = "memory.recall"), Authorize(Policy = Scopes.MemoryRead), QueryOverPost]
     public static Task<RecallResponse> Recall(RecallRequest body, HttpContext http, RecallQuery recall, CancellationToken ct) =>
         recall.RunAsync(http.User.Tenant(), body, ct);
+
+    [WolverinePost("/memories/{id}/reinforce", OperationId = MemoryActions.Reinforce), Authorize(Policy = Scopes.MemoryWrite)]
+    public static Task<ReinforceMemoryResult> Reinforce(
+        Guid id, ReinforceMemory body, HttpContext http, IDocumentStore store, TimeProvider clock, CancellationToken ct) =>
+        ReinforceMemoryHandler.Handle(id, body, http.Command(), store, clock, ct);
+
+    [WolverinePost("/memories/consolidate", OperationId = MemoryActions.Consolidate), Authorize(Policy = Scopes.MemoryWrite)]
+    public static async Task<IResult> Consolidate(
+        ConsolidateMemoriesRequest body, HttpContext http, ConsolidateMemories consolidation, CancellationToken ct)
+    {
+        var jobId = await consolidation.StartAsync(body, http.Command(), ct);
+        return Results.Accepted($"/memories/consolidate/{jobId}", new { jobId });
+    }
+
+    [WolverineGet("/memories/consolidate/{jobId}", OperationId = "memory.consolidation"), Authorize(Policy = Scopes.MemoryRead)]
+    public static async Task<JobView> Consolidation(Guid jobId, HttpContext http, JobRunner jobs, CancellationToken ct) =>
+        await jobs.FindAsync(jobId, http.User.Tenant(), ct) is { Kind: "memory.consolidate" } job ? job : throw new NotFound("job");
+
+    [WolverineGet("/admin/jobs/{jobId}", OperationId = "job.get"), Authorize(Policy = Scopes.Admin)]
+    public static async Task<JobView> Job(Guid jobId, JobRunner jobs, CancellationToken ct) =>
+        await jobs.FindAsync(jobId, null, ct) ?? throw new NotFound("job");
 }

@@ -19,15 +19,17 @@ public static class Consistency
     /// projection (its progression row), so that the query sees the client's own write.
     /// </summary>
     public static Task WaitForProjectionAsync(
-        NpgsqlDataSource dataSource, string projection, long? minSequence, TimeProvider clock, CancellationToken ct) =>
+        NpgsqlDataSource dataSource, string projection, long? minSequence, TimeProvider clock, CancellationToken ct,
+        TimeSpan? maxWait = null) =>
         WaitAsync(dataSource,
             $"select coalesce(max(last_seq_id), 0) from {Infrastructure.AetherraSettings.Schema}.mt_event_progression where name = '{projection}:All'",
-            minSequence, clock, ct);
+            minSequence, clock, ct, maxWait);
 
-    private static async Task WaitAsync(NpgsqlDataSource dataSource, string positionSql, long? minSequence, TimeProvider clock, CancellationToken ct)
+    private static async Task WaitAsync(
+        NpgsqlDataSource dataSource, string positionSql, long? minSequence, TimeProvider clock, CancellationToken ct, TimeSpan? maxWait = null)
     {
         if (minSequence is not { } wanted || wanted <= 0) return;
-        var deadline = clock.GetUtcNow() + MaxWait;
+        var deadline = clock.GetUtcNow() + (maxWait ?? MaxWait);
         var pause = TimeSpan.FromMilliseconds(5);
         while (true)
         {

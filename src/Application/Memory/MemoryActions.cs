@@ -8,6 +8,8 @@ public static class MemoryActions
     public const string Revise = "memory.revise";
     public const string Forget = "memory.forget";
     public const string ForgetSubject = "subject.forget";
+    public const string Reinforce = "memory.reinforce";
+    public const string Consolidate = "memory.consolidate";
 }
 
 public static class MemoryLimits

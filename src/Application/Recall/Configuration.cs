@@ -23,6 +23,7 @@ public static class RecallConfiguration
         marten.Services.AddSingleton<TextEmbedder>();
         marten.Services.AddSingleton<RecallIndex>();
         marten.Services.AddSingleton<RecallQuery>();
+        marten.Services.AddSingleton<ConsolidateMemories>();
         return marten.AddProjectionWithServices<RecallProjection>(ProjectionLifecycle.Async, ServiceLifetime.Singleton, p =>
         {
             p.Name = RecallProjection.Name;

@@ -132,6 +132,24 @@ public sealed class RecallIndex(NpgsqlDataSource dataSource)
         return result;
     }
 
+    /// <summary>The current (not ended, not expired) entries of a tenant, by subject, for consolidation.</summary>
+    public IReadOnlyList<(string Subject, Entry Entry)> Current(string tenant, string? subject, DateTimeOffset now)
+    {
+        syncLock.Wait();
+        try
+        {
+            var names = subject is not null ? [subject] : subjectsOf.GetValueOrDefault(tenant)?.ToArray() ?? [];
+            return names
+                .SelectMany(s => partitions.TryGetValue((tenant, s), out var p) ? SnapshotOf(p).Select(e => (s, e)) : [])
+                .Where(x => x.e.ValidTo is null && (x.e.ExpiresAt is null || x.e.ExpiresAt > now))
+                .ToList();
+        }
+        finally
+        {
+            syncLock.Release();
+        }
+    }
+
     /// <summary>The cosine of each given entry that has an embedding (full-text candidates the search did not bring).</summary>
     public Dictionary<(Guid, int), double> Cosines(string tenant, IEnumerable<(Guid, int)> keys, float[] query)
     {

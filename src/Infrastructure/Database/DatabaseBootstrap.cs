@@ -36,6 +36,18 @@ public static class DatabaseBootstrap
             body         bytea,
             created_at   timestamptz not null,
             primary key (tenant_id, key));
+        create table if not exists {S}.jobs (
+            id          uuid        primary key,
+            tenant_id   text        not null,
+            kind        text        not null,
+            node        text        not null,
+            status      text        not null,
+            processed   bigint      not null default 0,
+            total       bigint,
+            started_at  timestamptz not null,
+            finished_at timestamptz,
+            error       text,
+            result      jsonb);
         """;
 
     public static async Task ApplyAsync(NpgsqlDataSource dataSource, CancellationToken ct)

@@ -25,31 +25,50 @@ public sealed class TextEmbedder : IDisposable
     private readonly Lazy<SentenceEncoder> queryEncoder = new(() => Load(1));
     private readonly Lock batchLock = new();
     private readonly Lock queryLock = new();
+    private readonly EmbeddingCache cache = new(50_000);
 
     private static SentenceEncoder Load(int threads) =>
         new(new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1 });
 
-    /// <summary>Embeds many texts (the projection's path), in batches of <see cref="BatchSize"/>.</summary>
+    /// <summary>
+    /// Embeds many texts (the projection's path), in batches of <see cref="BatchSize"/>. A text embedded
+    /// recently (the same words in another subject, a rebuild) comes from the cache: the model is
+    /// deterministic, so the vector is the same.
+    /// </summary>
     public float[][] EmbedMany(IReadOnlyList<string> texts, CancellationToken ct = default)
     {
         var result = new float[texts.Count][];
+        var hashes = texts.Select(EmbeddingCache.Key).ToArray();
+        var missing = new List<int>();
+        for (var i = 0; i < texts.Count; i++)
+            if (cache.TryGet(hashes[i]) is { } hit) result[i] = hit;
+            else missing.Add(i);
         lock (batchLock)
         {
-            for (var start = 0; start < texts.Count; start += BatchSize)
+            for (var start = 0; start < missing.Count; start += BatchSize)
             {
                 ct.ThrowIfCancellationRequested();
-                var chunk = texts.Skip(start).Take(BatchSize).ToArray();
-                var vectors = batchEncoder.Value.Encode(chunk, ct);
-                for (var i = 0; i < vectors.Length; i++) result[start + i] = Normalise(vectors[i]);
+                var chunk = missing.Skip(start).Take(BatchSize).ToArray();
+                var vectors = batchEncoder.Value.Encode(chunk.Select(i => texts[i]).ToArray(), ct);
+                for (var k = 0; k < vectors.Length; k++)
+                {
+                    result[chunk[k]] = Normalise(vectors[k]);
+                    cache.Add(hashes[chunk[k]], result[chunk[k]]);
+                }
             }
         }
         return result;
     }
 
-    /// <summary>Embeds one query text (the recall path).</summary>
+    /// <summary>Embeds one query text (the recall path); repeated queries come from the cache.</summary>
     public float[] EmbedQuery(string text, CancellationToken ct = default)
     {
-        lock (queryLock) return Normalise(queryEncoder.Value.Encode([text], ct)[0]);
+        var key = EmbeddingCache.Key(text);
+        if (cache.TryGet(key) is { } hit) return hit;
+        float[] vector;
+        lock (queryLock) vector = Normalise(queryEncoder.Value.Encode([text], ct)[0]);
+        cache.Add(key, vector);
+        return vector;
     }
 
     /// <summary>Loads both models now, so the first query and the first batch do not pay for it.</summary>
@@ -87,5 +106,46 @@ public sealed class TextEmbedder : IDisposable
     {
         if (batchEncoder.IsValueCreated) batchEncoder.Value.Dispose();
         if (queryEncoder.IsValueCreated) queryEncoder.Value.Dispose();
+    }
+}
+
+/// <summary>
+/// A bounded least-recently-used map from a text's SHA-256 to its embedding. It keeps no text: only hashes
+/// and vectors, and only in this process.
+/// </summary>
+internal sealed class EmbeddingCache(int capacity)
+{
+    private readonly Dictionary<UInt128, LinkedListNode<(UInt128 Key, float[] Vector)>> map = [];
+    private readonly LinkedList<(UInt128 Key, float[] Vector)> order = new();
+    private readonly Lock gate = new();
+
+    public static UInt128 Key(string text)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text), hash);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(hash);
+    }
+
+    public float[]? TryGet(UInt128 key)
+    {
+        lock (gate)
+        {
+            if (!map.TryGetValue(key, out var node)) return null;
+            order.Remove(node);
+            order.AddFirst(node);
+            return node.Value.Vector;
+        }
+    }
+
+    public void Add(UInt128 key, float[] vector)
+    {
+        lock (gate)
+        {
+            if (map.ContainsKey(key)) return;
+            map[key] = order.AddFirst((key, vector));
+            if (map.Count <= capacity) return;
+            map.Remove(order.Last!.Value.Key);
+            order.RemoveLast();
+        }
     }
 }
