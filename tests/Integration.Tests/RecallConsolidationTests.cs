@@ -21,7 +21,7 @@ public sealed class RecallConsolidationTests(AetherraFixture fx)
         var (absorbed, survivor, untouched) = (ids[..2], ids[2], ids[3..]);
         await client.RecallAsync(new { query = "camping", minSequence = recorded });
 
-        var job = await client.ConsolidateAsync(new { });
+        var job = await client.ConsolidateAsync(fx, new { });
 
         Assert.Equal("succeeded", job.GetProperty("status").GetString());
         var result = job.GetProperty("result");
@@ -61,7 +61,7 @@ public sealed class RecallConsolidationTests(AetherraFixture fx)
         ]);
         await client.RecallAsync(new { query = "train", minSequence = recorded });
 
-        var job = await client.ConsolidateAsync(new { subject = "nadia", agent = "assistant" });
+        var job = await client.ConsolidateAsync(fx, new { subject = "nadia", agent = "assistant" });
 
         Assert.Equal("succeeded", job.GetProperty("status").GetString());
         Assert.Equal(1, job.GetProperty("result").GetProperty("superseded").GetInt32());
@@ -79,12 +79,15 @@ public static class ConsolidationSupport
     /// A background job has no sequence to wait on until it ends, so this polls its status, the way a
     /// client does, bounded by a deadline; there is no timed pause in it.
     /// </summary>
-    public static async Task<JsonElement> ConsolidateAsync(this HttpClient client, object request)
+    public static async Task<JsonElement> ConsolidateAsync(this HttpClient client, AetherraFixture fx, object request)
     {
         var response = await client.PostAsJsonAsync("/memories/consolidate", request);
         Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
         var jobId = (await response.Json()).GetProperty("jobId").GetGuid();
         Assert.Equal($"/memories/consolidate/{jobId}", response.Headers.Location?.OriginalString);
+        // The job first waits for RecallEntry to reach every event stored before it started (other tests'
+        // too): wait for that with minSequence, so the status is followed only while the job itself runs.
+        await client.RecallAsync(new { query = "consolidation", minSequence = await fx.LastSequenceAsync() });
         var deadline = DateTimeOffset.UtcNow.AddSeconds(120);
         while (true)
         {
@@ -94,6 +97,13 @@ public static class ConsolidationSupport
             Assert.True(DateTimeOffset.UtcNow < deadline, $"consolidation job {jobId} still running: {job}");
             await Task.Yield();
         }
+    }
+
+    public static async Task<long> LastSequenceAsync(this AetherraFixture fx)
+    {
+        await using var db = fx.OpenDatabase();
+        await using var max = new Npgsql.NpgsqlCommand("select coalesce(max(seq_id), 0) from aetherra.mt_events", db);
+        return (long)(await max.ExecuteScalarAsync())!;
     }
 
     public static async Task<string[]> HistoryTypesAsync(this HttpClient client, Guid id)

@@ -6,14 +6,27 @@ namespace Aetherra.Integration.Tests;
 /// </summary>
 public static class RecallTestSupport
 {
-    /// <summary>POST /recall; asserts 200 and hands back the results.</summary>
+    /// <summary>
+    /// POST /recall; asserts 200 and hands back the results. A 503 "not yet consistent" is asked again at
+    /// once, as its Retry-After invites: each ask waits on the server for the projection (up to 5 s), and
+    /// under the whole suite the projection embeds other tests' thousands of memories ahead of ours.
+    /// </summary>
     public static async Task<JsonElement[]> RecallAsync(this HttpClient client, object request)
     {
-        var response = await client.PostAsJsonAsync("/recall", request);
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == HttpStatusCode.OK, $"recall answered {(int)response.StatusCode}: {text}");
-        return JsonDocument.Parse(text).RootElement.Clone().GetProperty("results").EnumerateArray().ToArray();
+        var deadline = DateTimeOffset.UtcNow + NotYetConsistentPatience;
+        while (true)
+        {
+            var response = await client.PostAsJsonAsync("/recall", request);
+            var text = await response.Content.ReadAsStringAsync();
+            if (response.StatusCode == HttpStatusCode.ServiceUnavailable && text.Contains("\"minSequence\"")
+                && DateTimeOffset.UtcNow < deadline)
+                continue;
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"recall answered {(int)response.StatusCode}: {text}");
+            return JsonDocument.Parse(text).RootElement.Clone().GetProperty("results").EnumerateArray().ToArray();
+        }
     }
+
+    public static readonly TimeSpan NotYetConsistentPatience = TimeSpan.FromSeconds(120);
 
     public static Guid[] Ids(this IEnumerable<JsonElement> results) => results.Select(r => r.GetProperty("id").GetGuid()).ToArray();
 
