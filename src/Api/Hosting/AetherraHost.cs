@@ -52,6 +52,10 @@ public static class AetherraHost
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<IdempotencyStore>();
         services.AddSingleton<Infrastructure.Jobs.JobRunner>();
+        services.AddSingleton<Application.Operations.ProjectionOperations>();
+        services.AddSingleton<Application.Events.EventFeed>();
+        services.AddSingleton<Application.Events.HighWaterSignal>();
+        services.AddHostedService(sp => sp.GetRequiredService<Application.Events.HighWaterSignal>());
 
         services.AddMarten(opts =>
             {
@@ -137,6 +141,7 @@ public static class AetherraHost
         app.MapOpenApi().AllowAnonymous();
         app.MapScalarApiReference("/docs").AllowAnonymous();
         app.MapWolverineEndpoints(opts => opts.AddPolicy<ValidationPolicy>());
+        Api.Events.EventEndpoints.MapEventStream(app);
         return app;
     }
 }

@@ -23,6 +23,8 @@ public sealed class AuditEntry
 /// <summary>Inline: an audit record is queryable as soon as its command's transaction commits.</summary>
 public sealed partial class AuditIndexProjection : EventProjection
 {
+    public AuditIndexProjection() => Name = "AuditIndex";
+
     public AuditEntry Create(IEvent<AuditRecorded> e) => new()
     {
         Id = e.Data.RequestId,

@@ -117,20 +117,28 @@ public sealed class RecallIndex(NpgsqlDataSource dataSource)
             syncLock.Release();
         }
 
-        var best = new PriorityQueue<(Entry, float), float>(k + 1);
-        foreach (var entries in candidates)
-        foreach (var entry in entries)
+        // Exact search: every accepted vector is scored. Past a few tens of thousands the scan is split
+        // over the cores, each keeping its own best k, merged at the end.
+        var all = candidates.SelectMany(c => c).ToArray();
+        var parts = all.Length < ParallelThreshold ? 1 : Environment.ProcessorCount;
+        var heaps = new PriorityQueue<(Entry, float), float>[parts];
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, part =>
         {
-            if (!accept(entry)) continue;
-            var score = TextEmbedder.Dot(entry.Vector, query);
-            if (best.Count < k) best.Enqueue((entry, score), score);
-            else if (score > best.Peek().Item2) best.EnqueueDequeue((entry, score), score);
-        }
-        var result = new List<(Entry, float)>(best.Count);
-        while (best.Count > 0) result.Add(best.Dequeue());
-        result.Reverse();
-        return result;
+            var best = heaps[part] = new PriorityQueue<(Entry, float), float>(k + 1);
+            for (var i = part; i < all.Length; i += parts)
+            {
+                var entry = all[i];
+                if (!accept(entry)) continue;
+                var score = TextEmbedder.Dot(entry.Vector, query);
+                if (best.Count < k) best.Enqueue((entry, score), score);
+                else if (score > best.Peek().Item2) best.EnqueueDequeue((entry, score), score);
+            }
+        });
+        return heaps.SelectMany(h => h.UnorderedItems.Select(x => x.Element))
+            .OrderByDescending(x => x.Item2).ThenBy(x => x.Item1.MemoryId).Take(k).ToList();
     }
+
+    private const int ParallelThreshold = 20_000;
 
     /// <summary>The current (not ended, not expired) entries of a tenant, by subject, for consolidation.</summary>
     public IReadOnlyList<(string Subject, Entry Entry)> Current(string tenant, string? subject, DateTimeOffset now)

@@ -1,0 +1,100 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Aetherra.Application.Memory;
+using Aetherra.Domain.Memory;
+using Aetherra.Infrastructure;
+using Aetherra.Infrastructure.Crypto;
+using Npgsql;
+
+namespace Aetherra.Application.Events;
+
+public sealed record FeedEvent(long Sequence, Guid StreamId, string Type, long Version, DateTimeOffset Timestamp, JsonNode? Data);
+
+/// <summary>A page of events; <c>Ceiling</c> is the high-water mark it was read under (nothing below it is missing).</summary>
+public sealed record FeedPage(IReadOnlyList<FeedEvent> Events, long? Next, long Ceiling);
+
+/// <summary>
+/// The tenant's events in global order, read only up to the daemon's high-water mark: below it every
+/// sequence is either committed or known to be a gap, so an event whose transaction commits late is
+/// delivered when it commits instead of being skipped. Memory content leaves sealed in the store and is
+/// shown opened here only where the caller may read it: confidential content only to keys with
+/// memory:read, nothing once the subject's key is destroyed.
+/// </summary>
+public sealed class EventFeed(NpgsqlDataSource dataSource, SubjectKeyStore keys)
+{
+    public const int MaxLimit = 1000;
+    private const string S = AetherraSettings.Schema;
+
+    /// <summary>The highest sequence below which nothing can still appear.</summary>
+    public async Task<long> HighWaterMarkAsync(CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(
+            $"select coalesce((select last_seq_id from {S}.mt_event_progression where name = 'HighWaterMark'), 0)");
+        return (long)(await cmd.ExecuteScalarAsync(ct))!;
+    }
+
+    public async Task<FeedPage> ReadAsync(
+        string tenant, long after, int limit, IReadOnlyCollection<string>? types, bool mayReadMemories, CancellationToken ct)
+    {
+        var ceiling = await HighWaterMarkAsync(ct);
+        await using var cmd = dataSource.CreateCommand($"""
+            select seq_id, stream_id, type, version, timestamp, data::text from {S}.mt_events
+            where tenant_id = $1 and seq_id > $2 and seq_id <= $3 and ($4::text[] is null or type = any($4))
+            order by seq_id limit $5
+            """);
+        cmd.Parameters.Add(new() { Value = tenant });
+        cmd.Parameters.Add(new() { Value = after });
+        cmd.Parameters.Add(new() { Value = ceiling });
+        cmd.Parameters.Add(new() { Value = types is { Count: > 0 } ? types.ToArray() : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text });
+        cmd.Parameters.Add(new() { Value = limit });
+        var events = new List<FeedEvent>();
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+            while (await reader.ReadAsync(ct))
+                events.Add(new FeedEvent(reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2), reader.GetInt64(3),
+                    reader.GetFieldValue<DateTimeOffset>(4), JsonNode.Parse(reader.GetString(5))));
+        await OpenContentAsync(tenant, events, mayReadMemories, ct);
+        // A full page may have more after it; a short one reached the high-water mark for now.
+        var next = events.Count == limit ? events[^1].Sequence : (long?)null;
+        return new FeedPage(events, next, ceiling);
+    }
+
+    /// <summary>Replaces each memory event's sealed content by its text where the caller may see it, else null.</summary>
+    private async Task OpenContentAsync(string tenant, List<FeedEvent> events, bool mayReadMemories, CancellationToken ct)
+    {
+        var sealedOnes = events.Where(e => e.Data?["content"] is JsonObject && e.Type.StartsWith("memory.", StringComparison.Ordinal)).ToList();
+        if (sealedOnes.Count == 0) return;
+        var classification = await ClassificationsAsync(tenant, sealedOnes, ct);
+        var sealedTexts = sealedOnes.ToDictionary(e => e, e => e.Data!["content"]!.Deserialize<EncryptedText>(JsonSerializerOptions.Web));
+        var found = await keys.FindAsync(dataSource, tenant, sealedTexts.Values.Where(s => s is not null).Select(s => s!.KeyId).Distinct().ToList(), ct);
+        try
+        {
+            foreach (var e in sealedOnes)
+            {
+                var memoryId = e.Data!["memoryId"]!.GetValue<Guid>();
+                // Unknown classification counts as confidential: when in doubt, show less.
+                var confidential = !classification.TryGetValue(memoryId, out var c) || c == Classification.Confidential;
+                e.Data!["content"] = !confidential || mayReadMemories
+                    ? MemoryContent.Open(found, tenant, memoryId, sealedTexts[e])
+                    : null;
+            }
+        }
+        finally
+        {
+            foreach (var key in found.Values) key.Dispose();
+        }
+    }
+
+    private async Task<Dictionary<Guid, Classification>> ClassificationsAsync(string tenant, List<FeedEvent> events, CancellationToken ct)
+    {
+        var ids = events.Select(e => e.Data!["memoryId"]!.GetValue<Guid>()).Distinct().ToArray();
+        await using var cmd = dataSource.CreateCommand(
+            $"select id, data->>'classification' from {S}.mt_doc_memory where tenant_id = $1 and id = any($2)");
+        cmd.Parameters.Add(new() { Value = tenant });
+        cmd.Parameters.Add(new() { Value = ids });
+        var result = new Dictionary<Guid, Classification>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            result[reader.GetGuid(0)] = Enum.TryParse<Classification>(reader.IsDBNull(1) ? null : reader.GetString(1), true, out var c) ? c : Classification.Confidential;
+        return result;
+    }
+}

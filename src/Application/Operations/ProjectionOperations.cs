@@ -1,0 +1,106 @@
+using Aetherra.Domain;
+using Aetherra.Infrastructure;
+using Aetherra.Infrastructure.Jobs;
+using JasperFx.Events.Projections;
+using Marten;
+using Marten.Events.Daemon.Coordination;
+using Npgsql;
+
+namespace Aetherra.Application.Operations;
+
+public sealed record ProjectionStatus(string Name, string Lifecycle, long Position, long Lag, string Status);
+
+public sealed record RebuildProjection(long? AsOfSequence, DateTimeOffset? AsOfTime, string? TargetSchema);
+
+public sealed record EventStoreStatus(long Events, long Streams, long HighWaterMark);
+
+public sealed record ServerStatus(string Version, string Node, string BootPhase, long UptimeSeconds, EventStoreStatus EventStore);
+
+/// <summary>
+/// What an operator sees of the read models, and the rebuild of an async one. Inline projections commit with
+/// their events, so they are always at the store's high-water mark; async ones report their own progress.
+/// </summary>
+public sealed class ProjectionOperations(
+    IDocumentStore store, NpgsqlDataSource dataSource, IProjectionCoordinator coordinator, JobRunner jobs, TimeProvider clock)
+{
+    private const string S = AetherraSettings.Schema;
+    private static readonly DateTimeOffset Started = DateTimeOffset.UtcNow;
+
+    public async Task<IReadOnlyList<ProjectionStatus>> ListAsync(CancellationToken ct)
+    {
+        var (highWater, progress) = await ProgressAsync(ct);
+        return ((DocumentStore)store).Options.Projections.All
+            .Select(p =>
+            {
+                if (p.Lifecycle != ProjectionLifecycle.Async) return new ProjectionStatus(p.Name, "inline", highWater, 0, "running");
+                var (position, status) = progress.GetValueOrDefault(p.Name, (0L, "starting"));
+                return new ProjectionStatus(p.Name, "async", position, Math.Max(0, highWater - position), status);
+            })
+            .OrderBy(p => p.Name)
+            .ToList();
+    }
+
+    /// <summary>Rebuilds an async projection from the whole log, as a job; the read model answers meanwhile with what it has.</summary>
+    public async Task<Guid> StartRebuildAsync(string name, RebuildProjection request, string tenant, CancellationToken ct)
+    {
+        var source = ((DocumentStore)store).Options.Projections.All.FirstOrDefault(p => p.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
+            ?? throw new Common.NotFound("projection");
+        if (source.Lifecycle != ProjectionLifecycle.Async)
+            throw new DomainRuleViolated($"{source.Name} is inline: it is written with its events and needs no rebuild");
+        if (request.AsOfSequence is not null || request.AsOfTime is not null || request.TargetSchema is not null)
+            throw new DomainRuleViolated("rebuilding as of a sequence or time into a separate schema is not available yet; only a full rebuild is");
+
+        return await jobs.StartAsync(tenant, "projection.rebuild", async (progress, stop) =>
+        {
+            var (highWater, _) = await ProgressAsync(stop);
+            var daemon = coordinator.DaemonForMainDatabase();
+            var rebuild = daemon.RebuildProjectionAsync(source.Name, TimeSpan.FromMinutes(30), stop);
+            while (!rebuild.IsCompleted)
+            {
+                await Task.WhenAny(rebuild, Task.Delay(TimeSpan.FromMilliseconds(500), clock, stop));
+                var (_, now) = await ProgressAsync(stop);
+                await progress.ReportAsync(now.GetValueOrDefault(source.Name, (0L, "")).Item1, highWater, stop);
+            }
+            await rebuild;
+            await progress.ReportAsync(highWater, highWater, stop);
+            return new { projection = source.Name, rebuiltTo = highWater };
+        }, ct);
+    }
+
+    public async Task<ServerStatus> StatusAsync(CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand($"""
+            select (select count(*) from {S}.mt_events), (select count(*) from {S}.mt_streams),
+                   coalesce((select last_seq_id from {S}.mt_event_progression where name = 'HighWaterMark'), 0)
+            """);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        var version = typeof(ProjectionOperations).Assembly
+            .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "0.0.0";
+        return new ServerStatus(version, JobRunner.Node, "ready", (long)(clock.GetUtcNow() - Started).TotalSeconds,
+            new EventStoreStatus(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2)));
+    }
+
+    private async Task<(long HighWater, Dictionary<string, (long, string)> Progress)> ProgressAsync(CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand($"select name, last_seq_id, agent_status, pause_reason from {S}.mt_event_progression");
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        long highWater = 0;
+        var progress = new Dictionary<string, (long, string)>();
+        while (await reader.ReadAsync(ct))
+        {
+            var name = reader.GetString(0);
+            if (name == "HighWaterMark") highWater = reader.GetInt64(1);
+            else if (name.EndsWith(":All", StringComparison.Ordinal))
+                progress[name[..^4]] = (reader.GetInt64(1),
+                    !reader.IsDBNull(3) ? "paused" : reader.IsDBNull(2) ? "running" : reader.GetString(2).ToLowerInvariant());
+        }
+        if (highWater == 0)
+        {
+            await using var max = dataSource.CreateCommand($"select coalesce(max(seq_id), 0) from {S}.mt_events");
+            highWater = (long)(await max.ExecuteScalarAsync(ct))!;
+        }
+        return (highWater, progress);
+    }
+}

@@ -1,0 +1,119 @@
+using System.Net.Http.Headers;
+
+namespace Aetherra.Integration.Tests;
+
+public sealed class EventFeedTests(AetherraFixture fx)
+{
+    [Fact]
+    public async Task the_feed_pages_a_tenants_events_in_order_and_filters_by_type()
+    {
+        var key = await fx.NewTenantAsync("memory:read", "memory:write", "events:read");
+        var other = await fx.NewTenantAsync("memory:write");
+        var client = fx.Client(key.Key);
+        await fx.Client(other.Key).RecordAsync(Api.Memory("Lou's secret recipe"));
+        var (first, _) = await client.RecordAsync(Api.Memory("Mo drinks oat milk"));
+        var (second, last) = await client.RecordAsync(Api.Memory("Mo runs on Sundays"));
+
+        var page = await (await client.GetAsync($"/events?types=memory.recorded.v1&limit=1&minSequence={last}")).Json();
+        var events = page.GetProperty("events").EnumerateArray().ToArray();
+        Assert.Single(events);
+        Assert.Equal(first, events[0].GetProperty("streamId").GetGuid());
+        var next = page.GetProperty("next").GetInt64();
+        var rest = (await (await client.GetAsync($"/events?types=memory.recorded.v1&after={next}")).Json())
+            .GetProperty("events").EnumerateArray().ToArray();
+
+        Assert.Equal([second], rest.Select(e => e.GetProperty("streamId").GetGuid()));
+        Assert.Equal("Mo runs on Sundays", rest[0].GetProperty("data").GetProperty("content").GetString());
+        var all = (await (await client.GetAsync("/events?limit=1000")).Json()).GetProperty("events").EnumerateArray().ToArray();
+        Assert.DoesNotContain(all, e => e.GetProperty("data").ToString().Contains("Lou"));
+        Assert.Contains(all, e => e.GetProperty("type").GetString() == "audit.recorded.v1");
+        var sequences = all.Select(e => e.GetProperty("sequence").GetInt64()).ToArray();
+        Assert.Equal(sequences.Order(), sequences);
+    }
+
+    [Fact]
+    public async Task confidential_content_shows_only_to_keys_that_may_read_memories()
+    {
+        var writer = await fx.NewTenantAsync("memory:write", "memory:read", "events:read");
+        var watcher = await fx.NewKeyAsync(writer.Tenant, "events:read");
+        var (id, sequence) = await fx.Client(writer.Key).RecordAsync(Api.Memory("Ned's diagnosis", classification: "confidential"));
+        var (open, last) = await fx.Client(writer.Key).RecordAsync(Api.Memory("Ned likes jazz", classification: "internal"));
+
+        string? ContentOf(JsonElement page, Guid stream) => page.GetProperty("events").EnumerateArray()
+            .Single(e => e.GetProperty("streamId").GetGuid() == stream).GetProperty("data").GetProperty("content").GetString();
+        var asWatcher = await (await fx.Client(watcher.Key).GetAsync($"/events?types=memory.recorded.v1&minSequence={last}")).Json();
+        var asWriter = await (await fx.Client(writer.Key).GetAsync($"/events?types=memory.recorded.v1&minSequence={last}")).Json();
+
+        Assert.Null(ContentOf(asWatcher, id));
+        Assert.Equal("Ned likes jazz", ContentOf(asWatcher, open));
+        Assert.Equal("Ned's diagnosis", ContentOf(asWriter, id));
+        Assert.DoesNotContain("ciphertext", asWatcher.ToString());
+        Assert.True(sequence < last);
+    }
+
+    [Fact]
+    public async Task the_feed_needs_the_events_scope_and_valid_paging()
+    {
+        var key = await fx.NewTenantAsync("memory:read", "memory:write");
+        await (await fx.Client(key.Key).GetAsync("/events")).AssertProblem(HttpStatusCode.Forbidden);
+        await (await fx.Client().GetAsync("/events")).AssertProblem(HttpStatusCode.Unauthorized);
+        var reader = await fx.NewTenantAsync("events:read");
+        await (await fx.Client(reader.Key).GetAsync("/events?limit=0")).AssertProblem(HttpStatusCode.BadRequest);
+        await (await fx.Client(reader.Key).GetAsync("/events?after=-1")).AssertProblem(HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task the_live_stream_delivers_new_events_and_resumes_after_the_last_event_id_without_gaps_or_repeats()
+    {
+        var key = await fx.NewTenantAsync("memory:read", "memory:write", "events:read");
+        var client = fx.Client(key.Key);
+        var (_, start) = await client.RecordAsync(Api.Memory("Oli starts the stream"));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        var seen = new List<(long Id, string Type)>();
+        using (var stream = await OpenAsync(client, $"/events/stream?types=memory.recorded.v1&after={start}", null, timeout.Token))
+        {
+            var (first, _) = await client.RecordAsync(Api.Memory("Oli one"));
+            seen.Add(await NextEventAsync(stream, timeout.Token));
+            Assert.Equal(first, Guid.Parse(seen[0].Type.Split('|')[1]));
+        }
+        // Disconnected: two more memories are written meanwhile.
+        var (second, _) = await client.RecordAsync(Api.Memory("Oli two"));
+        var (third, _) = await client.RecordAsync(Api.Memory("Oli three"));
+        using (var stream = await OpenAsync(client, "/events/stream?types=memory.recorded.v1", seen[^1].Id.ToString(), timeout.Token))
+        {
+            seen.Add(await NextEventAsync(stream, timeout.Token));
+            seen.Add(await NextEventAsync(stream, timeout.Token));
+        }
+
+        Assert.Equal([second, third], seen.Skip(1).Select(s => Guid.Parse(s.Type.Split('|')[1])));
+        Assert.Equal(seen.Select(s => s.Id).Order().Distinct(), seen.Select(s => s.Id));
+    }
+
+    private static async Task<StreamReader> OpenAsync(HttpClient client, string url, string? lastEventId, CancellationToken ct)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, url);
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        if (lastEventId is not null) request.Headers.Add("Last-Event-ID", lastEventId);
+        var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        return new StreamReader(await response.Content.ReadAsStreamAsync(ct));
+    }
+
+    /// <summary>Reads up to the next event; answers its id and "type|streamId".</summary>
+    private static async Task<(long Id, string Type)> NextEventAsync(StreamReader reader, CancellationToken ct)
+    {
+        long? id = null;
+        string? type = null, data = null;
+        while (await reader.ReadLineAsync(ct) is { } line)
+        {
+            if (line.StartsWith("id: ")) id = long.Parse(line[4..]);
+            else if (line.StartsWith("event: ")) type = line[7..];
+            else if (line.StartsWith("data: ")) data = line[6..];
+            else if (line.Length == 0 && id is not null)
+                return (id.Value, $"{type}|{JsonDocument.Parse(data!).RootElement.GetProperty("streamId").GetGuid()}");
+        }
+        throw new InvalidOperationException("the stream ended");
+    }
+}
