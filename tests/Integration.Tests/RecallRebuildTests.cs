@@ -18,7 +18,30 @@ public sealed class RecallRebuildCollection
 public sealed class RecallRebuildTests(AetherraFixture fx)
 {
     [Fact]
-    public async Task rebuilding_recall_entry_gives_the_same_answers_as_before()
+    public Task rebuilding_recall_entry_through_its_agent_gives_the_same_answers_as_before() =>
+        SameAnswersAfter(RebuildRecallEntryAsync);
+
+    [Fact]
+    public Task rebuilding_recall_entry_through_the_admin_endpoint_gives_the_same_answers_as_before() =>
+        SameAnswersAfter(RebuildThroughTheEndpointAsync);
+
+    /// <summary>After a rebuild the projection keeps running: a new write is recalled at once.</summary>
+    [Fact]
+    public async Task after_a_rebuild_through_the_admin_endpoint_new_writes_are_recalled()
+    {
+        var client = fx.Client((await fx.NewTenantAsync()).Key);
+        var (_, before) = await client.RecordAsync(Api.Memory("Yara keeps bees on the roof", subject: "yara"));
+        await client.RecallAsync(new { query = "bees", minSequence = before });
+
+        await RebuildThroughTheEndpointAsync();
+        var (id, sequence) = await client.RecordAsync(Api.Memory("Yara sells honey at the market", subject: "yara"));
+
+        var response = await client.PostAsJsonAsync("/recall", new { query = "honey", minSequence = sequence });
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        Assert.Contains(id, (await response.Json()).GetProperty("results").EnumerateArray().Ids());
+    }
+
+    private async Task SameAnswersAfter(Func<Task> rebuild)
     {
         var client = fx.Client((await fx.NewTenantAsync()).Key);
         var (ids, _) = await client.RecordBatchAsync([
@@ -51,7 +74,7 @@ public sealed class RecallRebuildTests(AetherraFixture fx)
 
         var epoch = await EpochAsync();
 
-        await RebuildRecallEntryAsync();
+        await rebuild();
 
         // The read model was built again from nothing: a rebuild starts a new epoch.
         Assert.NotEqual(epoch, await EpochAsync());
@@ -60,6 +83,28 @@ public sealed class RecallRebuildTests(AetherraFixture fx)
         for (var i = 0; i < queries.Length; i++)
             Assert.True(before[i].SequenceEqual(after[i]),
                 $"query {i}: before {string.Join(", ", before[i])}; after {string.Join(", ", after[i])}");
+    }
+
+    /// <summary>POST /admin/projections/RecallEntry/rebuild (202, a job), followed until the job has ended.</summary>
+    private async Task RebuildThroughTheEndpointAsync()
+    {
+        var admin = fx.Client(fx.AdminKey);
+        var response = await admin.PostAsJsonAsync($"/admin/projections/{RecallProjection.Name}/rebuild", new { });
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+        var jobId = (await response.Json()).GetProperty("jobId").GetGuid();
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(180);
+        while (true)
+        {
+            var job = await (await admin.GetAsync($"/admin/jobs/{jobId}")).Json();
+            var status = job.GetProperty("status").GetString();
+            if (status != "running")
+            {
+                Assert.True(status == "succeeded", job.ToString());
+                return;
+            }
+            Assert.True(DateTimeOffset.UtcNow < deadline, $"rebuild job {jobId} still running: {job}");
+            await Task.Yield();
+        }
     }
 
     private async Task<Guid?> EpochAsync()
