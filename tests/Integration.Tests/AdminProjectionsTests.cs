@@ -8,8 +8,7 @@ public sealed class AdminProjectionsTests(AetherraFixture fx)
         var key = await fx.NewTenantAsync("memory:read", "memory:write");
         var client = fx.Client(key.Key);
         var (_, sequence) = await client.RecordAsync(Api.Memory("Jan keeps bees"));
-        var recall = await client.PostAsJsonAsync("/recall", new { query = "bees", minSequence = sequence });
-        Assert.Equal(HttpStatusCode.OK, recall.StatusCode);
+        await client.RecallAsync(new { query = "bees", minSequence = sequence });
 
         var list = (await (await fx.Client(fx.AdminKey).GetAsync("/admin/projections")).Json()).EnumerateArray()
             .ToDictionary(p => p.GetProperty("name").GetString()!);

@@ -4,6 +4,9 @@ using Alba;
 using DotNet.Testcontainers.Builders;
 using Npgsql;
 using Testcontainers.PostgreSql;
+using Aetherra.Application.Recall;
+using Wolverine.Runtime;
+using Wolverine.Runtime.Agents;
 
 [assembly: AssemblyFixture(typeof(Aetherra.Integration.Tests.AetherraFixture))]
 
@@ -42,6 +45,7 @@ public sealed class AetherraFixture : IAsyncLifetime
         Environment.SetEnvironmentVariable("AETHERRA_MASTER_KEY", Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
         Environment.SetEnvironmentVariable("AETHERRA_ADMIN_KEY_FILE", null);
         Host = await AlbaHost.For<Program>();
+        await StartRecallAgentAsync();
 
         var keys = Host.Services.GetRequiredService<Aetherra.Infrastructure.Keys.ApiKeyStore>();
         AdminKey = (await keys.CreateAsync("test-admin", "default", ["admin"], CancellationToken.None)).Secret;
@@ -63,6 +67,21 @@ public sealed class AetherraFixture : IAsyncLifetime
                 await Task.Delay(100);
             }
         }
+    }
+
+    /// <summary>
+    /// RecallEntry runs once Wolverine's leader has assigned its agent, which on a fresh host can take longer
+    /// than a recall's minSequence wait (5 s). This node is the whole cluster, so the agent is started on it
+    /// now, through Wolverine's agent runtime (idempotent, recorded as this node's assignment: the leader
+    /// then finds it running here). Wolverine's PauseThenCatchUpOnMartenDaemonActivityAsync does not fit:
+    /// it throws on a store without events.
+    /// </summary>
+    private async Task StartRecallAgentAsync()
+    {
+        var family = Host.Services.GetServices<IAgentFamily>().OfType<IEventSubscriptionAgentFamily>().Single();
+        var uri = await family.FindAgentUriAsync($"{RecallProjection.Name}:All", null)
+                  ?? throw new InvalidOperationException($"no agent for the {RecallProjection.Name} projection");
+        await Host.Services.GetRequiredService<IWolverineRuntime>().Agents.StartLocallyAsync(uri);
     }
 
     public async ValueTask DisposeAsync()

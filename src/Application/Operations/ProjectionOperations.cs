@@ -3,8 +3,9 @@ using Aetherra.Infrastructure;
 using Aetherra.Infrastructure.Jobs;
 using JasperFx.Events.Projections;
 using Marten;
-using Marten.Events.Daemon.Coordination;
 using Npgsql;
+using Wolverine.Runtime;
+using Wolverine.Runtime.Agents;
 
 namespace Aetherra.Application.Operations;
 
@@ -21,7 +22,8 @@ public sealed record ServerStatus(string Version, string Node, string BootPhase,
 /// their events, so they are always at the store's high-water mark; async ones report their own progress.
 /// </summary>
 public sealed class ProjectionOperations(
-    IDocumentStore store, NpgsqlDataSource dataSource, IProjectionCoordinator coordinator, JobRunner jobs, TimeProvider clock)
+    IDocumentStore store, NpgsqlDataSource dataSource, IWolverineRuntime runtime, IEnumerable<IAgentFamily> agentFamilies,
+    JobRunner jobs, TimeProvider clock)
 {
     private const string S = AetherraSettings.Schema;
     private static readonly DateTimeOffset Started = DateTimeOffset.UtcNow;
@@ -50,11 +52,21 @@ public sealed class ProjectionOperations(
         if (request.AsOfSequence is not null || request.AsOfTime is not null || request.TargetSchema is not null)
             throw new DomainRuleViolated("rebuilding as of a sequence or time into a separate schema is not available yet; only a full rebuild is");
 
+        // Through the agent Wolverine runs the projection's shard in, the shard's only writer: it stops the
+        // shard, rebuilds and starts it again. The daemon's own rebuild stops the shard and never starts it
+        // again under Wolverine's distribution (Wolverine GH-3520): the read model stopped advancing.
+        IEventSubscriptionAgent? agent = null;
+        foreach (var family in agentFamilies.OfType<IEventSubscriptionAgentFamily>())
+            if (await family.FindAgentUriAsync($"{source.Name}:All", null, ct) is { } uri
+                && runtime.Agents.TryFindActiveAgent<IEventSubscriptionAgent>(uri, out var found))
+                agent = found;
+        if (agent is null)
+            throw new DomainRuleViolated($"{source.Name} is not running on this node: rebuild it on the node that runs it");
+
         return await jobs.StartAsync(tenant, "projection.rebuild", async (progress, stop) =>
         {
             var (highWater, _) = await ProgressAsync(stop);
-            var daemon = coordinator.DaemonForMainDatabase();
-            var rebuild = daemon.RebuildProjectionAsync(source.Name, TimeSpan.FromMinutes(30), stop);
+            var rebuild = agent.RebuildAsync(stop);
             while (!rebuild.IsCompleted)
             {
                 await Task.WhenAny(rebuild, Task.Delay(TimeSpan.FromMilliseconds(500), clock, stop));

@@ -4,7 +4,7 @@ namespace Aetherra.Domain.Recall;
 public readonly record struct Relevance(double Text, double? Semantic);
 
 /// <summary>The parts of a recalled memory's score, as `explain` shows them.</summary>
-public sealed record ScoreParts(double Text, double Semantic, double Recency, double Importance, double Reinforcement, double Score);
+public readonly record struct ScoreParts(double Text, double Semantic, double Recency, double Importance, double Reinforcement, double Score);
 
 /// <summary>
 /// How recall orders what it found: fuse full-text and semantic relevance into one relevance in 0..1, then
