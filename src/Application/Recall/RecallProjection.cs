@@ -23,6 +23,12 @@ public sealed class RecallProjection(
 
     private const string T = RecallSchema.Entries;
 
+    private const string Insert = $"""
+        insert into {T} (tenant_id, memory_id, version, subject, agent, session, kind, tags, importance,
+            classification, occurred_at, recorded_at, expires_at, valid_from, content, tsv, tsv_scoped, doc_len,
+            embedding, reinforced_at, reinforced_weight, changed_seq)
+        """;
+
     public async Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken ct)
     {
         if (events.Count == 0) return;
@@ -47,9 +53,7 @@ public sealed class RecallProjection(
             {
                 case MemoryRecorded r:
                     operations.QueueSqlCommand($"""
-                        insert into {T} (tenant_id, memory_id, version, subject, agent, session, kind, tags, importance,
-                            classification, occurred_at, recorded_at, expires_at, valid_from, content, tsv, tsv_scoped, doc_len,
-                            embedding, reinforced_at, reinforced_weight, changed_seq)
+                        {Insert}
                         select i.tenant_id, i.memory_id, i.version, i.subject, i.agent, i.session, i.kind, i.tags, i.importance,
                             i.classification, i.occurred_at, i.recorded_at, i.expires_at, i.valid_from, i.content, v.tsv,
                             {RecallSchema.ScopedSql("v.tsv", "i.tenant_id", "i.subject")}, {RecallSchema.LengthSql("v.tsv")},
@@ -71,9 +75,7 @@ public sealed class RecallProjection(
                 case MemoryRevised v:
                     End(operations, tenant, v.MemoryId, e, "revised");
                     operations.QueueSqlCommand($"""
-                        insert into {T} (tenant_id, memory_id, version, subject, agent, session, kind, tags, importance,
-                            classification, occurred_at, recorded_at, expires_at, valid_from, content, tsv, tsv_scoped, doc_len,
-                            embedding, reinforced_at, reinforced_weight, changed_seq)
+                        {Insert}
                         select p.tenant_id, p.memory_id, i.version, p.subject, p.agent, p.session, p.kind, p.tags, p.importance,
                             p.classification, p.occurred_at, p.recorded_at, p.expires_at, i.valid_from, i.content, v.tsv,
                             {RecallSchema.ScopedSql("v.tsv", "p.tenant_id", "p.subject")}, {RecallSchema.LengthSql("v.tsv")},
