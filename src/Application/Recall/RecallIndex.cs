@@ -38,26 +38,42 @@ public sealed class RecallIndex(NpgsqlDataSource dataSource)
         await syncLock.WaitAsync(ct);
         try
         {
-            Guid current;
-            await using (var cmd = dataSource.CreateCommand($"select epoch from {RecallSchema.State} where id = 1"))
-                current = await cmd.ExecuteScalarAsync(ct) is Guid g ? g : Guid.Empty;
+            // A changed epoch (a rebuild, or the first look) empties the index and reads everything again.
+            while (!await SyncOnceAsync(ct)) { }
+        }
+        finally
+        {
+            syncLock.Release();
+        }
+    }
+
+    /// <summary>One round trip: the epoch, and what changed since the last look. False when it must be read again.</summary>
+    private async Task<bool> SyncOnceAsync(CancellationToken ct)
+    {
+        {
+            await using var batch = new NpgsqlBatch();
+            batch.BatchCommands.Add(new NpgsqlBatchCommand($"select epoch from {RecallSchema.State} where id = 1"));
+            batch.BatchCommands.Add(new NpgsqlBatchCommand($"""
+                select tenant_id, subject, memory_id, version, agent, session, kind, tags, valid_from, valid_to,
+                    expires_at, embedding, changed_seq
+                from {RecallSchema.Entries} where changed_seq > $1 order by changed_seq
+                """) { Parameters = { new() { Value = watermark } } });
+            await using var connection = await dataSource.OpenConnectionAsync(ct);
+            batch.Connection = connection;
+            await using var reader = await batch.ExecuteReaderAsync(ct);
+            var current = await reader.ReadAsync(ct) ? reader.GetGuid(0) : Guid.Empty;
+            await reader.NextResultAsync(ct);
             if (current != epoch)
             {
                 partitions = [];
                 subjectsOf = [];
                 byKey = [];
-                watermark = -1;
+                Volatile.Write(ref watermark, -1);
                 epoch = current;
+                return current == Guid.Empty;
             }
-            if (current == Guid.Empty) return;
+            if (current == Guid.Empty) return true;
 
-            await using var read = dataSource.CreateCommand($"""
-                select tenant_id, subject, memory_id, version, agent, session, kind, tags, valid_from, valid_to,
-                    expires_at, embedding, changed_seq
-                from {RecallSchema.Entries} where changed_seq > $1 order by changed_seq
-                """);
-            read.Parameters.Add(new() { Value = watermark });
-            await using var reader = await read.ExecuteReaderAsync(ct);
             var seen = watermark;
             while (await reader.ReadAsync(ct))
             {
@@ -83,10 +99,7 @@ public sealed class RecallIndex(NpgsqlDataSource dataSource)
                 seen = Math.Max(seen, reader.GetInt64(12));
             }
             Volatile.Write(ref watermark, seen);
-        }
-        finally
-        {
-            syncLock.Release();
+            return true;
         }
     }
 

@@ -64,20 +64,22 @@ public sealed class RecallQuery(NpgsqlDataSource dataSource, RecallIndex index, 
         var limit = request.Limit ?? 10;
         var filter = Filter.From(request, now);
 
-        var text = await TextCandidatesAsync(tenant, request, filter, ct);
+        // The semantic side first (in process), so that one SQL round trip brings the full-text candidates
+        // and the rows of both sides.
         var semantic = new Dictionary<(Guid, int), double>();
+        float[]? vector = null;
         if (settings.Embeddings)
         {
-            var vector = embedder.EmbedQuery(request.Query!, ct);
+            vector = embedder.EmbedQuery(request.Query!, ct);
             foreach (var (entry, score) in index.Search(tenant, request.Subject, vector, filter.Accepts, Candidates))
                 semantic[(entry.MemoryId, entry.Version)] = score;
+        }
+        var (text, rows) = await CandidatesAsync(tenant, request, filter, semantic.Keys.ToList(), ct);
+        if (vector is not null)
             foreach (var (key, cosine) in index.Cosines(tenant, text.Keys.Where(k => !semantic.ContainsKey(k)), vector))
                 semantic[key] = cosine;
-        }
 
-        var keys = text.Keys.Union(semantic.Keys).ToList();
-        var rows = await ReadAsync(tenant, keys, ct);
-        var kept = keys.Where(rows.ContainsKey).ToList();
+        var kept = rows.Keys.ToList();
         var relevance = kept.Select(k => new Relevance(text.GetValueOrDefault(k), semantic.TryGetValue(k, out var s) ? s : null)).ToList();
         var fused = RecallRanking.Fuse(relevance);
         var results = kept.Select((k, i) =>
@@ -111,14 +113,15 @@ public sealed class RecallQuery(NpgsqlDataSource dataSource, RecallIndex index, 
     }
 
     /// <summary>
-    /// Full-text candidates ranked by BM25 (k1 1.2, b 0.75) over PostgreSQL's own lexemes: the query's
-    /// lexemes are ORed (a question rarely shares every word with its answer), matched in the subject's own
-    /// posting lists when a subject is given (tsv_scoped), term frequencies and lengths
-    /// come from the stored text vectors, document frequencies from the subject's statistics (the whole
-    /// tenant's when no subject is given). ts_rank has no inverse document frequency, and measured worse.
+    /// Full-text candidates ranked by BM25 (k1 1.2, b 0.75) over PostgreSQL's own lexemes, and the rows of
+    /// those and of the semantic candidates, in one round trip. The query's lexemes are ORed (a question
+    /// rarely shares every word with its answer) and matched in the subject's own posting lists when a
+    /// subject is given (tsv_scoped); term frequencies and lengths come from the stored text vectors,
+    /// document frequencies from the subject's statistics (the whole tenant's when no subject is given).
+    /// ts_rank has no inverse document frequency, and measured worse.
     /// </summary>
-    private async Task<Dictionary<(Guid, int), double>> TextCandidatesAsync(
-        string tenant, RecallRequest request, Filter filter, CancellationToken ct)
+    private async Task<(Dictionary<(Guid, int), double> Text, Dictionary<(Guid, int), Row> Rows)> CandidatesAsync(
+        string tenant, RecallRequest request, Filter filter, IReadOnlyList<(Guid Id, int Version)> semantic, CancellationToken ct)
     {
         const string cfg = RecallSchema.TextConfig;
         await using var cmd = dataSource.CreateCommand($"""
@@ -133,23 +136,42 @@ public sealed class RecallQuery(NpgsqlDataSource dataSource, RecallIndex index, 
                     and lexeme = any(tsvector_to_array(to_tsvector('{cfg}', $2)))
                   group by lexeme),
             m as (select memory_id, version, tsv, doc_len from {RecallSchema.Entries}, q
-                  where tenant_id = $1 and {(request.Subject is null ? "tsv" : "tsv_scoped")} @@ q.q and {filter.Sql})
-            select m.memory_id, m.version,
-                sum(t.idf * d.tf * {Bm25K1 + 1} / (d.tf + {Bm25K1} * (1 - {Bm25B} + {Bm25B} * m.doc_len / s.avgdl))) as bm25
-            from m cross join s
-            cross join lateral (select u.lexeme, coalesce(array_length(u.positions, 1), 1) as tf from unnest(m.tsv) u) d
-            join t on t.lexeme = d.lexeme
-            group by m.memory_id, m.version
-            order by bm25 desc, m.memory_id
-            limit {Candidates}
+                  where tenant_id = $1 and {(request.Subject is null ? "tsv" : "tsv_scoped")} @@ q.q and {filter.Sql}),
+            b as (select m.memory_id, m.version,
+                      sum(t.idf * d.tf * {Bm25K1 + 1} / (d.tf + {Bm25K1} * (1 - {Bm25B} + {Bm25B} * m.doc_len / s.avgdl))) as bm25
+                  from m cross join s
+                  cross join lateral (select u.lexeme, coalesce(array_length(u.positions, 1), 1) as tf from unnest(m.tsv) u) d
+                  join t on t.lexeme = d.lexeme
+                  group by m.memory_id, m.version
+                  order by bm25 desc, m.memory_id
+                  limit {Candidates}),
+            k as (select memory_id, version, bm25 from b
+                  union all
+                  select v.id, v.version, null from unnest($9::uuid[], $10::int[]) as v(id, version)
+                  where not exists (select 1 from b where b.memory_id = v.id and b.version = v.version))
+            select e.memory_id, e.version, k.bm25, e.content, e.subject, e.agent, e.kind, e.tags, e.importance, e.occurred_at,
+                e.reinforced_at, e.reinforced_weight
+            from k join {RecallSchema.Entries} e on e.tenant_id = $1 and e.memory_id = k.memory_id and e.version = k.version
+            where e.content is not null
             """);
         cmd.Parameters.Add(new() { Value = tenant });
         cmd.Parameters.Add(new() { Value = request.Query! });
         filter.AddParameters(cmd);
-        var found = new Dictionary<(Guid, int), double>();
+        cmd.Parameters.Add(new() { Value = semantic.Select(k => k.Id).ToArray() });
+        cmd.Parameters.Add(new() { Value = semantic.Select(k => k.Version).ToArray() });
+        var text = new Dictionary<(Guid, int), double>();
+        var rows = new Dictionary<(Guid, int), Row>();
         await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) found[(reader.GetGuid(0), reader.GetInt32(1))] = reader.GetDouble(2);
-        return found;
+        while (await reader.ReadAsync(ct))
+        {
+            var key = (reader.GetGuid(0), reader.GetInt32(1));
+            if (!reader.IsDBNull(2)) text[key] = reader.GetDouble(2);
+            var at = reader.GetFieldValue<DateTimeOffset[]>(10);
+            var weight = reader.GetFieldValue<double[]>(11);
+            rows[key] = new Row(reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetString(6),
+                (string[])reader[7], reader.GetDouble(8), reader.GetFieldValue<DateTimeOffset>(9), at.Zip(weight).ToList());
+        }
+        return (text, rows);
     }
 
     private const double Bm25K1 = 1.2;
@@ -158,32 +180,6 @@ public sealed class RecallQuery(NpgsqlDataSource dataSource, RecallIndex index, 
     private sealed record Row(
         string Content, string Subject, string Agent, string Kind, string[] Tags, double Importance, DateTimeOffset OccurredAt,
         IReadOnlyList<(DateTimeOffset, double)> Reinforcements);
-
-    private async Task<Dictionary<(Guid, int), Row>> ReadAsync(string tenant, IReadOnlyList<(Guid Id, int Version)> keys, CancellationToken ct)
-    {
-        var rows = new Dictionary<(Guid, int), Row>();
-        if (keys.Count == 0) return rows;
-        await using var cmd = dataSource.CreateCommand($"""
-            select e.memory_id, e.version, e.content, e.subject, e.agent, e.kind, e.tags, e.importance, e.occurred_at,
-                e.reinforced_at, e.reinforced_weight
-            from {RecallSchema.Entries} e
-            join unnest($2::uuid[], $3::int[]) as k(id, version) on e.memory_id = k.id and e.version = k.version
-            where e.tenant_id = $1 and e.content is not null
-            """);
-        cmd.Parameters.Add(new() { Value = tenant });
-        cmd.Parameters.Add(new() { Value = keys.Select(k => k.Id).ToArray() });
-        cmd.Parameters.Add(new() { Value = keys.Select(k => k.Version).ToArray() });
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            var at = reader.GetFieldValue<DateTimeOffset[]>(9);
-            var weight = reader.GetFieldValue<double[]>(10);
-            rows[(reader.GetGuid(0), reader.GetInt32(1))] = new Row(reader.GetString(2), reader.GetString(3), reader.GetString(4),
-                reader.GetString(5), (string[])reader[6], reader.GetDouble(7), reader.GetFieldValue<DateTimeOffset>(8),
-                at.Zip(weight).ToList());
-        }
-        return rows;
-    }
 
     /// <summary>The request's filters, once as SQL (full-text side) and once as a predicate (semantic side).</summary>
     private sealed record Filter(
