@@ -190,28 +190,23 @@ public static class RecallBench
         }
 
         /// <summary>
-        /// The projection working off its whole backlog (no writes meanwhile): memories per second from its first
-        /// visible progress to the store's last event; the delay before that (the daemon's agent being assigned
-        /// after start) is reported apart.
+        /// The projection working off its whole backlog (no writes meanwhile): memories per second from the server
+        /// being ready to the projection reaching the store's last event. That includes the few seconds until
+        /// the daemon's agent is assigned (reported apart: time to the first visible progress, which also holds
+        /// the first daemon batch).
         /// </summary>
         public async Task<CatchUp> CatchUpAsync(string embeddings, long memories, CancellationToken ct)
         {
             var target = await ScalarAsync("select coalesce(max(seq_id), 0) from aetherra.mt_events", ct);
             var started = Stopwatch.GetTimestamp();
-            long? firstSeq = null;
             long firstAt = 0;
             await WaitForAsync(target, position =>
             {
-                if (firstSeq is null && position > 0) (firstSeq, firstAt) = (position, Stopwatch.GetTimestamp());
+                if (firstAt == 0 && position > 0) firstAt = Stopwatch.GetTimestamp();
             }, ct);
-            var end = Stopwatch.GetTimestamp();
-            firstSeq ??= 0;
-            if (firstAt == 0) firstAt = started;
-            var seconds = Stopwatch.GetElapsedTime(firstAt, end).TotalSeconds;
-            // Events are the memories plus one audit event per batch: the memories share of the remaining events.
-            var projected = memories * (double)(target - firstSeq.Value) / target;
-            var rate = seconds > 0 ? projected / seconds : double.NaN;
-            Progress($"  catch-up with embeddings {embeddings}: {rate:N0} memories/s over {seconds:0.0} s");
+            var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            var rate = memories / seconds;
+            Progress($"  catch-up with embeddings {embeddings}: {rate:N0} memories/s ({memories:N0} in {seconds:0.0} s)");
             return new CatchUp(embeddings, memories, Stopwatch.GetElapsedTime(started, firstAt).TotalSeconds, seconds, rate);
         }
 
@@ -233,7 +228,7 @@ public static class RecallBench
             long recallRows = 0, andRows = 0, orRows = 0;
             for (var q = 0; q < o.WarmQueries + o.Queries; q++)
             {
-                var (text, subject) = data.Query(q);
+                var (text, subject) = data.Query(q, memories);
                 var answer = await _client.RecallAsync(text, subject, Limit, null, ct)
                     ?? throw new InvalidOperationException("/recall answered 503 without minSequence");
                 var (andMs, andCount) = await TimeAsync(and, subject, text, ct);
@@ -324,9 +319,9 @@ public static class RecallBench
                           $"{l.RecallRows:0.0} · {l.RawAndRows:0.0} · {l.RawOrRows:0.0} | {X(P(l.ClientMs, .95) / P(l.RawAndMs, .95))} | {X(P(l.ClientMs, .95) / P(l.RawOrMs, .95))} |");
 
         md.AppendLine().AppendLine("Projection catch-up: the server stopped, the RecallEntry read model and its progression row deleted, the server " +
-                                   "started again; memories per second from the projection's first visible progress to the last event " +
-                                   "(start delay = server ready to first progress: the daemon's agent being assigned):").AppendLine();
-        md.AppendLine("| embeddings | backlog (memories) | start delay | catch-up time | memories/s |").AppendLine("|---|---:|---:|---:|---:|");
+                                   "started again; memories per second = backlog ÷ time from the server being ready to the projection reaching the last event " +
+                                   "(includes the daemon's agent assignment; first progress = when the first daemon batch was committed):").AppendLine();
+        md.AppendLine("| embeddings | backlog (memories) | first progress after | caught up after | memories/s |").AppendLine("|---|---:|---:|---:|---:|");
         foreach (var c in catchUps)
             md.AppendLine($"| {c.Embeddings} | {N(c.Backlog)} | {c.StartDelaySeconds:0.0} s | {c.Seconds:0.0} s | {N(c.MemoriesPerSecond)} |");
 

@@ -47,25 +47,27 @@ public sealed class Synthetic
     public string SubjectOf(long i) => $"user-{i % Subjects:D4}";
 
     /// <summary>Memory <paramref name="i"/>: 8 to 24 words.</summary>
-    public string Content(long i)
+    public string Content(long i) => string.Join(' ', Ranks(i).Select(r => Words[r]));
+
+    private int[] Ranks(long i)
     {
         var random = new Random(Mix(_seed, i));
-        var words = random.Next(8, 25);
-        var text = new StringBuilder(words * 8);
-        for (var w = 0; w < words; w++)
-        {
-            if (w > 0) text.Append(' ');
-            text.Append(Words[Draw(random, 0)]);
-        }
-        return text.ToString();
+        return Enumerable.Range(0, random.Next(8, 25)).Select(_ => Draw(random, 0)).ToArray();
     }
 
-    /// <summary>Query <paramref name="q"/>: 2 to 4 words drawn past the 20 most frequent (a question's content words), and its subject.</summary>
-    public (string Text, string Subject) Query(int q)
+    /// <summary>
+    /// Query <paramref name="q"/> over the first <paramref name="size"/> memories: 2 to 4 content words (past the
+    /// 20 most frequent) of one memory drawn at random, in random order, asked of that memory's subject, so
+    /// that every query has at least one memory holding all its words, as a question has its answer.
+    /// </summary>
+    public (string Text, string Subject) Query(int q, long size)
     {
         var random = new Random(Mix(_seed, -1L - q));
-        var words = Enumerable.Range(0, random.Next(2, 5)).Select(_ => Words[Draw(random, 20)]);
-        return (string.Join(' ', words), $"user-{random.Next(Subjects):D4}");
+        var target = random.NextInt64(size);
+        var content = Ranks(target).Where(r => r >= 20).Distinct().OrderBy(_ => random.Next()).ToList();
+        if (content.Count == 0) content = [Draw(random, 20)];
+        var words = content.Take(random.Next(2, 5)).Select(r => Words[r]);
+        return (string.Join(' ', words), SubjectOf(target));
     }
 
     /// <summary>POST /memories/batch bodies for memories [from, to), 1,000 per body.</summary>
