@@ -2,13 +2,8 @@ using Aetherra.Benchmarks;
 
 // Load driver for docs/benchmarks.md. Run it through ops/bench, which builds Release, starts a throwaway
 // PostgreSQL and passes AETHERRA_BENCH_DB; see `ops/bench --help` for the options.
-var options = Options.Parse(args);
-if (options.Help)
-{
-    Console.WriteLine(Options.Usage);
-    return 0;
-}
-
+// Verbs: `recall ...` (ops/bench recall: recall latency and projection catch-up) and `eval-recall DATASET.json`
+// (ops/eval-recall: recall quality); without a verb, the write-path benchmark.
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {
@@ -16,6 +11,21 @@ Console.CancelKeyPress += (_, e) =>
     cancel.Cancel();
 };
 var ct = cancel.Token;
+
+switch (args)
+{
+    case ["eval-recall", .. var rest]: return await RecallEval.RunAsync(rest, ct);
+    case ["recall", .. var rest]: return await RecallBench.RunAsync(rest, ct);
+}
+
+var options = Options.Parse(args);
+if (options.Help)
+{
+    Console.WriteLine(Options.Usage);
+    Console.WriteLine();
+    Console.WriteLine(RecallBench.Usage);
+    return 0;
+}
 
 var serverConnection = Environment.GetEnvironmentVariable("AETHERRA_BENCH_DB")
     ?? throw new InvalidOperationException("AETHERRA_BENCH_DB is not set: run ops/bench (it starts a throwaway PostgreSQL).");

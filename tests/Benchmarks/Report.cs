@@ -104,13 +104,13 @@ public sealed class Report(Options options, Machine machine)
     }
 
     /// <summary>Replaces what lies between the markers in <paramref name="path"/>; the prose around them stays.</summary>
-    public static void WriteSection(string path, string markdown)
+    public static void WriteSection(string path, string markdown, string beginMarker = Begin, string endMarker = End)
     {
         var text = File.ReadAllText(path);
-        var begin = text.IndexOf(Begin, StringComparison.Ordinal);
-        var end = text.IndexOf(End, StringComparison.Ordinal);
-        if (begin < 0 || end < begin) throw new InvalidOperationException($"{path} has no {Begin} … {End} section to replace");
-        var updated = text[..(begin + Begin.Length)] + "\n" + markdown + "\n" + text[end..];
+        var begin = text.IndexOf(beginMarker, StringComparison.Ordinal);
+        var end = text.IndexOf(endMarker, StringComparison.Ordinal);
+        if (begin < 0 || end < begin) throw new InvalidOperationException($"{path} has no {beginMarker} … {endMarker} section to replace");
+        var updated = text[..(begin + beginMarker.Length)] + "\n" + markdown + "\n" + text[end..];
         File.WriteAllText(path, updated);
     }
 

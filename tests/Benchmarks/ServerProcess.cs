@@ -27,11 +27,15 @@ public sealed class ServerProcess : IAsyncDisposable
         LogFile = logFile;
     }
 
-    public static async Task<ServerProcess> StartAsync(string dll, string connectionString, string workDir, CancellationToken ct)
+    /// <param name="environment">extra environment of the server (e.g. AETHERRA_EMBEDDINGS=off)</param>
+    /// <param name="masterKey">the master key (base64); a random one when null. A restart on the same database needs the same.</param>
+    public static async Task<ServerProcess> StartAsync(
+        string dll, string connectionString, string workDir, CancellationToken ct,
+        IReadOnlyDictionary<string, string>? environment = null, string? masterKey = null)
     {
         var port = FreePort();
         var adminKeyFile = Path.Combine(workDir, "admin.key");
-        var logFile = Path.Combine(workDir, "server.log");
+        var logFile = Path.Combine(workDir, $"server-{port}.log");
         var start = new ProcessStartInfo("dotnet")
         {
             ArgumentList = { dll },
@@ -42,11 +46,12 @@ public sealed class ServerProcess : IAsyncDisposable
             UseShellExecute = false
         };
         start.Environment["AETHERRA_DB"] = connectionString;
-        start.Environment["AETHERRA_MASTER_KEY"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        start.Environment["AETHERRA_MASTER_KEY"] = masterKey ?? Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
         start.Environment["AETHERRA_MASTER_KEY_FILE"] = null;
         start.Environment["AETHERRA_ADMIN_KEY_FILE"] = adminKeyFile;
         start.Environment["AETHERRA_URLS"] = $"http://127.0.0.1:{port}";
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the server");
         // The server logs every request (its production default); the log goes to a file, never to a pipe
@@ -58,7 +63,8 @@ public sealed class ServerProcess : IAsyncDisposable
         try
         {
             await server.WaitReadyAsync(ct);
-            server.AdminKey = (await File.ReadAllTextAsync(adminKeyFile, ct)).Trim();
+            // Written on the database's first start only: a restart keeps the key read then.
+            if (File.Exists(adminKeyFile)) server.AdminKey = (await File.ReadAllTextAsync(adminKeyFile, ct)).Trim();
             return server;
         }
         catch
