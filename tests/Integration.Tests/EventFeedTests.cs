@@ -60,6 +60,8 @@ public sealed class EventFeedTests(AetherraFixture fx)
         var reader = await fx.NewTenantAsync("events:read");
         await (await fx.Client(reader.Key).GetAsync("/events?limit=0")).AssertProblem(HttpStatusCode.BadRequest);
         await (await fx.Client(reader.Key).GetAsync("/events?after=-1")).AssertProblem(HttpStatusCode.BadRequest);
+        await (await fx.Client(reader.Key).GetAsync("/events?limit=abc")).AssertProblem(HttpStatusCode.BadRequest);
+        await (await fx.Client(reader.Key).GetAsync("/events?after=1e9")).AssertProblem(HttpStatusCode.BadRequest);
     }
 
     [Fact]

@@ -150,7 +150,12 @@ public static class AetherraHost
         app.MapMetrics();
         app.MapOpenApi().AllowAnonymous();
         app.MapScalarApiReference("/docs").AllowAnonymous();
-        app.MapWolverineEndpoints(opts => opts.AddPolicy<ValidationPolicy>());
+        app.MapWolverineEndpoints(opts =>
+        {
+            opts.AddPolicy<ValidationPolicy>();
+            // "?limit=abc" is bad input: a 400 problem, never the parameter's default silently.
+            opts.RejectUnparseableQueryValues = true;
+        });
         Api.Events.EventEndpoints.MapEventStream(app);
         return app;
     }

@@ -42,6 +42,11 @@ namespace Internal.Generated.WolverineHandlers
             {
                 from = from_parsed;
             }
+            else if (!string.IsNullOrEmpty(from_rawValue))
+            {
+                await WriteQueryValueParsingProblem(httpContext, "from", from_rawValue, "System.DateTimeOffset").ConfigureAwait(false);
+                return;
+            }
 
             string to_rawValue = httpContext.Request.Query["to"];
             System.Nullable<System.DateTimeOffset> to = default;
@@ -49,6 +54,11 @@ namespace Internal.Generated.WolverineHandlers
             if (to_rawValue != null && System.DateTimeOffset.TryParse(to_rawValue, System.Globalization.CultureInfo.InvariantCulture, out var to_parsed))
             {
                 to = to_parsed;
+            }
+            else if (!string.IsNullOrEmpty(to_rawValue))
+            {
+                await WriteQueryValueParsingProblem(httpContext, "to", to_rawValue, "System.DateTimeOffset").ConfigureAwait(false);
+                return;
             }
 
             string after_rawValue = httpContext.Request.Query["after"];
@@ -58,6 +68,11 @@ namespace Internal.Generated.WolverineHandlers
             {
                 after = after_parsed;
             }
+            else if (!string.IsNullOrEmpty(after_rawValue))
+            {
+                await WriteQueryValueParsingProblem(httpContext, "after", after_rawValue, "long").ConfigureAwait(false);
+                return;
+            }
 
             string limit_rawValue = httpContext.Request.Query["limit"];
             System.Nullable<int> limit = default;
@@ -66,6 +81,11 @@ namespace Internal.Generated.WolverineHandlers
             {
                 limit = limit_parsed;
             }
+            else if (!string.IsNullOrEmpty(limit_rawValue))
+            {
+                await WriteQueryValueParsingProblem(httpContext, "limit", limit_rawValue, "int").ConfigureAwait(false);
+                return;
+            }
 
             string minSequence_rawValue = httpContext.Request.Query["minSequence"];
             System.Nullable<long> minSequence = default;
@@ -73,6 +93,11 @@ namespace Internal.Generated.WolverineHandlers
             if (minSequence_rawValue != null && long.TryParse(minSequence_rawValue, System.Globalization.CultureInfo.InvariantCulture, out var minSequence_parsed))
             {
                 minSequence = minSequence_parsed;
+            }
+            else if (!string.IsNullOrEmpty(minSequence_rawValue))
+            {
+                await WriteQueryValueParsingProblem(httpContext, "minSequence", minSequence_rawValue, "long").ConfigureAwait(false);
+                return;
             }
 
             

@@ -34,6 +34,11 @@ namespace Internal.Generated.WolverineHandlers
             {
                 from = from_parsed;
             }
+            else if (!string.IsNullOrEmpty(from_rawValue))
+            {
+                await WriteQueryValueParsingProblem(httpContext, "from", from_rawValue, "long").ConfigureAwait(false);
+                return;
+            }
 
             string to_rawValue = httpContext.Request.Query["to"];
             System.Nullable<long> to = default;
@@ -41,6 +46,11 @@ namespace Internal.Generated.WolverineHandlers
             if (to_rawValue != null && long.TryParse(to_rawValue, System.Globalization.CultureInfo.InvariantCulture, out var to_parsed))
             {
                 to = to_parsed;
+            }
+            else if (!string.IsNullOrEmpty(to_rawValue))
+            {
+                await WriteQueryValueParsingProblem(httpContext, "to", to_rawValue, "long").ConfigureAwait(false);
+                return;
             }
 
             

@@ -34,6 +34,11 @@ namespace Internal.Generated.WolverineHandlers
             {
                 sequence = sequence_parsed;
             }
+            else if (!string.IsNullOrEmpty(sequence_rawValue))
+            {
+                await WriteQueryValueParsingProblem(httpContext, "sequence", sequence_rawValue, "long").ConfigureAwait(false);
+                return;
+            }
 
             string treeSize_rawValue = httpContext.Request.Query["treeSize"];
             System.Nullable<long> treeSize = default;
@@ -41,6 +46,11 @@ namespace Internal.Generated.WolverineHandlers
             if (treeSize_rawValue != null && long.TryParse(treeSize_rawValue, System.Globalization.CultureInfo.InvariantCulture, out var treeSize_parsed))
             {
                 treeSize = treeSize_parsed;
+            }
+            else if (!string.IsNullOrEmpty(treeSize_rawValue))
+            {
+                await WriteQueryValueParsingProblem(httpContext, "treeSize", treeSize_rawValue, "long").ConfigureAwait(false);
+                return;
             }
 
             

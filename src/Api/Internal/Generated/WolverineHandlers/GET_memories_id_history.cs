@@ -48,6 +48,11 @@ namespace Internal.Generated.WolverineHandlers
             {
                 minSequence = minSequence_parsed;
             }
+            else if (!string.IsNullOrEmpty(minSequence_rawValue))
+            {
+                await WriteQueryValueParsingProblem(httpContext, "minSequence", minSequence_rawValue, "long").ConfigureAwait(false);
+                return;
+            }
 
             
             // The actual HTTP request handler execution
