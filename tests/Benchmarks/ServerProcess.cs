@@ -27,11 +27,13 @@ public sealed class ServerProcess : IAsyncDisposable
         LogFile = logFile;
     }
 
-    public static async Task<ServerProcess> StartAsync(string dll, string connectionString, string workDir, CancellationToken ct)
+    /// <param name="environment">extra settings (e.g. a fixed master key, so that a restarted server reads its own data)</param>
+    public static async Task<ServerProcess> StartAsync(
+        string dll, string connectionString, string workDir, CancellationToken ct, IReadOnlyDictionary<string, string>? environment = null)
     {
         var port = FreePort();
         var adminKeyFile = Path.Combine(workDir, "admin.key");
-        var logFile = Path.Combine(workDir, "server.log");
+        var logFile = Path.Combine(workDir, environment is null ? "server.log" : $"server-{port}.log");
         var start = new ProcessStartInfo("dotnet")
         {
             ArgumentList = { dll },
@@ -47,6 +49,7 @@ public sealed class ServerProcess : IAsyncDisposable
         start.Environment["AETHERRA_ADMIN_KEY_FILE"] = adminKeyFile;
         start.Environment["AETHERRA_URLS"] = $"http://127.0.0.1:{port}";
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the server");
         // The server logs every request (its production default); the log goes to a file, never to a pipe
