@@ -1,13 +1,14 @@
 namespace Aetherra.Benchmarks;
 
 public sealed record Options(
-    bool Help, bool Single, bool Batch, int[] Clients, int[] BatchClients, Timing Timing, string? WritePath,
+    bool Help, bool Single, bool Batch, bool Audit, int AuditEvents, int Proofs, int[] Clients, int[] BatchClients, Timing Timing, string? WritePath,
     string? ServerDll, bool Quick, string[] Args)
 {
     public const string Usage = """
         aetherra-bench [options]   (normally run through ops/bench)
 
-          --quick                 a smoke run: 2 s priming, 1 s warm-up, 3 s per row, 10,000 memories per import row
+          --quick                 a smoke run: 2 s priming, 1 s warm-up, 3 s per row, 10,000 memories per import row,
+                                  100,000 audit events
           --prime S               seconds of untimed load (8 clients) on the fresh server and store first (default 5)
           --warmup S              seconds of warm-up before each timed row (default 2)
           --duration S            seconds per timed single-write row (default 15)
@@ -15,7 +16,9 @@ public sealed record Options(
           --batch-clients LIST    concurrencies of the import rows (default 1,4)
           --batch-total N         memories imported per import row (default 100000)
           --batch-size N          memories per import request / transaction / COPY (default 1000)
-          --only single|batch     run one scenario
+          --audit-events N        events in the audit log scenario (default 1000000; --quick 100000)
+          --proofs N              inclusion proofs timed in the audit scenario (default 2000; --quick 500)
+          --only single|batch|audit  run one scenario
           --seed N                seed of the generated memories (default 42)
           --write [PATH]          replace the generated section of PATH (default docs/benchmarks.md)
           --server DLL            the built server (default src/Api/bin/Release/net10.0/aetherra.dll)
@@ -27,9 +30,9 @@ public sealed record Options(
     public static Options Parse(string[] args)
     {
         double prime = 5, warmup = 2, duration = 15;
-        int batchTotal = 100_000, batchSize = 1000, seed = 42;
+        int batchTotal = 100_000, batchSize = 1000, seed = 42, auditEvents = 1_000_000, proofs = 2000;
         int[] clients = [1, 8, 32], batchClients = [1, 4];
-        bool single = true, batch = true, help = false, quick = false;
+        bool single = true, batch = true, audit = true, help = false, quick = false;
         string? write = null, server = null;
         for (var i = 0; i < args.Length; i++)
         {
@@ -37,7 +40,7 @@ public sealed record Options(
             switch (args[i])
             {
                 case "-h" or "--help": help = true; break;
-                case "--quick": quick = true; prime = 2; warmup = 1; duration = 3; batchTotal = 10_000; break;
+                case "--quick": quick = true; prime = 2; warmup = 1; duration = 3; batchTotal = 10_000; auditEvents = 100_000; proofs = 500; break;
                 case "--prime": prime = double.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--warmup": warmup = double.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--duration": duration = double.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
@@ -45,13 +48,16 @@ public sealed record Options(
                 case "--batch-clients": batchClients = List(Value()); break;
                 case "--batch-total": batchTotal = int.Parse(Value()); break;
                 case "--batch-size": batchSize = int.Parse(Value()); break;
+                case "--audit-events": auditEvents = int.Parse(Value()); break;
+                case "--proofs": proofs = int.Parse(Value()); break;
                 case "--seed": seed = int.Parse(Value()); break;
                 case "--server": server = Value(); break;
                 case "--only":
                     var only = Value();
                     single = only == "single";
                     batch = only == "batch";
-                    if (!single && !batch) throw new ArgumentException("--only takes single or batch");
+                    audit = only == "audit";
+                    if (!single && !batch && !audit) throw new ArgumentException("--only takes single, batch or audit");
                     break;
                 case "--write":
                     write = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? args[++i] : Paths.DefaultDoc();
@@ -61,7 +67,8 @@ public sealed record Options(
         }
         if (batchSize is < 1 or > 1000) throw new ArgumentException("--batch-size must be 1..1000 (the server's batch limit)");
         if (batchTotal < batchSize) throw new ArgumentException("--batch-total must be at least --batch-size");
-        return new Options(help, single, batch, clients, batchClients,
+        if (auditEvents < 1 || proofs < 1) throw new ArgumentException("--audit-events and --proofs must be positive");
+        return new Options(help, single, batch, audit, auditEvents, proofs, clients, batchClients,
             new Timing(TimeSpan.FromSeconds(prime), TimeSpan.FromSeconds(warmup), TimeSpan.FromSeconds(duration), batchTotal, batchSize, seed),
             write, server, quick, args);
     }

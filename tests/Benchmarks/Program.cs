@@ -36,7 +36,15 @@ var report = new Report(options, await Machine.DescribeAsync(serverConnection));
 var workDir = Directory.CreateTempSubdirectory("aetherra-bench.").FullName;
 await using (var databases = new Databases(serverConnection))
 {
+    if (options.Audit)
+    {
+        Progress("audit log scenario");
+        var scenario = new AuditScenario(serverDll, await databases.CreateAsync("audit", ct), Path.Combine(workDir, "audit"),
+            options.AuditEvents, options.Proofs, options.Timing.Seed, PostmasterPid);
+        report.Audit = await scenario.RunAsync(Progress, ct);
+    }
     ServerProcess? server = null;
+    if (options.Single || options.Batch)
     try
     {
         Progress($"starting the server ({serverDll})");
@@ -93,11 +101,14 @@ await using (var databases = new Databases(serverConnection))
     }
 }
 
-var markdown = report.Markdown();
-Console.WriteLine(markdown);
+var markdown = options.Single || options.Batch ? report.Markdown() : null;
+var audit = report.Audit is not null ? report.AuditMarkdown() : null;
+if (markdown is not null) Console.WriteLine(markdown);
+if (audit is not null) Console.WriteLine((markdown is null ? "" : "\n") + audit);
 if (options.WritePath is { } path)
 {
-    Report.WriteSection(path, markdown);
+    if (markdown is not null) Report.WriteSection(path, markdown);
+    if (audit is not null) Report.WriteSection(path, audit, Report.AuditBegin, Report.AuditEnd);
     Progress($"wrote the results into {path}");
 }
 if (report.Failures() > 0)

@@ -76,6 +76,39 @@ public sealed class AuditLogTests(AetherraFixture fx)
     }
 
     [Fact]
+    public async Task the_one_query_inclusion_proof_of_every_leaf_at_every_small_tree_size_verifies_against_the_stored_root()
+    {
+        var client = fx.Client((await fx.NewTenantAsync()).Key);
+        for (var i = 0; i < 3; i++) await client.RecordAsync(Api.Memory($"Carol note {i}", subject: "carol"));
+        await CatchUpAsync();
+        var (tip, _) = await Log.TipAsync(default);
+        var sequences = new List<long>();
+        await using (var db = fx.OpenDatabase())
+        await using (var cmd = new NpgsqlCommand("select sequence from aetherra.audit_leaves where leaf_index < 70 order by leaf_index", db))
+        await using (var reader = await cmd.ExecuteReaderAsync())
+            while (await reader.ReadAsync()) sequences.Add(reader.GetInt64(0));
+
+        for (var size = 1; size <= sequences.Count; size++)
+        {
+            var root = await Log.RootAsync(size, default);
+            for (var index = 0; index < sequences.Count; index++)
+            {
+                var found = await Log.InclusionAsync(sequences[index], null, size, default);
+                if (index >= size)
+                {
+                    Assert.Null(found);
+                    continue;
+                }
+                Assert.NotNull(found);
+                Assert.Equal(index, found.Value.LeafIndex);
+                Assert.True(Merkle.VerifyInclusion(index, size, found.Value.LeafHash, found.Value.Proof, root), $"leaf {index} of {size}");
+            }
+        }
+        // Far beyond the tree: other test classes append meanwhile, so tip + 1 may exist by now.
+        Assert.Null(await Log.InclusionAsync(sequences[0], null, tip + 1_000_000, default));
+    }
+
+    [Fact]
     public async Task a_signed_checkpoint_and_the_proofs_of_an_event_verify_with_the_public_key_alone()
     {
         var key = await fx.NewTenantAsync();

@@ -37,10 +37,9 @@ public static class AuditLogEndpoints
         if (errors.Count > 0) return RequestValidation.Invalid(http, errors);
 
         var size = treeSize ?? (await publisher.PublishAsync(force: false, ct))?.TreeSize ?? 0;
-        if (await log.FindLeafAsync(sequence!.Value, http.User.Tenant(), ct) is not { } leaf || leaf.LeafIndex >= size || size > leaf.TreeSize)
+        if (await log.InclusionAsync(sequence!.Value, http.User.Tenant(), size, ct) is not { } found)
             throw new NotFound($"event {sequence} in the audit log at tree size {size}");
-        var proof = await log.InclusionProofAsync(leaf.LeafIndex, size, ct);
-        return Results.Ok(new { sequence, leafIndex = leaf.LeafIndex, treeSize = size, leafHash = Convert.ToBase64String(leaf.LeafHash), hashes = proof.Select(Convert.ToBase64String) });
+        return Results.Ok(new { sequence, leafIndex = found.LeafIndex, treeSize = size, leafHash = Convert.ToBase64String(found.LeafHash), hashes = found.Proof.Select(Convert.ToBase64String) });
     }
 
     [WolverineGet("/audit/proof/consistency", OperationId = "audit.proof.consistency"), Authorize(Policy = Scopes.AuditRead)]

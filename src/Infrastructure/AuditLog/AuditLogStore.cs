@@ -141,6 +141,67 @@ public sealed class AuditLogStore(NpgsqlDataSource db)
         return await reader.ReadAsync(ct) ? (reader.GetInt64(0), reader.GetFieldValue<byte[]>(1), reader.GetInt64(2)) : null;
     }
 
+    /// <summary>
+    /// The inclusion proof of an event at tree size <paramref name="size"/> in one round trip: the event's leaf
+    /// (given a tenant, only when the event is that tenant's) together with every node the proof can need, whose
+    /// coordinates follow from the leaf index (the sibling of each of its ancestors, when complete within the tree)
+    /// and from the size alone (the tree's frontier, <c>Cover(0, size)</c>, from which the right edge's incomplete
+    /// subtrees are hashed). Null when the event is not a leaf below <paramref name="size"/> or the tree is smaller.
+    /// </summary>
+    public async Task<(long LeafIndex, byte[] LeafHash, byte[][] Proof)?> InclusionAsync(long sequence, string? tenant, long size, CancellationToken ct)
+    {
+        if (size < 1) return null;
+        var cover = Merkle.Cover(0, size);
+        await using var cmd = db.CreateCommand($"""
+            with leaf as (
+              select l.leaf_index, l.leaf_hash from {AuditLogSchema.Leaves} l
+                join {AetherraSettings.Schema}.mt_events e on e.seq_id = l.sequence
+               where l.sequence = $1 and ($2::text is null or e.tenant_id = $2) and l.leaf_index < $3)
+            select -1, leaf_index, leaf_hash from leaf
+            union all
+            select 0, s.leaf_index, s.leaf_hash from leaf join {AuditLogSchema.Leaves} s on s.leaf_index = (leaf.leaf_index # 1)
+             where s.leaf_index < $3
+            union all
+            select n.level, n.node_index, n.hash from leaf cross join generate_series(1, $4) lv(level)
+              join {AuditLogSchema.Nodes} n on n.level = lv.level and n.node_index = ((leaf.leaf_index >> lv.level) # 1)
+             where (n.node_index + 1) << n.level <= $3
+            union all
+            select 0, leaf_index, leaf_hash from {AuditLogSchema.Leaves} where leaf_index = any($5)
+            union all
+            select n.level, n.node_index, n.hash from {AuditLogSchema.Nodes} n
+              join unnest($6::int[], $7::bigint[]) w(level, node_index) on n.level = w.level and n.node_index = w.node_index
+            """);
+        cmd.Parameters.Add(new() { Value = sequence });
+        cmd.Parameters.Add(new() { Value = (object?)tenant ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        cmd.Parameters.Add(new() { Value = size });
+        cmd.Parameters.Add(new() { Value = 63 - (int)long.LeadingZeroCount(size) });
+        cmd.Parameters.Add(new() { Value = cover.Where(n => n.Level == 0).Select(n => n.Index).ToArray() });
+        cmd.Parameters.Add(new() { Value = cover.Where(n => n.Level > 0).Select(n => n.Level).ToArray() });
+        cmd.Parameters.Add(new() { Value = cover.Where(n => n.Level > 0).Select(n => n.Index).ToArray() });
+        (long Index, byte[] Hash)? leaf = null;
+        var nodes = new Dictionary<MerkleNode, byte[]>();
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+            while (await reader.ReadAsync(ct))
+            {
+                var level = reader.GetInt32(0);
+                if (level < 0) leaf = (reader.GetInt64(1), reader.GetFieldValue<byte[]>(2));
+                else nodes[new MerkleNode(level, reader.GetInt64(1))] = reader.GetFieldValue<byte[]>(2);
+            }
+        if (leaf is not { } found) return null;
+        // Every frontier node of a tree of this size exists once the tree has that many leaves (the last one
+        // covers leaf size - 1). One missing: the tree is smaller, unless a stored node was lost.
+        if (!cover.All(nodes.ContainsKey) && (await TipAsync(ct)).Size < size) return null;
+        var proof = await Merkle.ResolveAsync(Merkle.InclusionPath(found.Index, size), async (wanted, token) =>
+        {
+            var missing = wanted.Where(n => !nodes.ContainsKey(n)).ToList();
+            if (missing.Count > 0)
+                foreach (var (node, hash) in await ReadNodesAsync(missing, token))
+                    nodes[node] = hash;
+            return nodes;
+        }, ct);
+        return (found.Index, found.Hash, proof);
+    }
+
     public Task<byte[][]> InclusionProofAsync(long leafIndex, long size, CancellationToken ct) =>
         Merkle.ResolveAsync(Merkle.InclusionPath(leafIndex, size), ReadNodesAsync, ct);
 

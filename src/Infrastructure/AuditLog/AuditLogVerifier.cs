@@ -34,13 +34,13 @@ public sealed class AuditLogVerifier(NpgsqlDataSource db, AuditLogStore log)
         }
 
         var frontier = new MerkleFrontier();
-        var hasher = new AuditLeafHasher();
         var next = 0;
         while (next < checkpoints.Count && checkpoints[next].TreeSize == 0) next++;
         await using var leafConnection = await db.OpenConnectionAsync(ct);
         await using var eventConnection = await db.OpenConnectionAsync(ct);
         await using var leaves = new Prefetch<(long Sequence, byte[] Hash)>(t => ReadLeavesAsync(leafConnection, size, t), ct);
-        await using var events = new Prefetch<StoredEvent>(t => StoredEvents.ReadAsync(eventConnection, 0, lastSequence, t), ct);
+        // Rows are read and hashed on the events' reader thread; this loop only compares and folds.
+        await using var events = new Prefetch<(long Sequence, byte[] Hash)>(t => StoredEvents.ReadLeafHashesAsync(eventConnection, 0, lastSequence, t), ct);
         var hasEvent = await events.MoveNextAsync();
         var lastGoodSequence = 0L;
 
@@ -51,7 +51,7 @@ public sealed class AuditLogVerifier(NpgsqlDataSource db, AuditLogStore log)
                 return Fail(frontier.Size, size, frontier.Root(), sequence, $"event {sequence} was logged but is no longer stored", checkpoints.Count);
             if (events.Current.Sequence < sequence)
                 return Fail(frontier.Size, size, frontier.Root(), events.Current.Sequence, $"event {events.Current.Sequence} is stored but was never logged", checkpoints.Count);
-            var hash = hasher.HashOf(events.Current);
+            var hash = events.Current.Hash;
             if (!hash.AsSpan().SequenceEqual(stored))
                 return Fail(frontier.Size, size, frontier.Root(), sequence, $"event {sequence} changed after it was logged", checkpoints.Count);
             frontier.Append(hash);

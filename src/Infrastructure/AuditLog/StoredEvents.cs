@@ -20,6 +20,29 @@ public static class StoredEvents
         while (await reader.ReadAsync(ct)) yield return Read(reader);
     }
 
+    /// <summary>
+    /// The leaf hashes of the events with after &lt; sequence &lt;= upTo, streamed: what verification recomputes.
+    /// The JSON is asked for as the UTF-8 bytes of data::text (convert_to), which are the bytes data::text
+    /// arrives as, so the hasher copies them instead of decoding and re-encoding a string per event.
+    /// </summary>
+    public static async IAsyncEnumerable<(long Sequence, byte[] Hash)> ReadLeafHashesAsync(
+        NpgsqlConnection connection, long after, long upTo,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(
+            $"select seq_id, stream_id, version, type, timestamp, tenant_id, convert_to(data::text, 'UTF8') from {AetherraSettings.Schema}.mt_events " +
+            "where seq_id > $1 and seq_id <= $2 order by seq_id", connection);
+        cmd.Parameters.Add(new() { Value = after });
+        cmd.Parameters.Add(new() { Value = upTo });
+        var hasher = new AuditLeafHasher();
+        await using var reader = await cmd.ExecuteReaderAsync(System.Data.CommandBehavior.SequentialAccess, ct);
+        while (await reader.ReadAsync(ct))
+        {
+            var hash = hasher.HashOf(reader, out var sequence);
+            yield return (sequence, hash);
+        }
+    }
+
     public static async Task<StoredEvent?> FindAsync(NpgsqlDataSource db, long sequence, CancellationToken ct)
     {
         await using var cmd = db.CreateCommand($"{Select} where seq_id = $1");
