@@ -180,4 +180,46 @@ public sealed class HomeostasisTests(AetherraFixture fx)
         Assert.True(size.TryGetProperty("since", out _));
         Assert.False(string.IsNullOrEmpty(size.GetProperty("node").GetString()));
     }
+
+    [Fact]
+    public async Task vitals_measure_the_real_recall_and_write_latency_and_error_rate_of_the_interval()
+    {
+        var client = fx.Client((await fx.NewTenantAsync("memory:read", "memory:write")).Key);
+        await Sampler.SampleOnceAsync(CancellationToken.None);
+        var (_, sequence) = await client.RecordAsync(Api.Memory("Ruth repairs clocks", subject: "ruth"));
+        await client.RecallAsync(new { query = "clocks", minSequence = sequence });
+
+        var sampled = Assert.Single((await Sampler.SampleOnceAsync(CancellationToken.None)).OfType<VitalsSampled>());
+
+        Assert.True(sampled.Values["write.latency.p95"] > 0);
+        Assert.True(sampled.Values["recall.latency.p95"] > 0);
+        Assert.InRange(sampled.Values["http.error-rate"], 0, 1);
+        Assert.True(sampled.Values["events.append-rate"] > 0);
+        Assert.True(sampled.Values["database.connections"] >= 1);
+        Assert.Equal(fx.Host.Services.GetRequiredService<HomeostasisSettings>().Node, sampled.Node);
+    }
+
+    /// <summary>
+    /// A stalled projection cannot be produced on demand (Wolverine's leader restarts a stopped agent on its own
+    /// within seconds), so the policy is given the deviating lag and the stall the sampler would have seen.
+    /// </summary>
+    [Fact]
+    public async Task a_stalled_projection_is_restarted_once_per_deviation_and_keeps_projecting()
+    {
+        var corrections = fx.Host.Services.GetRequiredService<Corrections>();
+        var now = DateTimeOffset.UtcNow;
+        var lag = Vital.Create("projection.lag.RecallEntry", now) with { Value = 50_000, Condition = VitalCondition.Deviating, Since = now };
+        var stalled = new HashSet<string> { "RecallEntry" };
+
+        var applied = Assert.Single(await corrections.ApplyAsync("node", lag, new Setpoint(null, 10_000), [], stalled, now, CancellationToken.None));
+        Assert.Equal(("projection.restart", "RecallEntry", "restarted"), (applied.Action, applied.Target, applied.Result));
+
+        var done = new[] { new CorrectionView(applied.At, applied.Vital, applied.Action, applied.Target, applied.Result) };
+        Assert.Empty(await corrections.ApplyAsync("node", lag, new Setpoint(null, 10_000), done, stalled, now, CancellationToken.None));
+        Assert.Empty(await corrections.ApplyAsync("node", lag, new Setpoint(null, 10_000), [], new HashSet<string>(), now, CancellationToken.None));
+
+        var client = fx.Client((await fx.NewTenantAsync("memory:read", "memory:write")).Key);
+        var (id, sequence) = await client.RecordAsync(Api.Memory("Saul tunes pianos after the restart", subject: "saul"));
+        Assert.Contains(id, (await client.RecallAsync(new { query = "pianos", minSequence = sequence })).Ids());
+    }
 }

@@ -25,8 +25,9 @@ public sealed class VitalRecorder : IDisposable
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument == AetherraMetrics.RecallDuration
-                || instrument is { Name: HttpDuration, Meter.Name: "Microsoft.AspNetCore.Hosting" })
+            // By name, not by reference: an instrument is published while its static field is still being
+            // initialised, so AetherraMetrics.RecallDuration can be null at that moment.
+            if (IsRecall(instrument) || instrument is { Name: HttpDuration, Meter.Name: "Microsoft.AspNetCore.Hosting" })
                 listener.EnableMeasurementEvents(instrument);
         };
         _listener.SetMeasurementEventCallback<double>(OnMeasurement);
@@ -35,7 +36,7 @@ public sealed class VitalRecorder : IDisposable
 
     private void OnMeasurement(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state)
     {
-        if (instrument == AetherraMetrics.RecallDuration)
+        if (IsRecall(instrument))
         {
             lock (_gate) _recall.Add(value);
             return;
@@ -56,6 +57,9 @@ public sealed class VitalRecorder : IDisposable
             if (IsWrite(method, route)) _write.Add(value * 1000);
         }
     }
+
+    private static bool IsRecall(Instrument instrument) =>
+        instrument is { Name: AetherraMetrics.RecallDurationName, Meter.Name: AetherraMetrics.Name };
 
     /// <summary>Memory writes: the commands on /memories and /subjects (recall is a query, sent as POST).</summary>
     public static bool IsWrite(string? method, string? route) =>
