@@ -40,6 +40,8 @@ public sealed class HomeostasisTests(AetherraFixture fx)
     /// <summary>Samples until the vital is stable again (at most its resolve run), so each test starts from a known state.</summary>
     private async Task SettleAsync(string vital)
     {
+        // At least one sample: a test that runs first in a fresh host finds no vital until then.
+        await Sampler.SampleOnceAsync(CancellationToken.None);
         for (var i = 0; i <= Tuning.ResolveAfter && (await VitalAsync(vital)).GetProperty("state").GetString() != "stable"; i++)
             await Sampler.SampleOnceAsync(CancellationToken.None);
         Assert.Equal("stable", (await VitalAsync(vital)).GetProperty("state").GetString());
@@ -146,6 +148,16 @@ public sealed class HomeostasisTests(AetherraFixture fx)
         Assert.Equal("correcting", (await ReportAsync()).GetProperty("state").GetString());
         Assert.Contains((await ReportAsync()).GetProperty("corrections").EnumerateArray(),
             c => c.GetProperty("action").GetString() == "memory.consolidate" && c.GetProperty("vital").GetString() == vital);
+
+        // The target names a tenant's subject: only that tenant (and admins) may see it.
+        var own = fx.Client((await fx.NewKeyAsync(tenant.Tenant, "homeostasis:read")).Key);
+        var stranger = fx.Client((await fx.NewTenantAsync("homeostasis:read")).Key);
+        Assert.Contains((await (await own.GetAsync("/homeostasis")).Json()).GetProperty("corrections").EnumerateArray(),
+            c => c.GetProperty("target").GetString() == $"{tenant.Tenant}/{subject}");
+        var seen = (await (await stranger.GetAsync("/homeostasis")).Json()).GetProperty("corrections").EnumerateArray()
+            .Where(c => c.GetProperty("action").GetString() == "memory.consolidate").ToList();
+        Assert.NotEmpty(seen);
+        Assert.All(seen, c => Assert.Equal(JsonValueKind.Null, c.GetProperty("target").ValueKind));
 
         var job = await client.FollowConsolidationAsync(fx, Guid.Parse(correction.Result["job ".Length..]));
         Assert.Equal("succeeded", job.GetProperty("status").GetString());

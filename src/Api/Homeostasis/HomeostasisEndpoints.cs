@@ -11,8 +11,8 @@ namespace Aetherra.Api.Homeostasis;
 public static class HomeostasisEndpoints
 {
     [WolverineGet("/homeostasis", OperationId = "homeostasis.get"), Authorize(Policy = Scopes.HomeostasisRead)]
-    public static Task<HomeostasisReport> Get(IDocumentStore store, HomeostasisSettings settings, CancellationToken ct) =>
-        ReadHomeostasis.Get(store, settings, ct);
+    public static Task<HomeostasisReport> Get(HttpContext http, IDocumentStore store, HomeostasisSettings settings, CancellationToken ct) =>
+        ReadHomeostasis.Get(store, settings, http.User.Tenant(), http.User.HasScope(Scopes.Admin), ct);
 
     [WolverinePut("/homeostasis/setpoints/{vital}", OperationId = ChangeSetpointHandler.Action), Authorize(Policy = Scopes.Admin)]
     public static async Task<IResult> ChangeSetpoint(

@@ -8,7 +8,8 @@ public sealed record SetpointView(double? Min, double? Max);
 public sealed record VitalView(
     string Name, string Node, double Value, double Mean, double Stddev, SetpointView Setpoint, string State, DateTimeOffset Since);
 
-public sealed record CorrectionEntry(DateTimeOffset At, string Node, string Vital, string Action, string Target, string Result);
+/// <summary>A correction as a reader sees it: <c>Target</c> is null when it names another tenant's subject.</summary>
+public sealed record CorrectionEntry(DateTimeOffset At, string Node, string Vital, string Action, string? Target, string Result);
 
 public sealed record HomeostasisReport(string State, IReadOnlyList<VitalView> Vitals, IReadOnlyList<CorrectionEntry> Corrections);
 
@@ -16,9 +17,11 @@ public static class ReadHomeostasis
 {
     /// <summary>
     /// Every node's vitals. The system is degraded while any vital deviates, and correcting while a deviating
-    /// vital has had a correction since its deviation began.
+    /// vital has had a correction since its deviation began. Vitals are the system's; a consolidation's target
+    /// is a tenant's subject, shown only to that tenant or an admin.
     /// </summary>
-    public static async Task<HomeostasisReport> Get(IDocumentStore store, HomeostasisSettings settings, CancellationToken ct)
+    public static async Task<HomeostasisReport> Get(
+        IDocumentStore store, HomeostasisSettings settings, string tenant, bool admin, CancellationToken ct)
     {
         await using var session = store.QuerySession(HomeostasisConfiguration.Tenant);
         var nodes = await session.Query<HomeostasisNode>().ToListAsync(ct);
@@ -32,7 +35,9 @@ public static class ReadHomeostasis
             }))
             .OrderBy(v => v.Name, StringComparer.Ordinal).ThenBy(v => v.Node, StringComparer.Ordinal)
             .ToList();
-        var corrections = nodes.SelectMany(n => n.Corrections.Select(c => new CorrectionEntry(c.At, n.Id, c.Vital, c.Action, c.Target, c.Result)))
+        string? Visible(CorrectionView c) =>
+            admin || c.Action != Corrections.Consolidate || c.Target.StartsWith(tenant + "/", StringComparison.Ordinal) ? c.Target : null;
+        var corrections = nodes.SelectMany(n => n.Corrections.Select(c => new CorrectionEntry(c.At, n.Id, c.Vital, c.Action, Visible(c), c.Result)))
             .OrderByDescending(c => c.At).Take(HomeostasisNode.KeptCorrections).ToList();
 
         var deviating = nodes.SelectMany(n => n.Vitals.Values.Where(v => v.Condition == VitalCondition.Deviating).Select(v => (n, v))).ToList();

@@ -29,7 +29,7 @@ namespace Internal.Generated.WolverineHandlers
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("handler.type", "Aetherra.Api.Homeostasis.HomeostasisEndpoints").SetTag("http.route", "/homeostasis").SetTag("http.request.method", "GET");
             
             // The actual HTTP request handler execution
-            var homeostasisReport_response = await Aetherra.Api.Homeostasis.HomeostasisEndpoints.Get(_documentStore, _homeostasisSettings, httpContext.RequestAborted).ConfigureAwait(false);
+            var homeostasisReport_response = await Aetherra.Api.Homeostasis.HomeostasisEndpoints.Get(httpContext, _documentStore, _homeostasisSettings, httpContext.RequestAborted).ConfigureAwait(false);
 
             // Writing the response body to JSON because this was the first 'return variable' in the method signature
             await WriteJsonAsync(httpContext, homeostasisReport_response, 404);
