@@ -44,6 +44,10 @@ public sealed class AetherraFixture : IAsyncLifetime
         Environment.SetEnvironmentVariable("AETHERRA_DB", ConnectionString);
         Environment.SetEnvironmentVariable("AETHERRA_MASTER_KEY", Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
         Environment.SetEnvironmentVariable("AETHERRA_ADMIN_KEY_FILE", null);
+        // Homeostasis samples only when a test asks (VitalsSampler.SampleOnceAsync), and judges by setpoints
+        // alone: a baseline built from whatever the parallel tests happen to do would make its answers vary.
+        Environment.SetEnvironmentVariable("AETHERRA_VITALS_SECONDS", "0");
+        Environment.SetEnvironmentVariable("AETHERRA_HOMEOSTASIS_WARMUP", "1000000");
         Host = await AlbaHost.For<Program>();
         await StartRecallAgentAsync();
 

@@ -85,6 +85,12 @@ public static class ConsolidationSupport
         Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
         var jobId = (await response.Json()).GetProperty("jobId").GetGuid();
         Assert.Equal($"/memories/consolidate/{jobId}", response.Headers.Location?.OriginalString);
+        return await client.FollowConsolidationAsync(fx, jobId);
+    }
+
+    /// <summary>Follows a consolidation job of the client's tenant until it has ended.</summary>
+    public static async Task<JsonElement> FollowConsolidationAsync(this HttpClient client, AetherraFixture fx, Guid jobId)
+    {
         // The job first waits for RecallEntry to reach every event stored before it started (other tests'
         // too): wait for that with minSequence, so the status is followed only while the job itself runs.
         await client.RecallAsync(new { query = "consolidation", minSequence = await fx.LastSequenceAsync() });

@@ -4,6 +4,7 @@ using Aetherra.Api.Auth;
 using Aetherra.Api.Health;
 using Aetherra.Api.Http;
 using Aetherra.Application.Audit.Log;
+using Aetherra.Application.Homeostasis;
 using Aetherra.Application.Keys;
 using Aetherra.Application.Memory;
 using Aetherra.Application.Recall;
@@ -63,6 +64,12 @@ public static class AetherraHost
         services.AddSingleton<AuditLogStore>();
         services.AddSingleton<AuditLogVerifier>();
         services.AddSingleton<CheckpointPublisher>();
+        var homeostasis = HomeostasisSettings.From(builder.Configuration);
+        services.AddSingleton(homeostasis);
+        services.AddSingleton<Infrastructure.Telemetry.VitalRecorder>();
+        services.AddSingleton<Corrections>();
+        services.AddSingleton<VitalsSampler>();
+        services.AddHostedService(s => s.GetRequiredService<VitalsSampler>());
         services.AddHostedService(s => s.GetRequiredService<CheckpointPublisher>());
 
         services.AddMarten(opts =>
@@ -71,6 +78,7 @@ public static class AetherraHost
                 Application.Audit.Configuration.Configure(opts);
                 MemoryConfiguration.Configure(opts);
                 RecallConfiguration.Configure(opts);
+                HomeostasisConfiguration.Configure(opts, homeostasis);
             })
             .AddRecall()
             .ApplyAllDatabaseChangesOnStartup()

@@ -55,14 +55,10 @@ public sealed class ProjectionOperations(
         // Through the agent Wolverine runs the projection's shard in, the shard's only writer: it stops the
         // shard, rebuilds and starts it again. The daemon's own rebuild stops the shard and never starts it
         // again under Wolverine's distribution (Wolverine GH-3520): the read model stopped advancing.
-        IEventSubscriptionAgent? agent = null;
-        foreach (var family in agentFamilies.OfType<IEventSubscriptionAgentFamily>())
-            if (await family.FindAgentUriAsync($"{source.Name}:All", null, ct) is { } uri
-                && runtime.Agents.TryFindActiveAgent<IEventSubscriptionAgent>(uri, out var found))
-                agent = found;
-        if (agent is null)
+        if (await FindLocalAgentAsync(source.Name, ct) is not { } found)
             throw new DomainRuleViolated($"{source.Name} is not running on this node: rebuild it on the node that runs it");
 
+        var agent = found.Agent;
         return await jobs.StartAsync(tenant, "projection.rebuild", async (progress, stop) =>
         {
             var (highWater, _) = await ProgressAsync(stop);
@@ -77,6 +73,27 @@ public sealed class ProjectionOperations(
             await progress.ReportAsync(highWater, highWater, stop);
             return new { projection = source.Name, rebuiltTo = highWater };
         }, ct);
+    }
+
+    /// <summary>
+    /// Restarts an async projection's agent on this node (stop, then start from its stored position): what
+    /// homeostasis does for a projection that stopped advancing. Answers what happened, for the record.
+    /// </summary>
+    public async Task<string> RestartAsync(string name, CancellationToken ct)
+    {
+        if (await FindLocalAgentAsync(name, ct) is not { } found) return "not running on this node";
+        await runtime.Agents.StopLocallyAsync(found.Uri);
+        await runtime.Agents.StartLocallyAsync(found.Uri);
+        return "restarted";
+    }
+
+    private async Task<(Uri Uri, IEventSubscriptionAgent Agent)?> FindLocalAgentAsync(string projection, CancellationToken ct)
+    {
+        foreach (var family in agentFamilies.OfType<IEventSubscriptionAgentFamily>())
+            if (await family.FindAgentUriAsync($"{projection}:All", null, ct) is { } uri
+                && runtime.Agents.TryFindActiveAgent<IEventSubscriptionAgent>(uri, out var found))
+                return (uri, found);
+        return null;
     }
 
     public async Task<ServerStatus> StatusAsync(CancellationToken ct)

@@ -11,9 +11,11 @@ public static class AetherraMetrics
     public static readonly Meter Meter = new(Name);
     public static readonly ActivitySource Activities = new(Name);
 
+    public const string RecallDurationName = "aetherra.recall.duration";
+
     /// <summary>Time to answer a recall, server side.</summary>
     public static readonly Histogram<double> RecallDuration =
-        Meter.CreateHistogram<double>("aetherra.recall.duration", "ms", "Time to answer POST /recall");
+        Meter.CreateHistogram<double>(RecallDurationName, "ms", "Time to answer POST /recall");
 
     /// <summary>Memories the recall projection embedded, and how long embedding took.</summary>
     public static readonly Counter<long> Embedded =
