@@ -53,24 +53,6 @@ public sealed class AetherraFixture : IAsyncLifetime
 
         var keys = Host.Services.GetRequiredService<Aetherra.Infrastructure.Keys.ApiKeyStore>();
         AdminKey = (await keys.CreateAsync("test-admin", "default", ["admin"], CancellationToken.None)).Secret;
-
-        // Wolverine's leader assigns the async projections a moment after start; tests begin once the
-        // recall projection runs here, so that their read-your-writes waits measure the projection only.
-        var coordinator = Host.Services.GetRequiredService<Marten.Events.Daemon.Coordination.IProjectionCoordinator>();
-        var deadline = DateTimeOffset.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            try
-            {
-                await coordinator.DaemonForMainDatabase().WaitForShardToBeRunning("RecallEntry:All", TimeSpan.FromSeconds(60));
-                break;
-            }
-            catch (Wolverine.Runtime.Agents.DaemonNotRunningOnThisNodeException) when (DateTimeOffset.UtcNow < deadline)
-            {
-                // Not assigned yet: the leader's first assignment pass has not reached this node.
-                await Task.Delay(100);
-            }
-        }
     }
 
     /// <summary>

@@ -25,11 +25,16 @@ public static class Consistency
             $"select coalesce(max(last_seq_id), 0) from {Infrastructure.AetherraSettings.Schema}.mt_event_progression where name = '{projection}:All'",
             minSequence, clock, ct, maxWait);
 
+    /// <summary>
+    /// SQL for the async daemon's high-water mark: below it every sequence is committed or known to be a gap
+    /// that nothing can fill any more (0 until the daemon's first pass).
+    /// </summary>
+    public const string HighWaterMarkSql =
+        $"select coalesce(max(last_seq_id), 0) from {Infrastructure.AetherraSettings.Schema}.mt_event_progression where name = 'HighWaterMark'";
+
     /// <summary>For the event feed: waits until the daemon's high-water mark has passed minSequence.</summary>
     public static Task WaitForHighWaterAsync(NpgsqlDataSource dataSource, long? minSequence, TimeProvider clock, CancellationToken ct) =>
-        WaitAsync(dataSource,
-            $"select coalesce(max(last_seq_id), 0) from {Infrastructure.AetherraSettings.Schema}.mt_event_progression where name = 'HighWaterMark'",
-            minSequence, clock, ct);
+        WaitAsync(dataSource, HighWaterMarkSql, minSequence, clock, ct);
 
     private static async Task WaitAsync(
         NpgsqlDataSource dataSource, string positionSql, long? minSequence, TimeProvider clock, CancellationToken ct, TimeSpan? maxWait = null)

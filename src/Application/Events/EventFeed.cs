@@ -28,8 +28,7 @@ public sealed class EventFeed(NpgsqlDataSource dataSource, SubjectKeyStore keys)
     /// <summary>The highest sequence below which nothing can still appear.</summary>
     public async Task<long> HighWaterMarkAsync(CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand(
-            $"select coalesce((select last_seq_id from {S}.mt_event_progression where name = 'HighWaterMark'), 0)");
+        await using var cmd = dataSource.CreateCommand(Common.Consistency.HighWaterMarkSql);
         return (long)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
@@ -84,14 +83,22 @@ public sealed class EventFeed(NpgsqlDataSource dataSource, SubjectKeyStore keys)
         }
     }
 
+    /// <summary>
+    /// Each memory's classification: a recorded event carries it, so only the other memory events (revised)
+    /// ask the Memory documents.
+    /// </summary>
     private async Task<Dictionary<Guid, Classification>> ClassificationsAsync(string tenant, List<FeedEvent> events, CancellationToken ct)
     {
-        var ids = events.Select(e => e.Data!["memoryId"]!.GetValue<Guid>()).Distinct().ToArray();
+        var result = new Dictionary<Guid, Classification>();
+        foreach (var e in events)
+            if (e.Data!["classification"]?.GetValue<string>() is { } stated && Enum.TryParse<Classification>(stated, true, out var c))
+                result[e.Data!["memoryId"]!.GetValue<Guid>()] = c;
+        var ids = events.Select(e => e.Data!["memoryId"]!.GetValue<Guid>()).Where(id => !result.ContainsKey(id)).Distinct().ToArray();
+        if (ids.Length == 0) return result;
         await using var cmd = dataSource.CreateCommand(
             $"select id, data->>'classification' from {S}.mt_doc_memory where tenant_id = $1 and id = any($2)");
         cmd.Parameters.Add(new() { Value = tenant });
         cmd.Parameters.Add(new() { Value = ids });
-        var result = new Dictionary<Guid, Classification>();
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
             result[reader.GetGuid(0)] = Enum.TryParse<Classification>(reader.IsDBNull(1) ? null : reader.GetString(1), true, out var c) ? c : Classification.Confidential;

@@ -100,7 +100,7 @@ public sealed class ProjectionOperations(
     {
         await using var cmd = dataSource.CreateCommand($"""
             select (select count(*) from {S}.mt_events), (select count(*) from {S}.mt_streams),
-                   coalesce((select last_seq_id from {S}.mt_event_progression where name = 'HighWaterMark'), 0)
+                   ({Common.Consistency.HighWaterMarkSql})
             """);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);

@@ -132,20 +132,28 @@ public sealed class RecallIndex(NpgsqlDataSource dataSource)
 
         // Exact search: every accepted vector is scored. Past a few tens of thousands the scan is split
         // over the cores, each keeping its own best k, merged at the end.
-        var all = candidates.SelectMany(c => c).ToArray();
-        var parts = all.Length < ParallelThreshold ? 1 : Environment.ProcessorCount;
+        var total = candidates.Sum(c => c.Length);
+        var parts = total < ParallelThreshold ? 1 : Environment.ProcessorCount;
+        // One thread walks the partitions' own arrays; past the threshold the entries are dealt out to the
+        // cores (the one copy is then small beside the scan).
+        var all = parts == 1 ? null : candidates.SelectMany(c => c).ToArray();
         var heaps = new PriorityQueue<(Entry, float), float>[parts];
         Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, part =>
         {
             var best = heaps[part] = new PriorityQueue<(Entry, float), float>(k + 1);
-            for (var i = part; i < all.Length; i += parts)
+            void Consider(Entry entry)
             {
-                var entry = all[i];
-                if (!accept(entry)) continue;
+                if (!accept(entry)) return;
                 var score = TextEmbedder.Dot(entry.Vector, query);
                 if (best.Count < k) best.Enqueue((entry, score), score);
                 else if (score > best.Peek().Item2) best.EnqueueDequeue((entry, score), score);
             }
+            if (all is null)
+                foreach (var entries in candidates)
+                foreach (var entry in entries)
+                    Consider(entry);
+            else
+                for (var i = part; i < all.Length; i += parts) Consider(all[i]);
         });
         return heaps.SelectMany(h => h.UnorderedItems.Select(x => x.Element))
             .OrderByDescending(x => x.Item2).ThenBy(x => x.Item1.MemoryId).Take(k).ToList();
