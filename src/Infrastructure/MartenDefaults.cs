@@ -13,10 +13,12 @@ namespace Aetherra.Infrastructure;
 /// </summary>
 public static class MartenDefaults
 {
-    public static void Apply(StoreOptions opts, NpgsqlDataSource dataSource)
+    /// <param name="schema">The live schema, or an analysis rebuild's: documents and events both live there.</param>
+    public static void Apply(StoreOptions opts, NpgsqlDataSource dataSource, string schema = AetherraSettings.Schema)
     {
         opts.Connection(dataSource);
-        opts.DatabaseSchemaName = AetherraSettings.Schema;
+        opts.DatabaseSchemaName = schema;
+        opts.Events.DatabaseSchemaName = schema;
         opts.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase);
 
         // Conjoined tenancy: every stream, event and document carries its tenant, and every session is

@@ -13,6 +13,15 @@ public sealed class ProjectionsInput
     [Description("rebuild: the projection's name (as `list` shows it)")]
     public string Name { get; set; } = "";
 
+    [Description("rebuild: as of this global sequence, into a separate schema"), FlagAlias("as-of-sequence")]
+    public long? AsOfSequenceFlag { get; set; }
+
+    [Description("rebuild: as of this instant (ISO 8601), into a separate schema"), FlagAlias("as-of-time")]
+    public string? AsOfTimeFlag { get; set; }
+
+    [Description("rebuild: the separate schema to build into (default <name>_asof_<sequence>)"), FlagAlias("target-schema")]
+    public string? TargetSchemaFlag { get; set; }
+
     [Description("the running server (default: AETHERRA_URLS, else http://127.0.0.1:5080)"), FlagAlias("url")]
     public string? UrlFlag { get; set; }
 
@@ -51,7 +60,7 @@ public sealed class ProjectionsCommand : JasperFxAsyncCommand<ProjectionsInput>
             return input.Verb.ToLowerInvariant() switch
             {
                 "list" => await ListAsync(http),
-                "rebuild" when input.Name.Length > 0 => await RebuildAsync(http, input.Name),
+                "rebuild" when input.Name.Length > 0 => await RebuildAsync(http, input),
                 _ => Usage(),
             };
         }
@@ -64,7 +73,7 @@ public sealed class ProjectionsCommand : JasperFxAsyncCommand<ProjectionsInput>
 
     private static bool Usage()
     {
-        Console.Error.WriteLine("usage: read-models list | read-models rebuild NAME [--url URL] [--key KEY]");
+        Console.Error.WriteLine("usage: read-models list | read-models rebuild NAME [--as-of-sequence N | --as-of-time T] [--target-schema S] [--url URL] [--key KEY]");
         return false;
     }
 
@@ -79,9 +88,13 @@ public sealed class ProjectionsCommand : JasperFxAsyncCommand<ProjectionsInput>
         return true;
     }
 
-    private static async Task<bool> RebuildAsync(HttpClient http, string name)
+    private static async Task<bool> RebuildAsync(HttpClient http, ProjectionsInput input)
     {
-        var started = await http.PostAsJsonAsync($"admin/projections/{Uri.EscapeDataString(name)}/rebuild", new { });
+        var name = input.Name;
+        var started = await http.PostAsJsonAsync($"admin/projections/{Uri.EscapeDataString(name)}/rebuild", new
+        {
+            asOfSequence = input.AsOfSequenceFlag, asOfTime = input.AsOfTimeFlag, targetSchema = input.TargetSchemaFlag,
+        });
         if (!await SucceededAsync(started)) return false;
         var jobId = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("jobId").GetString();
         Console.WriteLine($"rebuilding {name} (job {jobId})");
@@ -94,7 +107,9 @@ public sealed class ProjectionsCommand : JasperFxAsyncCommand<ProjectionsInput>
             switch (job.GetProperty("status").GetString())
             {
                 case "succeeded":
-                    Console.WriteLine("\ndone");
+                    Console.WriteLine(job.TryGetProperty("result", out var result) && result.TryGetProperty("targetSchema", out var schema)
+                        ? $"\ndone: schema {schema.GetString()}, as of sequence {result.GetProperty("asOfSequence").GetInt64()}"
+                        : "\ndone");
                     return true;
                 case "failed":
                     Console.WriteLine($"\nfailed: {job.GetProperty("error").GetString()}");

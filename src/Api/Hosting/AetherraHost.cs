@@ -72,14 +72,23 @@ public static class AetherraHost
         services.AddHostedService(s => s.GetRequiredService<VitalsSampler>());
         services.AddHostedService(s => s.GetRequiredService<CheckpointPublisher>());
 
-        services.AddMarten(opts =>
-            {
-                MartenDefaults.Apply(opts, dataSource);
-                Application.Audit.Configuration.Configure(opts);
-                MemoryConfiguration.Configure(opts);
-                RecallConfiguration.Configure(opts);
-                HomeostasisConfiguration.Configure(opts, homeostasis);
-            })
+        // The store's shape in one place: the live store, and a store of the same shape in a schema of its
+        // own for an analysis rebuild (Application/Operations/AnalysisRebuild.cs).
+        void Shape(StoreOptions opts, string schema)
+        {
+            MartenDefaults.Apply(opts, dataSource, schema);
+            Application.Audit.Configuration.Configure(opts);
+            MemoryConfiguration.Configure(opts);
+            RecallConfiguration.Configure(opts);
+            HomeostasisConfiguration.Configure(opts, homeostasis);
+        }
+        services.AddSingleton(new Application.Operations.StoreShape((opts, schema, sp) =>
+        {
+            Shape(opts, schema);
+            RecallConfiguration.AddRecallProjection(opts, sp);
+        }));
+        services.AddSingleton<Application.Operations.AnalysisRebuild>();
+        services.AddMarten(opts => Shape(opts, AetherraSettings.Schema))
             .AddRecall()
             .ApplyAllDatabaseChangesOnStartup()
             // Async projections run under Wolverine's agent distribution: each on exactly one node of the

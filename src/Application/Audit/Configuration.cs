@@ -18,13 +18,14 @@ public static class Configuration
             .Index(x => x.Action)
             .Index(x => x.Target);
 
-        opts.Storage.ExtendedSchemaObjects.AddRange(AuditLogSchema.Tables());
+        opts.Storage.ExtendedSchemaObjects.AddRange(AuditLogSchema.Tables(opts.DatabaseSchemaName));
         // A rebuild starts the tree from nothing and must reach the same roots; checkpoints, being published
         // statements, stay (verification then proves the rebuilt tree consistent with them).
+        var tables = AuditLogSchema.In(opts.DatabaseSchemaName);
         opts.Projections.Add(new AuditLogProjection(), ProjectionLifecycle.Async, AuditLogProjection.Name, o =>
         {
-            o.DeleteDataInTableOnTeardown(AuditLogSchema.Leaves);
-            o.DeleteDataInTableOnTeardown(AuditLogSchema.Nodes);
+            o.DeleteDataInTableOnTeardown(tables.Leaves);
+            o.DeleteDataInTableOnTeardown(tables.Nodes);
         });
     }
 }

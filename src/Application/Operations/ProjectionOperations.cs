@@ -1,4 +1,5 @@
 using Aetherra.Domain;
+using FluentValidation;
 using Aetherra.Infrastructure;
 using Aetherra.Infrastructure.Jobs;
 using JasperFx.Events.Projections;
@@ -13,6 +14,20 @@ public sealed record ProjectionStatus(string Name, string Lifecycle, long Positi
 
 public sealed record RebuildProjection(long? AsOfSequence, DateTimeOffset? AsOfTime, string? TargetSchema);
 
+public sealed class RebuildProjectionValidator : AbstractValidator<RebuildProjection>
+{
+    public RebuildProjectionValidator()
+    {
+        RuleFor(x => x.AsOfSequence).GreaterThanOrEqualTo(1);
+        RuleFor(x => x.AsOfTime).Null().When(x => x.AsOfSequence is not null).WithMessage("Give asOfSequence or asOfTime, not both.");
+        RuleFor(x => x.TargetSchema!).Matches("^[a-z_][a-z0-9_]{0,62}$")
+            .WithMessage("'Target Schema' must be a lowercase PostgreSQL name: letters, digits and _, at most 63.")
+            .Must(s => s != AetherraSettings.Schema && s != "public" && s != "information_schema" && !s.StartsWith("pg_", StringComparison.Ordinal))
+            .WithMessage("'Target Schema' must not be the live schema or a system schema.")
+            .When(x => x.TargetSchema is not null);
+    }
+}
+
 public sealed record EventStoreStatus(long Events, long Streams, long HighWaterMark);
 
 public sealed record ServerStatus(string Version, string Node, string BootPhase, long UptimeSeconds, EventStoreStatus EventStore);
@@ -23,7 +38,7 @@ public sealed record ServerStatus(string Version, string Node, string BootPhase,
 /// </summary>
 public sealed class ProjectionOperations(
     IDocumentStore store, NpgsqlDataSource dataSource, IWolverineRuntime runtime, IEnumerable<IAgentFamily> agentFamilies,
-    JobRunner jobs, TimeProvider clock)
+    JobRunner jobs, AnalysisRebuild analysis, TimeProvider clock)
 {
     private const string S = AetherraSettings.Schema;
     private static readonly DateTimeOffset Started = DateTimeOffset.UtcNow;
@@ -42,7 +57,10 @@ public sealed class ProjectionOperations(
             .ToList();
     }
 
-    /// <summary>Rebuilds an async projection from the whole log, as a job; the read model answers meanwhile with what it has.</summary>
+    /// <summary>
+    /// Rebuilds an async projection from the whole log, as a job; the read model answers meanwhile with what it
+    /// has. As of a sequence or time, or into a target schema, it builds a separate copy instead (<see cref="AnalysisRebuild"/>).
+    /// </summary>
     public async Task<Guid> StartRebuildAsync(string name, RebuildProjection request, string tenant, CancellationToken ct)
     {
         var source = ((DocumentStore)store).Options.Projections.All.FirstOrDefault(p => p.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
@@ -50,7 +68,7 @@ public sealed class ProjectionOperations(
         if (source.Lifecycle != ProjectionLifecycle.Async)
             throw new DomainRuleViolated($"{source.Name} is inline: it is written with its events and needs no rebuild");
         if (request.AsOfSequence is not null || request.AsOfTime is not null || request.TargetSchema is not null)
-            throw new DomainRuleViolated("rebuilding as of a sequence or time into a separate schema is not available yet; only a full rebuild is");
+            return await analysis.StartAsync(source.Name, request, tenant, (await ProgressAsync(ct)).HighWater, ct);
 
         // Through the agent Wolverine runs the projection's shard in, the shard's only writer: it stops the
         // shard, rebuilds and starts it again. The daemon's own rebuild stops the shard and never starts it

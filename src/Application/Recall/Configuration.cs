@@ -10,7 +10,23 @@ public static class RecallConfiguration
     /// <summary>The RecallEntry tables, created with Marten's own schema (before any daemon runs).</summary>
     public static void Configure(StoreOptions opts)
     {
-        foreach (var table in RecallSchema.Tables()) opts.Storage.ExtendedSchemaObjects.Add(table);
+        foreach (var table in RecallSchema.Tables(opts.DatabaseSchemaName)) opts.Storage.ExtendedSchemaObjects.Add(table);
+    }
+
+    /// <summary>
+    /// RecallEntry in a store built outside the container (an analysis rebuild's): the same projection, with the
+    /// host's services, tearing down the tables of that store's schema.
+    /// </summary>
+    public static void AddRecallProjection(StoreOptions opts, IServiceProvider services)
+    {
+        var names = RecallSchema.Names.In(opts.DatabaseSchemaName);
+        opts.Projections.Add(ActivatorUtilities.CreateInstance<RecallProjection>(services), ProjectionLifecycle.Async, RecallProjection.Name, p =>
+        {
+            p.DeleteDataInTableOnTeardown(names.Entries);
+            p.DeleteDataInTableOnTeardown(names.State);
+            p.DeleteDataInTableOnTeardown(names.Terms);
+            p.DeleteDataInTableOnTeardown(names.Subjects);
+        });
     }
 
     /// <summary>

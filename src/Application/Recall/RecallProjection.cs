@@ -21,10 +21,8 @@ public sealed class RecallProjection(
 {
     public const string Name = "RecallEntry";
 
-    private const string T = RecallSchema.Entries;
-
-    private const string Insert = $"""
-        insert into {T} (tenant_id, memory_id, version, subject, agent, session, kind, tags, importance,
+    private static string Insert(RecallSchema.Names n) => $"""
+        insert into {n.Entries} (tenant_id, memory_id, version, subject, agent, session, kind, tags, importance,
             classification, occurred_at, recorded_at, expires_at, valid_from, content, tsv, tsv_scoped, doc_len,
             embedding, reinforced_at, reinforced_weight, changed_seq)
         """;
@@ -32,7 +30,9 @@ public sealed class RecallProjection(
     public async Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken ct)
     {
         if (events.Count == 0) return;
-        operations.QueueSqlCommand($"insert into {RecallSchema.State} (id, epoch) values (1, ?) on conflict (id) do nothing", Guid.NewGuid());
+        // The live schema, or an analysis rebuild's (a store of its own over a copy of the log).
+        var n = RecallSchema.Names.In(operations.DocumentStore.Options.DatabaseSchemaName);
+        operations.QueueSqlCommand($"insert into {n.State} (id, epoch) values (1, ?) on conflict (id) do nothing", Guid.NewGuid());
 
         var texts = await OpenContentAsync(events, ct);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -53,7 +53,7 @@ public sealed class RecallProjection(
             {
                 case MemoryRecorded r:
                     operations.QueueSqlCommand($"""
-                        {Insert}
+                        {Insert(n)}
                         select i.tenant_id, i.memory_id, i.version, i.subject, i.agent, i.session, i.kind, i.tags, i.importance,
                             i.classification, i.occurred_at, i.recorded_at, i.expires_at, i.valid_from, i.content, v.tsv,
                             {RecallSchema.ScopedSql("v.tsv", "i.tenant_id", "i.subject")}, {RecallSchema.LengthSql("v.tsv")},
@@ -69,13 +69,13 @@ public sealed class RecallProjection(
                         tenant, r.MemoryId, (int)e.Version, r.Subject, r.Agent, r.Session!, Lower(r.Kind), r.Tags.ToArray(),
                         r.Importance, Lower(r.Classification), r.OccurredAt, r.RecordedAt, r.ExpiresAt!, e.Timestamp,
                         Text(texts, e)!, Vector(vectorOf, e)!, e.Sequence);
-                    CountIn(operations, tenant, r.MemoryId, (int)e.Version);
+                    CountIn(operations, n, tenant, r.MemoryId, (int)e.Version);
                     break;
 
                 case MemoryRevised v:
-                    End(operations, tenant, v.MemoryId, e, "revised");
+                    End(operations, n, tenant, v.MemoryId, e, "revised");
                     operations.QueueSqlCommand($"""
-                        {Insert}
+                        {Insert(n)}
                         select p.tenant_id, p.memory_id, i.version, p.subject, p.agent, p.session, p.kind, p.tags, p.importance,
                             p.classification, p.occurred_at, p.recorded_at, p.expires_at, i.valid_from, i.content, v.tsv,
                             {RecallSchema.ScopedSql("v.tsv", "p.tenant_id", "p.subject")}, {RecallSchema.LengthSql("v.tsv")},
@@ -83,25 +83,25 @@ public sealed class RecallProjection(
                         from (select ?::int as version, ?::timestamptz as valid_from, ?::text as content, ?::bytea as embedding,
                             ?::bigint as changed_seq) i,
                             lateral (select to_tsvector('{RecallSchema.TextConfig}', i.content) as tsv) v,
-                            lateral (select * from {T} where tenant_id = ? and memory_id = ? and version < i.version
+                            lateral (select * from {n.Entries} where tenant_id = ? and memory_id = ? and version < i.version
                                      order by version desc limit 1) p
                         on conflict do nothing
                         """,
                         (int)e.Version, e.Timestamp, Text(texts, e)!, Vector(vectorOf, e)!, e.Sequence, tenant, v.MemoryId);
-                    CountIn(operations, tenant, v.MemoryId, (int)e.Version);
+                    CountIn(operations, n, tenant, v.MemoryId, (int)e.Version);
                     break;
 
                 case MemoryForgotten f:
-                    End(operations, tenant, f.MemoryId, e, "forgotten");
+                    End(operations, n, tenant, f.MemoryId, e, "forgotten");
                     break;
 
                 case MemorySuperseded s:
-                    End(operations, tenant, s.MemoryId, e, "superseded");
+                    End(operations, n, tenant, s.MemoryId, e, "superseded");
                     break;
 
                 case MemoryReinforced r:
                     operations.QueueSqlCommand($"""
-                        update {T} set reinforced_at = array_append(reinforced_at, ?),
+                        update {n.Entries} set reinforced_at = array_append(reinforced_at, ?),
                             reinforced_weight = array_append(reinforced_weight, ?), changed_seq = ?
                         where tenant_id = ? and memory_id = ?
                         """, e.Timestamp, r.Weight, e.Sequence, tenant, r.MemoryId);
@@ -109,64 +109,64 @@ public sealed class RecallProjection(
 
                 case MemoriesConsolidated c:
                     operations.QueueSqlCommand(
-                        $"update {T} set tags = ?, importance = ?, changed_seq = ? where tenant_id = ? and memory_id = ? and valid_to is null",
+                        $"update {n.Entries} set tags = ?, importance = ?, changed_seq = ? where tenant_id = ? and memory_id = ? and valid_to is null",
                         c.Tags.ToArray(), c.Importance, e.Sequence, tenant, c.MemoryId);
                     break;
 
                 case SubjectForgotten s:
                     // The key is gone: no plaintext, text vector or embedding of the subject stays anywhere.
                     operations.QueueSqlCommand($"""
-                        update {T} set content = null, tsv = null, tsv_scoped = null, embedding = null,
+                        update {n.Entries} set content = null, tsv = null, tsv_scoped = null, embedding = null,
                             valid_to = coalesce(valid_to, ?), ended_by = coalesce(ended_by, 'forgotten'), changed_seq = ?
                         where tenant_id = ? and subject = ?
                         """, e.Timestamp, e.Sequence, tenant, s.Subject);
-                    operations.QueueSqlCommand($"delete from {RecallSchema.Terms} where tenant_id = ? and subject = ?", tenant, s.Subject);
-                    operations.QueueSqlCommand($"delete from {RecallSchema.Subjects} where tenant_id = ? and subject = ?", tenant, s.Subject);
+                    operations.QueueSqlCommand($"delete from {n.Terms} where tenant_id = ? and subject = ?", tenant, s.Subject);
+                    operations.QueueSqlCommand($"delete from {n.Subjects} where tenant_id = ? and subject = ?", tenant, s.Subject);
                     break;
             }
         }
     }
 
     /// <summary>Adds a new current version to the BM25 statistics of its subject.</summary>
-    private static void CountIn(IDocumentOperations operations, string tenant, Guid memoryId, int version)
+    private static void CountIn(IDocumentOperations operations, RecallSchema.Names n, string tenant, Guid memoryId, int version)
     {
         operations.QueueSqlCommand($"""
-            insert into {RecallSchema.Terms} (tenant_id, subject, lexeme, df)
-            select e.tenant_id, e.subject, u.lexeme, 1 from {T} e, unnest(e.tsv) u
+            insert into {n.Terms} (tenant_id, subject, lexeme, df)
+            select e.tenant_id, e.subject, u.lexeme, 1 from {n.Entries} e, unnest(e.tsv) u
             where e.tenant_id = ? and e.memory_id = ? and e.version = ? and e.valid_to is null
-            on conflict (tenant_id, subject, lexeme) do update set df = {RecallSchema.Terms}.df + 1
+            on conflict (tenant_id, subject, lexeme) do update set df = {n.Terms}.df + 1
             """, tenant, memoryId, version);
         operations.QueueSqlCommand($"""
-            insert into {RecallSchema.Subjects} (tenant_id, subject, docs, total_len)
-            select tenant_id, subject, 1, doc_len from {T}
+            insert into {n.Subjects} (tenant_id, subject, docs, total_len)
+            select tenant_id, subject, 1, doc_len from {n.Entries}
             where tenant_id = ? and memory_id = ? and version = ? and valid_to is null and tsv is not null
             on conflict (tenant_id, subject) do update
-                set docs = {RecallSchema.Subjects}.docs + 1, total_len = {RecallSchema.Subjects}.total_len + excluded.total_len
+                set docs = {n.Subjects}.docs + 1, total_len = {n.Subjects}.total_len + excluded.total_len
             """, tenant, memoryId, version);
     }
 
     /// <summary>Takes the memory's current version out of the statistics (before it is ended).</summary>
-    private static void CountOut(IDocumentOperations operations, string tenant, Guid memoryId)
+    private static void CountOut(IDocumentOperations operations, RecallSchema.Names n, string tenant, Guid memoryId)
     {
         operations.QueueSqlCommand($"""
-            update {RecallSchema.Terms} t set df = t.df - 1
-            from {T} e, unnest(e.tsv) u
+            update {n.Terms} t set df = t.df - 1
+            from {n.Entries} e, unnest(e.tsv) u
             where e.tenant_id = ? and e.memory_id = ? and e.valid_to is null
               and t.tenant_id = e.tenant_id and t.subject = e.subject and t.lexeme = u.lexeme
             """, tenant, memoryId);
         operations.QueueSqlCommand($"""
-            update {RecallSchema.Subjects} s set docs = s.docs - 1, total_len = s.total_len - e.doc_len
-            from {T} e
+            update {n.Subjects} s set docs = s.docs - 1, total_len = s.total_len - e.doc_len
+            from {n.Entries} e
             where e.tenant_id = ? and e.memory_id = ? and e.valid_to is null and e.tsv is not null
               and s.tenant_id = e.tenant_id and s.subject = e.subject
             """, tenant, memoryId);
     }
 
-    private static void End(IDocumentOperations operations, string tenant, Guid memoryId, IEvent e, string endedBy)
+    private static void End(IDocumentOperations operations, RecallSchema.Names n, string tenant, Guid memoryId, IEvent e, string endedBy)
     {
-        CountOut(operations, tenant, memoryId);
+        CountOut(operations, n, tenant, memoryId);
         operations.QueueSqlCommand(
-            $"update {T} set valid_to = ?, ended_by = ?, changed_seq = ? where tenant_id = ? and memory_id = ? and valid_to is null",
+            $"update {n.Entries} set valid_to = ?, ended_by = ?, changed_seq = ? where tenant_id = ? and memory_id = ? and valid_to is null",
             e.Timestamp, endedBy, e.Sequence, tenant, memoryId);
     }
 

@@ -49,9 +49,17 @@ public static class RecallSchema
     public static string LengthSql(string tsv) =>
         $"(select coalesce(sum(coalesce(array_length(u.positions, 1), 1)), 0) from unnest({tsv}) u)";
 
-    public static IEnumerable<Table> Tables()
+    /// <summary>The table names in a schema: the live one, or an analysis rebuild's (docs/operations.md).</summary>
+    public sealed record Names(string Entries, string State, string Terms, string Subjects)
     {
-        var entries = new Table(Entries);
+        public static Names In(string schema) =>
+            new($"{schema}.recall_entries", $"{schema}.recall_state", $"{schema}.recall_terms", $"{schema}.recall_subjects");
+    }
+
+    public static IEnumerable<Table> Tables(string schema = AetherraSettings.Schema)
+    {
+        var names = Names.In(schema);
+        var entries = new Table(names.Entries);
         entries.AddColumn<string>("tenant_id").AsPrimaryKey();
         entries.AddColumn<Guid>("memory_id").AsPrimaryKey();
         entries.AddColumn<int>("version").AsPrimaryKey();
@@ -82,12 +90,12 @@ public static class RecallSchema
         entries.Indexes.Add(new IndexDefinition("recall_entries_changed") { Columns = ["changed_seq"] });
         yield return entries;
 
-        var state = new Table(State);
+        var state = new Table(names.State);
         state.AddColumn<int>("id").AsPrimaryKey();
         state.AddColumn<Guid>("epoch").NotNull();
         yield return state;
 
-        var terms = new Table(Terms);
+        var terms = new Table(names.Terms);
         terms.AddColumn<string>("tenant_id").AsPrimaryKey();
         terms.AddColumn<string>("subject").AsPrimaryKey();
         terms.AddColumn<string>("lexeme").AsPrimaryKey();
@@ -95,7 +103,7 @@ public static class RecallSchema
         terms.Indexes.Add(new IndexDefinition("recall_terms_lexeme") { Columns = ["tenant_id", "lexeme"] });
         yield return terms;
 
-        var subjects = new Table(Subjects);
+        var subjects = new Table(names.Subjects);
         subjects.AddColumn<string>("tenant_id").AsPrimaryKey();
         subjects.AddColumn<string>("subject").AsPrimaryKey();
         subjects.AddColumn<long>("docs").NotNull();

@@ -17,22 +17,26 @@ public static class AuditLogSchema
     public const string Nodes = $"{S}.audit_nodes";
     public const string Checkpoints = $"{S}.audit_checkpoints";
 
-    public static IEnumerable<Table> Tables()
+    /// <summary>The tables in another schema: where an analysis rebuild grows a tree of its own.</summary>
+    public static (string Leaves, string Nodes, string Events) In(string schema) =>
+        ($"{schema}.audit_leaves", $"{schema}.audit_nodes", $"{schema}.mt_events");
+
+    public static IEnumerable<Table> Tables(string schema = S)
     {
-        var leaves = new Table(new PostgresqlObjectName(S, "audit_leaves", SchemaUtils.IdentifierUsage.General));
+        var leaves = new Table(new PostgresqlObjectName(schema, "audit_leaves", SchemaUtils.IdentifierUsage.General));
         leaves.AddColumn<long>("leaf_index").AsPrimaryKey();
         leaves.AddColumn<long>("sequence").NotNull();
         leaves.AddColumn("leaf_hash", "bytea").NotNull();
         leaves.Indexes.Add(new IndexDefinition("ix_audit_leaves_sequence") { Columns = ["sequence"], IsUnique = true });
         yield return leaves;
 
-        var nodes = new Table(new PostgresqlObjectName(S, "audit_nodes", SchemaUtils.IdentifierUsage.General));
+        var nodes = new Table(new PostgresqlObjectName(schema, "audit_nodes", SchemaUtils.IdentifierUsage.General));
         nodes.AddColumn<int>("level").AsPrimaryKey();
         nodes.AddColumn<long>("node_index").AsPrimaryKey();
         nodes.AddColumn("hash", "bytea").NotNull();
         yield return nodes;
 
-        var checkpoints = new Table(new PostgresqlObjectName(S, "audit_checkpoints", SchemaUtils.IdentifierUsage.General));
+        var checkpoints = new Table(new PostgresqlObjectName(schema, "audit_checkpoints", SchemaUtils.IdentifierUsage.General));
         checkpoints.AddColumn<long>("tree_size").AsPrimaryKey();
         checkpoints.AddColumn("root_hash", "bytea").NotNull();
         checkpoints.AddColumn("note", "text").NotNull();

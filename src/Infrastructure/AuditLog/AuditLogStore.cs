@@ -21,18 +21,20 @@ public sealed class AuditLogStore(NpgsqlDataSource db)
     /// average one node per event, written with binary COPY.
     /// </summary>
     /// <returns>The number of leaves appended.</returns>
-    public static async Task<int> AppendUpToAsync(NpgsqlConnection connection, long ceiling, CancellationToken ct)
+    /// <param name="schema">The schema of the events and the tree: the live one, or an analysis rebuild's.</param>
+    public static async Task<int> AppendUpToAsync(NpgsqlConnection connection, long ceiling, CancellationToken ct, string schema = AetherraSettings.Schema)
     {
-        var (size, last) = await TipAsync(connection, ct);
+        var tables = AuditLogSchema.In(schema);
+        var (size, last) = await TipAsync(connection, ct, tables.Leaves);
         if (last >= ceiling) return 0;
         var cover = Merkle.Cover(0, size);
-        var known = await ReadNodesAsync(connection, cover, ct);
+        var known = await ReadNodesAsync(connection, cover, ct, schema);
         var frontier = new MerkleFrontier(size, cover.Select(n => known[n]).ToList());
 
         var leaves = new List<(long Index, long Sequence, byte[] Hash)>();
         var nodes = new List<(MerkleNode Node, byte[] Hash)>();
         var hasher = new AuditLeafHasher();
-        await foreach (var e in StoredEvents.ReadAsync(connection, last, ceiling, ct))
+        await foreach (var e in StoredEvents.ReadAsync(connection, last, ceiling, ct, tables.Events))
         {
             var hash = hasher.HashOf(e);
             leaves.Add((frontier.Size, e.Sequence, hash));
@@ -41,7 +43,7 @@ public sealed class AuditLogStore(NpgsqlDataSource db)
         if (leaves.Count == 0) return 0;
 
         await using (var copy = await connection.BeginBinaryImportAsync(
-                         $"copy {AuditLogSchema.Leaves} (leaf_index, sequence, leaf_hash) from stdin (format binary)", ct))
+                         $"copy {tables.Leaves} (leaf_index, sequence, leaf_hash) from stdin (format binary)", ct))
         {
             foreach (var (index, sequence, hash) in leaves)
             {
@@ -54,7 +56,7 @@ public sealed class AuditLogStore(NpgsqlDataSource db)
         }
         if (nodes.Count == 0) return leaves.Count;
         await using (var copy = await connection.BeginBinaryImportAsync(
-                         $"copy {AuditLogSchema.Nodes} (level, node_index, hash) from stdin (format binary)", ct))
+                         $"copy {tables.Nodes} (level, node_index, hash) from stdin (format binary)", ct))
         {
             foreach (var (node, hash) in nodes)
             {
@@ -69,23 +71,24 @@ public sealed class AuditLogStore(NpgsqlDataSource db)
     }
 
     /// <summary>Size of the tree and the sequence of its last leaf (0, 0 when empty).</summary>
-    private static async Task<(long Size, long LastSequence)> TipAsync(NpgsqlConnection connection, CancellationToken ct)
+    private static async Task<(long Size, long LastSequence)> TipAsync(NpgsqlConnection connection, CancellationToken ct, string leaves = AuditLogSchema.Leaves)
     {
         await using var cmd = new NpgsqlCommand(
-            $"select leaf_index + 1, sequence from {AuditLogSchema.Leaves} order by leaf_index desc limit 1", connection);
+            $"select leaf_index + 1, sequence from {leaves} order by leaf_index desc limit 1", connection);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct) ? (reader.GetInt64(0), reader.GetInt64(1)) : (0, 0);
     }
 
     public static async Task<IReadOnlyDictionary<MerkleNode, byte[]>> ReadNodesAsync(
-        NpgsqlConnection connection, IReadOnlyCollection<MerkleNode> wanted, CancellationToken ct)
+        NpgsqlConnection connection, IReadOnlyCollection<MerkleNode> wanted, CancellationToken ct, string schema = AetherraSettings.Schema)
     {
         var found = new Dictionary<MerkleNode, byte[]>();
         if (wanted.Count == 0) return found;
+        var tables = AuditLogSchema.In(schema);
         await using var cmd = new NpgsqlCommand($"""
-            select 0, leaf_index, leaf_hash from {AuditLogSchema.Leaves} where leaf_index = any($1)
+            select 0, leaf_index, leaf_hash from {tables.Leaves} where leaf_index = any($1)
             union all
-            select n.level, n.node_index, n.hash from {AuditLogSchema.Nodes} n
+            select n.level, n.node_index, n.hash from {tables.Nodes} n
               join unnest($2::int[], $3::bigint[]) w(level, node_index) on n.level = w.level and n.node_index = w.node_index
             """, connection);
         cmd.Parameters.Add(new() { Value = wanted.Where(n => n.Level == 0).Select(n => n.Index).ToArray() });

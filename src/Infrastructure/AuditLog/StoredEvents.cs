@@ -5,15 +5,16 @@ namespace Aetherra.Infrastructure.AuditLog;
 /// <summary>The rows of mt_events as the audit log hashes them, read in global sequence order, all tenants.</summary>
 public static class StoredEvents
 {
-    private const string Select =
-        $"select seq_id, stream_id, version, type, timestamp, tenant_id, data::text from {AetherraSettings.Schema}.mt_events";
+    private const string Events = $"{AetherraSettings.Schema}.mt_events";
+    private const string Select = $"select seq_id, stream_id, version, type, timestamp, tenant_id, data::text from {Events}";
 
     /// <summary>Events with after &lt; sequence &lt;= upTo, streamed (constant memory on any range).</summary>
     public static async IAsyncEnumerable<StoredEvent> ReadAsync(
         NpgsqlConnection connection, long after, long upTo,
-        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct, string events = Events)
     {
-        await using var cmd = new NpgsqlCommand($"{Select} where seq_id > $1 and seq_id <= $2 order by seq_id", connection);
+        await using var cmd = new NpgsqlCommand(
+            $"{Select.Replace(Events, events)} where seq_id > $1 and seq_id <= $2 order by seq_id", connection);
         cmd.Parameters.Add(new() { Value = after });
         cmd.Parameters.Add(new() { Value = upTo });
         await using var reader = await cmd.ExecuteReaderAsync(System.Data.CommandBehavior.SequentialAccess, ct);

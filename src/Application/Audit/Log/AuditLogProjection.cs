@@ -22,13 +22,14 @@ public sealed class AuditLogProjection : IProjection
         if (events.Count == 0) return Task.CompletedTask;
         if (operations is not ITransactionParticipantRegistrar registrar)
             throw new InvalidOperationException("the audit log is built by the async daemon only");
-        registrar.AddTransactionParticipant(new AppendLeaves(events.Max(e => e.Sequence)));
+        registrar.AddTransactionParticipant(new AppendLeaves(events.Max(e => e.Sequence), operations.DocumentStore.Options.DatabaseSchemaName));
         return Task.CompletedTask;
     }
 
-    private sealed class AppendLeaves(long ceiling) : ITransactionParticipant
+    /// <param name="schema">The store's schema: the live one, or an analysis rebuild's (docs/operations.md).</param>
+    private sealed class AppendLeaves(long ceiling, string schema) : ITransactionParticipant
     {
         public Task BeforeCommitAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken ct) =>
-            AuditLogStore.AppendUpToAsync(connection, ceiling, ct);
+            AuditLogStore.AppendUpToAsync(connection, ceiling, ct, schema);
     }
 }
