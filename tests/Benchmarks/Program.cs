@@ -16,6 +16,7 @@ switch (args)
 {
     case ["eval-recall", .. var rest]: return await RecallEval.RunAsync(rest, ct);
     case ["recall", .. var rest]: return await RecallBench.RunAsync(rest, ct);
+    case ["operations", .. var rest]: return await OperationsBench.RunAsync(rest, ct);
 }
 
 var options = Options.Parse(args);
@@ -24,6 +25,8 @@ if (options.Help)
     Console.WriteLine(Options.Usage);
     Console.WriteLine();
     Console.WriteLine(RecallBench.Usage);
+    Console.WriteLine();
+    Console.WriteLine(OperationsBench.Usage);
     return 0;
 }
 

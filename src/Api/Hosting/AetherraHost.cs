@@ -33,6 +33,20 @@ public static class AetherraHost
     /// <summary>Largest request body: a full batch of 1000 memories at the content limit fits.</summary>
     public const long MaxRequestBytes = 32 * 1024 * 1024;
 
+    /// <summary>
+    /// The store's shape in one place (every feature's event names, documents and projections), except the
+    /// projections that take services: the live store, a store of the same shape in a schema of its own for an
+    /// analysis rebuild (Application/Operations/AnalysisRebuild.cs), and the benchmarks' baseline store.
+    /// </summary>
+    public static void ConfigureStore(StoreOptions opts, NpgsqlDataSource dataSource, HomeostasisSettings homeostasis, string schema)
+    {
+        MartenDefaults.Apply(opts, dataSource, schema);
+        Application.Audit.Configuration.Configure(opts);
+        MemoryConfiguration.Configure(opts);
+        RecallConfiguration.Configure(opts);
+        HomeostasisConfiguration.Configure(opts, homeostasis);
+    }
+
     public static WebApplicationBuilder AddAetherra(this WebApplicationBuilder builder)
     {
         var settings = AetherraSettings.From(builder.Configuration);
@@ -72,23 +86,13 @@ public static class AetherraHost
         services.AddHostedService(s => s.GetRequiredService<VitalsSampler>());
         services.AddHostedService(s => s.GetRequiredService<CheckpointPublisher>());
 
-        // The store's shape in one place: the live store, and a store of the same shape in a schema of its
-        // own for an analysis rebuild (Application/Operations/AnalysisRebuild.cs).
-        void Shape(StoreOptions opts, string schema)
-        {
-            MartenDefaults.Apply(opts, dataSource, schema);
-            Application.Audit.Configuration.Configure(opts);
-            MemoryConfiguration.Configure(opts);
-            RecallConfiguration.Configure(opts);
-            HomeostasisConfiguration.Configure(opts, homeostasis);
-        }
         services.AddSingleton(new Application.Operations.StoreShape((opts, schema, sp) =>
         {
-            Shape(opts, schema);
+            ConfigureStore(opts, dataSource, homeostasis, schema);
             RecallConfiguration.AddRecallProjection(opts, sp);
         }));
         services.AddSingleton<Application.Operations.AnalysisRebuild>();
-        services.AddMarten(opts => Shape(opts, AetherraSettings.Schema))
+        services.AddMarten(opts => ConfigureStore(opts, dataSource, homeostasis, AetherraSettings.Schema))
             .AddRecall()
             .ApplyAllDatabaseChangesOnStartup()
             // Async projections run under Wolverine's agent distribution: each on exactly one node of the
