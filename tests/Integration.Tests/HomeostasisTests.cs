@@ -71,6 +71,35 @@ public sealed class HomeostasisTests(AetherraFixture fx)
     }
 
     [Fact]
+    public async Task concurrent_setpoint_changes_to_different_vitals_are_all_kept()
+    {
+        await Sampler.SampleOnceAsync(CancellationToken.None);
+        // The vitals this node has sampled (a latency appears once there was a request to measure).
+        var before = (await ReportAsync()).GetProperty("vitals").EnumerateArray()
+            .Where(v => !v.GetProperty("name").GetString()!.StartsWith(Vitals.ProjectionLagPrefix, StringComparison.Ordinal))
+            .ToDictionary(v => v.GetProperty("name").GetString()!, v => v.GetProperty("setpoint").Clone());
+        var vitals = before.Keys.ToArray();
+        Assert.True(vitals.Length >= 3, string.Join(", ", vitals));
+
+        for (var round = 1; round <= 5; round++)
+        {
+            var responses = await Task.WhenAll(vitals.Select((vital, i) =>
+                Admin.PutAsJsonAsync($"/homeostasis/setpoints/{vital}", new { max = 1e12 + 100 * round + i })));
+            foreach (var response in responses)
+                Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+
+            await Sampler.SampleOnceAsync(CancellationToken.None);
+            for (var i = 0; i < vitals.Length; i++)
+                Assert.Equal(1e12 + 100 * round + i, (await VitalAsync(vitals[i])).GetProperty("setpoint").GetProperty("max").GetDouble());
+        }
+
+        foreach (var (vital, setpoint) in before)
+            await SetpointAsync(vital,
+                setpoint.TryGetProperty("min", out var min) && min.ValueKind == JsonValueKind.Number ? min.GetDouble() : null,
+                setpoint.TryGetProperty("max", out var max) && max.ValueKind == JsonValueKind.Number ? max.GetDouble() : null);
+    }
+
+    [Fact]
     public async Task a_setpoint_with_its_minimum_above_its_maximum_or_for_an_unknown_vital_is_refused()
     {
         await (await Admin.PutAsJsonAsync("/homeostasis/setpoints/database.size", new { min = 10, max = 1 }))

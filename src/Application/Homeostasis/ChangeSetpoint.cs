@@ -5,6 +5,7 @@ using Aetherra.Domain.Homeostasis;
 using FluentValidation;
 using JasperFx.Events.Projections;
 using Marten;
+using Npgsql;
 
 namespace Aetherra.Application.Homeostasis;
 
@@ -35,7 +36,9 @@ public static class ChangeSetpointHandler
 
     /// <summary>
     /// The change goes into the system's homeostasis stream; its audit record into the admin's own tenant,
-    /// in the same transaction.
+    /// in the same transaction. Changes are taken one at a time (a transaction lock): every change appends to
+    /// the one setpoints stream and rewrites the one setpoints document, and two at once would either collide
+    /// on the stream's version or each write the document without the other's vital.
     /// </summary>
     public static async Task<ChangeSetpointResult> Handle(
         string vital, ChangeSetpoint body, CommandContext command, IDocumentStore store, TimeProvider clock, CancellationToken ct)
@@ -43,6 +46,9 @@ public static class ChangeSetpointHandler
         var now = clock.GetUtcNow();
         var changed = HomeostasisDecisions.ChangeSetpoint(vital, new Setpoint(body.Min, body.Max), now);
         await using var session = store.OpenFor(command);
+        var connection = await session.BeginAsync(ct);
+        await using (var serialise = new NpgsqlCommand("select pg_advisory_xact_lock(hashtext('aetherra.homeostasis.setpoints'))", connection))
+            await serialise.ExecuteNonQueryAsync(ct);
         session.ForTenant(HomeostasisConfiguration.Tenant).Events.Append(Stream, changed);
         var sequence = await session.CommitAsync(command, vital, 200, now, ct);
         return new ChangeSetpointResult(vital, body.Min, body.Max, sequence);
