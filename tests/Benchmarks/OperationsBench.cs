@@ -41,7 +41,7 @@ public static class OperationsBench
     private sealed record Options(bool Quick, int Subscribers, int Rate, int Seconds, int Memories, string? Write, string? ServerDll);
 
     private sealed record FeedResult(int Subscribers, int Rate, int Seconds, long Written, double AchievedRate, long Delivered, long Expected,
-        double[] LagMs, double Cpu);
+        double[] LagMs, double[] WriteMs, double Cpu);
 
     private sealed record RebuildResult(string Projection, long Events, double Seconds, string How)
     {
@@ -123,6 +123,7 @@ public static class OperationsBench
         var started = Stopwatch.GetTimestamp();
         long written = 0;
         var body = new StringBuilder();
+        var writeMs = new List<double>(batches);
         for (var b = 0; b < batches; b++)
         {
             var due = TimeSpan.FromMilliseconds(20.0 * b) - Stopwatch.GetElapsedTime(started);
@@ -132,9 +133,11 @@ public static class OperationsBench
                 body.Append(m == 0 ? "" : ",").Append(CultureInfo.InvariantCulture,
                     $"{{\"content\":\"feed lag probe {b}-{m} {Guid.NewGuid():N}\",\"subject\":\"s{m % 10}\",\"agent\":\"bench\",\"kind\":\"observation\"}}");
             body.Append("]}");
+            var sent = Stopwatch.GetTimestamp();
             using var response = await writer.PostAsync("/memories/batch", new StringContent(body.ToString(), Encoding.UTF8, "application/json"), ct);
             if (response.StatusCode != HttpStatusCode.OK)
                 throw new InvalidOperationException($"/memories/batch answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
+            writeMs.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
             written += perBatch;
         }
         var writing = Stopwatch.GetElapsedTime(started).TotalSeconds;
@@ -148,9 +151,11 @@ public static class OperationsBench
 
         var all = lags.SelectMany(l => l).ToArray();
         Array.Sort(all);
+        var writes = writeMs.ToArray();
+        Array.Sort(writes);
         Progress($"  delivered {received.Sum():N0} of {expected * o.Subscribers:N0}; lag p50 {Percentile(all, 0.5):F0} ms p99 {Percentile(all, 0.99):F0} ms");
         return new FeedResult(o.Subscribers, perBatch * 50, o.Seconds, written, written / writing, received.Sum(), expected * o.Subscribers,
-            all, cpuUsed / writing);
+            all, writes, cpuUsed / writing);
     }
 
     private static async Task SubscribeAsync(
@@ -318,13 +323,15 @@ public static class OperationsBench
         md.AppendLine(CultureInfo.InvariantCulture, $"- When: {machine.At:yyyy-MM-dd HH:mm} UTC, commit {machine.Commit}; load average {loadAtStart} at start, {Machine.LoadAverage()} at end");
         md.AppendLine(CultureInfo.InvariantCulture, $"- Machine: {machine.Cpus} CPUs ({machine.CpuModel}), {machine.Memory} RAM; {machine.Os}; {machine.Dotnet}");
         md.AppendLine(CultureInfo.InvariantCulture, $"- Store: {machine.Postgres}, a throwaway cluster on this machine; the driver and its subscribers run on the same machine");
-        md.AppendLine().AppendLine("Live feed (`GET /events/stream?types=memory.recorded.v1`), lag from the event's timestamp to its arrival at a subscriber:");
-        md.AppendLine().AppendLine("| subscribers | target events/s | achieved events/s | seconds | delivered | lag p50 | lag p90 | lag p99 | max | server CPU (cores) |");
-        md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        md.AppendLine().AppendLine("Live feed (`GET /events/stream?types=memory.recorded.v1`): lag from each event's timestamp (its transaction's " +
+                                   "start) to its arrival at a subscriber, beside the round trip of the writes that carried them (the floor: an " +
+                                   "event cannot be delivered before it commits):");
+        md.AppendLine().AppendLine("| subscribers | target events/s | achieved events/s | seconds | delivered | lag p50 | lag p90 | lag p99 | max | write round trip p50 / p99 | server CPU (cores) |");
+        md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         md.AppendLine(CultureInfo.InvariantCulture,
             $"| {feed.Subscribers} | {feed.Rate:N0} | {feed.AchievedRate:N0} | {feed.Seconds} | {feed.Delivered:N0} of {feed.Expected:N0} | " +
             $"{Percentile(feed.LagMs, 0.5):F0} ms | {Percentile(feed.LagMs, 0.9):F0} ms | {Percentile(feed.LagMs, 0.99):F0} ms | " +
-            $"{(feed.LagMs.Length > 0 ? feed.LagMs[^1] : 0):F0} ms | {feed.Cpu:F2} |");
+            $"{(feed.LagMs.Length > 0 ? feed.LagMs[^1] : 0):F0} ms | {Percentile(feed.WriteMs, 0.5):F0} / {Percentile(feed.WriteMs, 0.99):F0} ms | {feed.Cpu:F2} |");
         md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Full rebuilds over the same {o.Memories:N0} memories (embeddings off):");
         md.AppendLine().AppendLine("| projection | how | events | seconds | events/s | vs trivial |").AppendLine("|---|---|---:|---:|---:|---:|");
         var baseline = rebuilds.LastOrDefault()?.Rate ?? 1;
