@@ -121,24 +121,41 @@ public static class OperationsBench
         var cpu = new CpuProbe(() => server.Pid, null);
         var cpuStart = cpu.Sample()?.Server ?? 0;
         var started = Stopwatch.GetTimestamp();
+        // Each batch leaves on its schedule, whether or not the previous one has been answered (at most 16 in
+        // flight), so a slow answer does not lower the rate the subscribers see.
         long written = 0;
-        var body = new StringBuilder();
-        var writeMs = new List<double>(batches);
+        var writeMs = new System.Collections.Concurrent.ConcurrentBag<double>();
+        using var inFlight = new SemaphoreSlim(16);
+        var sends = new List<Task>(batches);
         for (var b = 0; b < batches; b++)
         {
             var due = TimeSpan.FromMilliseconds(20.0 * b) - Stopwatch.GetElapsedTime(started);
             if (due > TimeSpan.Zero) await Task.Delay(due, ct);
-            body.Clear().Append("{\"memories\":[");
+            await inFlight.WaitAsync(ct);
+            var body = new StringBuilder("{\"memories\":[");
             for (var m = 0; m < perBatch; m++)
                 body.Append(m == 0 ? "" : ",").Append(CultureInfo.InvariantCulture,
                     $"{{\"content\":\"feed lag probe {b}-{m} {Guid.NewGuid():N}\",\"subject\":\"s{m % 10}\",\"agent\":\"bench\",\"kind\":\"observation\"}}");
             body.Append("]}");
-            var sent = Stopwatch.GetTimestamp();
-            using var response = await writer.PostAsync("/memories/batch", new StringContent(body.ToString(), Encoding.UTF8, "application/json"), ct);
-            if (response.StatusCode != HttpStatusCode.OK)
-                throw new InvalidOperationException($"/memories/batch answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
-            writeMs.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
-            written += perBatch;
+            sends.Add(SendAsync(body.ToString()));
+        }
+        await Task.WhenAll(sends);
+
+        async Task SendAsync(string json)
+        {
+            try
+            {
+                var sent = Stopwatch.GetTimestamp();
+                using var response = await writer.PostAsync("/memories/batch", new StringContent(json, Encoding.UTF8, "application/json"), ct);
+                if (response.StatusCode != HttpStatusCode.OK)
+                    throw new InvalidOperationException($"/memories/batch answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
+                writeMs.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
+                Interlocked.Add(ref written, perBatch);
+            }
+            finally
+            {
+                inFlight.Release();
+            }
         }
         var writing = Stopwatch.GetElapsedTime(started).TotalSeconds;
         var cpuUsed = (cpu.Sample()?.Server ?? 0) - cpuStart;
