@@ -18,7 +18,15 @@ public static class CanonicalJson
     public static string CanonicalText(JsonElement value)
     {
         var text = new StringBuilder();
-        Write(value, text);
+        try
+        {
+            Write(value, text);
+        }
+        catch (InvalidOperationException e)
+        {
+            // System.Text.Json refuses to unescape a lone surrogate ("\ud800") into a string.
+            throw new FormatException(e.Message, e);
+        }
         return text.ToString();
     }
 
