@@ -23,7 +23,11 @@ public static class PluginsCommand
               checks a body's signature the way the server does; exit 0 when it verifies
         """;
 
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    // Relaxed escaping: the body is for files and curl, not for HTML ('+' in base64 stays '+').
+    private static readonly JsonSerializerOptions Indented = new()
+    {
+        WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     public static async Task<int> RunAsync(string[] args)
     {

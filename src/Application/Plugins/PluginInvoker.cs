@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net.Http;
-using System.Net.Http.Json;
 using System.Text.Json;
 using Aetherra.Domain.Plugins;
 using Polly.CircuitBreaker;
@@ -33,10 +32,10 @@ public sealed class PluginInvoker(IHttpClientFactory clients, PluginSettings set
         // The whole call, headers and body, ends within the timeout (the pipeline's own timeout covers the headers).
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
         deadline.CancelAfter(settings.Timeout);
-        using var request = new HttpRequestMessage(HttpMethod.Post, endpoint)
-        {
-            Content = JsonContent.Create(new { invocationId, capability, input }),
-        };
+        // Buffered, so the request has a Content-Length: simple plugin servers do not read chunked bodies.
+        var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(new { invocationId, capability, input }, JsonSerializerOptions.Web));
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var request = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = content };
         request.Headers.Add("Aetherra-Invocation-Id", invocationId.ToString());
         request.Options.Set(PluginConfiguration.BreakerKey, $"{tenant}/{plugin.PluginId}");
         try

@@ -40,6 +40,8 @@ public sealed class PluginInvocationTests(AetherraFixture fx)
         Assert.Equal("echo", output.GetProperty("capability").GetString());
         Assert.Equal("Lyon", output.GetProperty("input").GetProperty("city").GetString());
         Assert.Equal(body.GetProperty("invocationId").GetString(), output.GetProperty("invocationId").GetString());
+        // A plain Content-Length body, which the simplest plugin servers need (no chunked encoding).
+        Assert.True(output.GetProperty("contentLength").GetInt64() > 0);
         Assert.True(body.GetProperty("durationMs").GetDouble() > 0);
         var recorded = await InvocationEventAsync(body.GetProperty("invocationId").GetGuid());
         Assert.Equal("plugin.invocation-completed.v1", recorded.GetProperty("type").GetString());

@@ -141,7 +141,11 @@ public sealed class PluginServer : IAsyncDisposable
         var root = request.RootElement;
         await context.Response.WriteAsJsonAsync(new
         {
-            output = new { capability = root.GetProperty("capability").GetString(), input = root.GetProperty("input"), invocationId = root.GetProperty("invocationId").GetString() },
+            output = new
+            {
+                capability = root.GetProperty("capability").GetString(), input = root.GetProperty("input"),
+                invocationId = root.GetProperty("invocationId").GetString(), contentLength = context.Request.ContentLength,
+            },
         });
     });
 
