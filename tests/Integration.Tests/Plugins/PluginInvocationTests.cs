@@ -112,6 +112,7 @@ public sealed class PluginInvocationTests(AetherraFixture fx)
             var data = await AssertFailedAsync(await client.InvokeAsync(id), HttpStatusCode.BadGateway, "http-status");
             Assert.Equal(500, data.GetProperty("status").GetInt32());
         }
+        // Each 500 reached the plugin once: a POST that may have run is never re-sent.
         Assert.Equal(5, server.Calls);
 
         var clock = Stopwatch.StartNew();
@@ -121,6 +122,21 @@ public sealed class PluginInvocationTests(AetherraFixture fx)
         Assert.Equal(5, server.Calls);
         // Another plugin, on its own breaker, is unaffected.
         Assert.Equal(HttpStatusCode.OK, (await fx.Client(otherAdmin.Key).InvokeAsync(other)).StatusCode);
+    }
+
+    [Fact]
+    public async Task a_plugin_nobody_listens_for_is_a_502_unreachable_after_the_safe_retries()
+    {
+        // A port that was free a moment ago: connections to it are refused before any request is sent.
+        var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        var (admin, _, id) = await fx.EnabledPluginAsync($"http://127.0.0.1:{port}/run");
+
+        var data = await AssertFailedAsync(await fx.Client(admin.Key).InvokeAsync(id), HttpStatusCode.BadGateway, "unreachable");
+
+        Assert.Equal(JsonValueKind.Null, data.GetProperty("status").ValueKind);
     }
 
     [Fact]
