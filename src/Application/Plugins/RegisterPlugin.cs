@@ -24,22 +24,23 @@ public sealed record RegisterPlugin(JsonElement? Manifest, string? Signature)
         AllowDuplicateProperties = false,
     };
 
-    /// <summary>The manifest read strictly into its fields, or the reason it cannot be.</summary>
+    private (ManifestInput? Input, string? Problem)? _parsed;
+
+    /// <summary>The manifest read strictly into its fields, or the reason it cannot be (read once, on first use).</summary>
     [JsonIgnore]
-    public (ManifestInput? Input, string? Problem) Parsed
+    public (ManifestInput? Input, string? Problem) Parsed => _parsed ??= Parse(Manifest);
+
+    private static (ManifestInput?, string?) Parse(JsonElement? manifest)
     {
-        get
+        if (manifest is not { ValueKind: JsonValueKind.Object } m) return (null, "'Manifest' must be a JSON object.");
+        try
         {
-            if (Manifest is not { ValueKind: JsonValueKind.Object } m) return (null, "'Manifest' must be a JSON object.");
-            try
-            {
-                _ = CanonicalJson.CanonicalText(m);
-                return (m.Deserialize<ManifestInput>(Strict), null);
-            }
-            catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
-            {
-                return (null, $"'Manifest' is not a valid manifest: {e.Message}");
-            }
+            _ = CanonicalJson.CanonicalText(m);
+            return (m.Deserialize<ManifestInput>(Strict), null);
+        }
+        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
+        {
+            return (null, $"'Manifest' is not a valid manifest: {e.Message}");
         }
     }
 }

@@ -52,6 +52,31 @@ public sealed class PluginInvocationTests(AetherraFixture fx)
     }
 
     [Fact]
+    public async Task a_retried_invocation_with_the_same_idempotency_key_answers_the_first_result_without_calling_again()
+    {
+        await using var server = await PluginServer.EchoAsync();
+        var (admin, _, id) = await fx.EnabledPluginAsync(server.Endpoint);
+        var client = fx.Client(admin.Key);
+        HttpRequestMessage Request()
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, $"/plugins/{id}/invoke")
+            {
+                Content = JsonContent.Create(new { capability = "echo", input = new { n = 1 } }),
+            };
+            request.Headers.Add("Idempotency-Key", "invoke-once");
+            return request;
+        }
+
+        var first = await client.SendAsync(Request());
+        var again = await client.SendAsync(Request());
+
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Equal(await first.Content.ReadAsStringAsync(), await again.Content.ReadAsStringAsync());
+        Assert.True(again.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal(1, server.Calls);
+    }
+
+    [Fact]
     public async Task a_call_does_not_append_to_the_plugin_s_stream()
     {
         await using var server = await PluginServer.EchoAsync();
