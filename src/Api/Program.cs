@@ -1,6 +1,9 @@
 using Aetherra.Api.Hosting;
 using JasperFx;
 
+// The publisher's verbs need no server, database or keys of ours: they run before anything is configured.
+if (args is ["plugins", .. var rest]) return await Aetherra.Api.Plugins.PluginsCommand.RunAsync(rest);
+
 var builder = WebApplication.CreateBuilder(args);
 builder.AddAetherra();
 var app = builder.Build();

@@ -7,6 +7,7 @@ using Aetherra.Application.Audit.Log;
 using Aetherra.Application.Homeostasis;
 using Aetherra.Application.Keys;
 using Aetherra.Application.Memory;
+using Aetherra.Application.Plugins;
 using Aetherra.Application.Recall;
 using Aetherra.Infrastructure;
 using Aetherra.Infrastructure.AuditLog;
@@ -45,6 +46,7 @@ public static class AetherraHost
         MemoryConfiguration.Configure(opts);
         RecallConfiguration.Configure(opts);
         HomeostasisConfiguration.Configure(opts, homeostasis);
+        PluginConfiguration.Configure(opts);
     }
 
     public static WebApplicationBuilder AddAetherra(this WebApplicationBuilder builder)
@@ -85,6 +87,7 @@ public static class AetherraHost
         services.AddSingleton<VitalsSampler>();
         services.AddHostedService(s => s.GetRequiredService<VitalsSampler>());
         services.AddHostedService(s => s.GetRequiredService<CheckpointPublisher>());
+        services.AddPlugins(PluginSettings.From(builder.Configuration));
 
         services.AddSingleton(new Application.Operations.StoreShape((opts, schema, sp) =>
         {

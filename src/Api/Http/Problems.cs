@@ -37,6 +37,13 @@ public static class Problems
                 write = () => Write(context, 409, "Version conflict", e.Message,
                     new Dictionary<string, object?> { ["currentVersion"] = e.CurrentVersion });
                 return true;
+            case Domain.Plugins.PluginNotEnabled e:
+                write = () => Write(context, 409, "Plugin not enabled", e.Message);
+                return true;
+            case Application.Plugins.PluginCallFailed e:
+                write = () => Write(context, e.Status, e.Status == 504 ? "Plugin timed out" : "Plugin failed", e.Message,
+                    new Dictionary<string, object?> { ["errorClass"] = e.ErrorClass, ["invocationId"] = e.InvocationId, ["sequence"] = e.Sequence });
+                return true;
             case DomainRuleViolated e:
                 write = () => Write(context, 422, "Domain rule violated", e.Message);
                 return true;

@@ -7,10 +7,15 @@ namespace Aetherra.Application.Audit;
 public static class AuditTrail
 {
     /// <summary>The accepted record goes into the command's own transaction: no events without their audit.</summary>
-    public static void Accepted(IDocumentSession session, CommandContext command, string? target, int status, DateTimeOffset now) =>
+    /// <remarks>
+    /// A command that ran but whose outcome is a failure it must record (a plugin call that failed: 502, 504) passes
+    /// its status and reason; a status of 400 or more is recorded as rejected, as the middleware records it.
+    /// </remarks>
+    public static void Accepted(
+        IDocumentSession session, CommandContext command, string? target, int status, DateTimeOffset now, string? reason = null) =>
         session.Events.StartStream(command.RequestId,
             new AuditRecorded(command.RequestId, command.Actor, command.Tenant, command.Action, target,
-                AuditOutcome.Accepted, status, null, ToMicroseconds(now)));
+                status < 400 ? AuditOutcome.Accepted : AuditOutcome.Rejected, status, reason, ToMicroseconds(now)));
 
     /// <summary>A command that ended without its accepted record (rejected, or failed) is recorded on its own.</summary>
     public static async Task RecordEndingAsync(
