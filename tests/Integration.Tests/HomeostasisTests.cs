@@ -1,3 +1,6 @@
+using Aetherra.Integration.Tests.Plugins;
+using Aetherra.Application.Plugins;
+using Aetherra.Application.Common;
 using Aetherra.Application.Homeostasis;
 using Aetherra.Domain.Homeostasis;
 using Microsoft.Extensions.DependencyInjection;
@@ -196,6 +199,49 @@ public sealed class HomeostasisTests(AetherraFixture fx)
         Assert.Single(tea, r => r.GetProperty("content").GetString()!.Contains("green tea"));
 
         await SetpointAsync(vital, null, 1e9);
+    }
+
+    [Fact]
+    public async Task a_plugin_failing_above_its_setpoint_is_disabled_once_per_deviation_with_its_reason_and_audit()
+    {
+        const string vital = "plugins.failure-rate";
+        await using var server = await PluginServer.StartAsync(context =>
+        {
+            context.Response.StatusCode = 500;
+            return Task.CompletedTask;
+        });
+        var (admin, _, id) = await fx.EnabledPluginAsync(server.Endpoint);
+        var client = fx.Client(admin.Key);
+        await SetpointAsync(vital, null, 1.5);
+        await SettleAsync(vital);
+
+        long sequence = 0;
+        for (var i = 0; i < Corrections.MinPluginCalls + 2; i++)
+        {
+            var failed = await client.InvokeAsync(id);
+            Assert.Equal(HttpStatusCode.BadGateway, failed.StatusCode);
+            sequence = (await failed.Json()).GetProperty("sequence").GetInt64();
+        }
+        await Consistency.WaitForProjectionAsync(fx.Host.Services.GetRequiredService<Npgsql.NpgsqlDataSource>(),
+            PluginAnalyticsProjection.ProjectionName, sequence, TimeProvider.System, CancellationToken.None);
+
+        await SetpointAsync(vital, null, 0.5);
+        var corrections = new List<CorrectionApplied>();
+        for (var i = 0; i < Tuning.RaiseAfter + 2; i++)
+            corrections.AddRange((await Sampler.SampleOnceAsync(CancellationToken.None)).OfType<CorrectionApplied>());
+
+        var correction = Assert.Single(corrections, c => c.Target == $"{admin.Tenant}/{id}");
+        Assert.Equal("plugin.disable", correction.Action);
+        Assert.StartsWith("disabled", correction.Result);
+        var detail = await (await client.GetAsync($"/plugins/{id}")).Json();
+        Assert.Equal("disabled", detail.GetProperty("status").GetString());
+        Assert.Contains("100% of its last 12 calls failed", detail.GetProperty("statusReason").GetString());
+        Assert.Equal("homeostasis", Assert.Single(await client.AuditAsync("plugin.disable")).GetProperty("actor").GetString());
+        Assert.Contains((await ReportAsync()).GetProperty("corrections").EnumerateArray(),
+            c => c.GetProperty("action").GetString() == "plugin.disable" && c.GetProperty("vital").GetString() == vital);
+        Assert.Equal(HttpStatusCode.Conflict, (await client.InvokeAsync(id)).StatusCode);
+
+        await SetpointAsync(vital, null, null);
     }
 
     [Fact]

@@ -35,6 +35,7 @@ public sealed record HomeostasisSettings(TimeSpan Interval, string Node, Tuning 
         Vitals.RecallLatency or Vitals.WriteLatency => new(null, 1_000),
         Vitals.ErrorRate => new(null, 0.05),
         Vitals.LargestSubject => new(null, SubjectBudget),
+        Vitals.PluginFailureRate => new(null, 0.5),
         _ when vital.StartsWith(Vitals.ProjectionLagPrefix, StringComparison.Ordinal) => new(null, 10_000),
         _ => Setpoint.None,
     };

@@ -1,8 +1,10 @@
 using Aetherra.Application.Common;
 using Aetherra.Application.Memory;
 using Aetherra.Application.Operations;
+using Aetherra.Application.Plugins;
 using Aetherra.Application.Recall;
 using Aetherra.Domain.Homeostasis;
+using Marten;
 using Npgsql;
 
 namespace Aetherra.Application.Homeostasis;
@@ -10,14 +12,22 @@ namespace Aetherra.Application.Homeostasis;
 /// <summary>
 /// The policies that act on a deviating vital. Each acts at most once per deviation (it checks the node's
 /// corrections since the deviation began), so a policy is as free of flapping as the deviation itself, and
-/// its result, good or bad, is recorded as CorrectionApplied. Plugin and autonomy policies wait for those
-/// features (docs/operations.md).
+/// its result, good or bad, is recorded as CorrectionApplied (docs/operations.md, "Corrections").
 /// </summary>
-public sealed class Corrections(ProjectionOperations projections, ConsolidateMemories consolidation, NpgsqlDataSource dataSource)
+public sealed class Corrections(
+    ProjectionOperations projections, ConsolidateMemories consolidation, NpgsqlDataSource dataSource, IDocumentStore store, TimeProvider clock)
 {
     public const string RestartProjection = "projection.restart";
     public const string Consolidate = "memory.consolidate";
+    public const string DisablePlugin = "plugin.disable";
     public const string Actor = "homeostasis";
+
+    /// <summary>Fewest recent calls before a plugin's failure rate counts: two failures of three say little.</summary>
+    public const int MinPluginCalls = 10;
+
+    /// <summary>The enabled plugins called often enough to be judged by their recent failure rate.</summary>
+    public static IEnumerable<PluginHealth> Judged(IEnumerable<PluginHealth> health) =>
+        health.Where(h => h.Status == "enabled" && h.RecentInvocations >= MinPluginCalls);
 
     /// <summary>Most subjects one deviation starts consolidation for (largest first).</summary>
     public const int MaxSubjects = 100;
@@ -50,7 +60,32 @@ public sealed class Corrections(ProjectionOperations projections, ConsolidateMem
             }
             return applied;
         }
+        if (vital.Name == Vitals.PluginFailureRate && setpoint.Max is { } ceiling)
+            return await DisableFailingPluginsAsync(node, vital, ceiling, done, now, ct);
         return [];
+    }
+
+    /// <summary>
+    /// Disables every enabled plugin whose recent failure rate is above the setpoint, each at most once per
+    /// deviation (an operator who enables it again meanwhile is not overruled), with the same event and audit
+    /// record as POST /plugins/{id}/disable, in the plugin's tenant, actor "homeostasis".
+    /// </summary>
+    private async Task<IReadOnlyList<CorrectionApplied>> DisableFailingPluginsAsync(
+        string node, Vital vital, double ceiling, IReadOnlyCollection<CorrectionView> done, DateTimeOffset now, CancellationToken ct)
+    {
+        var applied = new List<CorrectionApplied>();
+        foreach (var plugin in Judged(await PluginHealthQuery.ReadAsync(store, null, ct)).Where(h => h.RecentFailureRate > ceiling))
+        {
+            var target = $"{plugin.Tenant}/{plugin.PluginId}";
+            if (done.Any(c => c.Vital == vital.Name && c.Action == DisablePlugin && c.Target == target && c.At >= vital.Since)) continue;
+            var reason = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"homeostasis: {plugin.RecentFailureRate * 100:0.#}% of its last {plugin.RecentInvocations} calls failed, above the setpoint {ceiling * 100:0.#}%");
+            var command = new CommandContext(Actor, plugin.Tenant, Guid.CreateVersion7(), PluginActions.Disable);
+            var result = await Try(async () =>
+                $"disabled (sequence {(await DisablePluginHandler.Handle(plugin.PluginId, new PluginReason(reason), command, store, clock, ct)).Sequence})");
+            applied.Add(new CorrectionApplied(node, vital.Name, now, DisablePlugin, target, result));
+        }
+        return applied;
     }
 
     private static async Task<string> Try(Func<Task<string>> action)

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Aetherra.Application.Operations;
+using Aetherra.Application.Plugins;
 using Aetherra.Domain.Homeostasis;
 using Aetherra.Infrastructure;
 using Aetherra.Infrastructure.Telemetry;
@@ -116,6 +117,10 @@ public sealed class VitalsSampler(
             values[Vitals.Connections] = reader.GetInt64(2);
             values[Vitals.LargestSubject] = reader.GetInt64(3);
         }
+
+        // The worst enabled plugin among those called often enough to judge (PluginAnalytics, all tenants).
+        values[Vitals.PluginFailureRate] = Corrections.Judged(await PluginHealthQuery.ReadAsync(store, null, ct))
+            .Select(h => h.RecentFailureRate).DefaultIfEmpty(0).Max();
 
         var stalled = new HashSet<string>(StringComparer.Ordinal);
         var positions = new Dictionary<string, long>(StringComparer.Ordinal);
