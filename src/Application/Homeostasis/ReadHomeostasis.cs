@@ -8,7 +8,7 @@ public sealed record SetpointView(double? Min, double? Max);
 public sealed record VitalView(
     string Name, string Node, double Value, double Mean, double Stddev, SetpointView Setpoint, string State, DateTimeOffset Since);
 
-/// <summary>A correction as a reader sees it: <c>Target</c> is null when it names another tenant's subject.</summary>
+/// <summary>A correction as a reader sees it: <c>Target</c> is null when it names another tenant's subject or plugin.</summary>
 public sealed record CorrectionEntry(DateTimeOffset At, string Node, string Vital, string Action, string? Target, string Result);
 
 public sealed record HomeostasisReport(string State, IReadOnlyList<VitalView> Vitals, IReadOnlyList<CorrectionEntry> Corrections);
@@ -36,7 +36,8 @@ public static class ReadHomeostasis
             .OrderBy(v => v.Name, StringComparer.Ordinal).ThenBy(v => v.Node, StringComparer.Ordinal)
             .ToList();
         string? Visible(CorrectionView c) =>
-            admin || c.Action != Corrections.Consolidate || c.Target.StartsWith(tenant + "/", StringComparison.Ordinal) ? c.Target : null;
+            admin || c.Action is not (Corrections.Consolidate or Corrections.DisablePlugin) || c.Target.StartsWith(tenant + "/", StringComparison.Ordinal)
+                ? c.Target : null;
         var corrections = nodes.SelectMany(n => n.Corrections.Select(c => new CorrectionEntry(c.At, n.Id, c.Vital, c.Action, Visible(c), c.Result)))
             .OrderByDescending(c => c.At).Take(HomeostasisNode.KeptCorrections).ToList();
 
