@@ -40,45 +40,60 @@ public sealed class AnalysisRebuild(
         return await jobs.StartAsync(tenant, "projection.rebuild-as-of", async (progress, stop) =>
         {
             await using var connection = await dataSource.OpenConnectionAsync(stop);
-            // One rebuild into a schema at a time; held for the whole job, released with the connection.
+            // One rebuild into a schema at a time: a session lock, released at the end. A pooled connection
+            // keeps its session (and the lock) when it goes back to the pool, so it is released explicitly.
             await using (var locked = new NpgsqlCommand("select pg_try_advisory_lock(hashtext('aetherra.analysis.' || $1))", connection))
             {
                 locked.Parameters.Add(new() { Value = schema });
                 if (!(bool)(await locked.ExecuteScalarAsync(stop))!)
                     throw new InvalidOperationException($"another rebuild into {schema} is running");
             }
-            await ExecuteAsync(connection, $"drop schema if exists {schema} cascade; create schema {schema}", stop);
-
-            var options = new StoreOptions();
-            shape.Configure(options, schema, services);
-            options.Events.DatabaseSchemaName = schema;
-            using var store = new DocumentStore(options);
-            await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
-            var source = options.Projections.All.FirstOrDefault(p => p.Name == projection && p.Lifecycle == ProjectionLifecycle.Async)
-                ?? throw new InvalidOperationException($"{projection} is not an async projection of the analysis store");
-
-            var copied = await CopyLogAsync(connection, schema, asOf, stop);
-            await ExecuteAsync(connection, $"comment on schema {schema} is '{Marker}: {projection} as of sequence {asOf}'", stop);
-            await progress.ReportAsync(0, asOf, stop);
-
-            var daemon = await store.BuildProjectionDaemonAsync(logger: logs.CreateLogger("Aetherra.AnalysisRebuild"));
             try
             {
-                var rebuild = daemon.RebuildProjectionAsync(source.Name, TimeSpan.FromHours(6), stop);
-                while (!rebuild.IsCompleted)
-                {
-                    await Task.WhenAny(rebuild, Task.Delay(TimeSpan.FromMilliseconds(500), stop));
-                    await progress.ReportAsync(await PositionAsync(connection, schema, source.Name, stop), asOf, stop);
-                }
-                await rebuild;
+                return await BuildAsync(connection, projection, schema, asOf, progress, stop);
             }
             finally
             {
-                await daemon.StopAllAsync();
+                await using var unlock = new NpgsqlCommand("select pg_advisory_unlock(hashtext('aetherra.analysis.' || $1))", connection);
+                unlock.Parameters.Add(new() { Value = schema });
+                await unlock.ExecuteNonQueryAsync(CancellationToken.None);
             }
-            await progress.ReportAsync(asOf, asOf, stop);
-            return new { projection = source.Name, targetSchema = schema, asOfSequence = asOf, events = copied };
         }, ct);
+    }
+
+    private async Task<object> BuildAsync(NpgsqlConnection connection, string projection, string schema, long asOf, JobProgress progress, CancellationToken stop)
+    {
+        await ExecuteAsync(connection, $"drop schema if exists {schema} cascade; create schema {schema}", stop);
+
+        var options = new StoreOptions();
+        shape.Configure(options, schema, services);
+        options.Events.DatabaseSchemaName = schema;
+        using var store = new DocumentStore(options);
+        await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+        var source = options.Projections.All.FirstOrDefault(p => p.Name == projection && p.Lifecycle == ProjectionLifecycle.Async)
+            ?? throw new InvalidOperationException($"{projection} is not an async projection of the analysis store");
+
+        var copied = await CopyLogAsync(connection, schema, asOf, stop);
+        await ExecuteAsync(connection, $"comment on schema {schema} is '{Marker}: {projection} as of sequence {asOf}'", stop);
+        await progress.ReportAsync(0, asOf, stop);
+
+        var daemon = await store.BuildProjectionDaemonAsync(logger: logs.CreateLogger("Aetherra.AnalysisRebuild"));
+        try
+        {
+            var rebuild = daemon.RebuildProjectionAsync(source.Name, TimeSpan.FromHours(6), stop);
+            while (!rebuild.IsCompleted)
+            {
+                await Task.WhenAny(rebuild, Task.Delay(TimeSpan.FromMilliseconds(500), stop));
+                await progress.ReportAsync(await PositionAsync(connection, schema, source.Name, stop), asOf, stop);
+            }
+            await rebuild;
+        }
+        finally
+        {
+            await daemon.StopAllAsync();
+        }
+        await progress.ReportAsync(asOf, asOf, stop);
+        return new { projection = source.Name, targetSchema = schema, asOfSequence = asOf, events = copied };
     }
 
     /// <summary>The last sequence the rebuild may see: as asked, or the last event at or before the instant.</summary>
