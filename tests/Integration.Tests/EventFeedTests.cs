@@ -93,6 +93,43 @@ public sealed class EventFeedTests(AetherraFixture fx)
         Assert.Equal(seen.Select(s => s.Id).Order().Distinct(), seen.Select(s => s.Id));
     }
 
+    /// <summary>
+    /// Subscribers at the head of the log take their events from the window all of them share: each still gets
+    /// only its own tenant's events, and confidential content only with memory:read.
+    /// </summary>
+    [Fact]
+    public async Task live_subscribers_at_the_head_get_their_own_tenants_events_and_confidential_content_only_with_memory_read()
+    {
+        var writer = await fx.NewTenantAsync("memory:write", "memory:read", "events:read");
+        var watcher = await fx.NewKeyAsync(writer.Tenant, "events:read");
+        var stranger = await fx.NewTenantAsync("memory:write", "events:read");
+        var (_, start) = await fx.Client(writer.Key).RecordAsync(Api.Memory("Pim opens the feed"));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var url = $"/events/stream?types=memory.recorded.v1&after={start}";
+        using var asWriter = await OpenAsync(fx.Client(writer.Key), url, null, timeout.Token);
+        using var asWatcher = await OpenAsync(fx.Client(watcher.Key), url, null, timeout.Token);
+
+        await fx.Client(stranger.Key).RecordAsync(Api.Memory("Someone else's memory"));
+        var (secret, _) = await fx.Client(writer.Key).RecordAsync(Api.Memory("Pim's diagnosis", classification: "confidential"));
+        var (open, _) = await fx.Client(writer.Key).RecordAsync(Api.Memory("Pim likes jazz", classification: "internal"));
+
+        foreach (var (reader, confidential) in new[] { (asWriter, "Pim's diagnosis"), (asWatcher, (string?)null) })
+        {
+            var first = await NextDataAsync(reader, timeout.Token);
+            var second = await NextDataAsync(reader, timeout.Token);
+            Assert.Equal([secret, open], new[] { first, second }.Select(d => d.GetProperty("streamId").GetGuid()));
+            Assert.Equal(confidential, first.GetProperty("data").GetProperty("content").GetString());
+            Assert.Equal("Pim likes jazz", second.GetProperty("data").GetProperty("content").GetString());
+        }
+    }
+
+    private static async Task<JsonElement> NextDataAsync(StreamReader reader, CancellationToken ct)
+    {
+        while (await reader.ReadLineAsync(ct) is { } line)
+            if (line.StartsWith("data: ")) return JsonDocument.Parse(line[6..]).RootElement.Clone();
+        throw new InvalidOperationException("the stream ended");
+    }
+
     [Fact]
     public async Task an_event_whose_transaction_commits_late_is_delivered_in_order_not_skipped()
     {

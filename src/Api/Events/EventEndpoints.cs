@@ -73,22 +73,43 @@ public static class EventEndpoints
         {
             while (!ct.IsCancellationRequested)
             {
-                var page = await feed.ReadAsync(tenant, cursor, EventFeed.MaxLimit, filter, mayRead, ct);
-                foreach (var e in page.Events)
+                // Near the head of the log, the events come from the window every subscriber shares (read,
+                // opened and serialised once); behind it, from the store, a page at a time.
+                var window = signal.Window;
+                if (window.Serves(tenant, cursor))
                 {
-                    await http.Response.WriteAsync(
-                        $"id: {e.Sequence}\nevent: {e.Type}\ndata: {JsonSerializer.Serialize(e, JsonSerializerOptions.Web)}\n\n", ct);
-                    cursor = e.Sequence;
+                    var wrote = false;
+                    foreach (var e in window.After(cursor))
+                    {
+                        if (e.Tenant != tenant || (filter is not null && !filter.Contains(e.Type))) continue;
+                        await http.Response.Body.WriteAsync(mayRead ? e.Full : e.Limited, ct);
+                        wrote = true;
+                    }
+                    cursor = window.To;
+                    if (wrote)
+                    {
+                        await http.Response.Body.FlushAsync(ct);
+                        lastWrite = clock.GetUtcNow();
+                    }
                 }
-                if (page.Events.Count > 0)
+                else
                 {
-                    await http.Response.Body.FlushAsync(ct);
-                    lastWrite = clock.GetUtcNow();
+                    var page = await feed.ReadAsync(tenant, cursor, EventFeed.MaxLimit, filter, mayRead, ct);
+                    foreach (var e in page.Events)
+                    {
+                        await http.Response.Body.WriteAsync(EventFeed.Frame(e), ct);
+                        cursor = e.Sequence;
+                    }
+                    if (page.Events.Count > 0)
+                    {
+                        await http.Response.Body.FlushAsync(ct);
+                        lastWrite = clock.GetUtcNow();
+                    }
+                    if (page.Next is not null) continue;
+                    // A short page read everything up to its ceiling: other tenants' events and filtered types
+                    // below it need no second look.
+                    cursor = Math.Max(cursor, page.Ceiling);
                 }
-                if (page.Next is not null) continue;
-                // A short page read everything up to its ceiling: other tenants' events and filtered types
-                // below it need no second look.
-                cursor = Math.Max(cursor, page.Ceiling);
 
                 var wait = signal.WaitAboveAsync(cursor, ct);
                 var beat = Heartbeat - (clock.GetUtcNow() - lastWrite);

@@ -10,6 +10,9 @@ namespace Aetherra.Application.Events;
 
 public sealed record FeedEvent(long Sequence, Guid StreamId, string Type, long Version, DateTimeOffset Timestamp, JsonNode? Data);
 
+/// <summary>One event of the live window, as the frames a reader with and without memory:read is sent.</summary>
+public sealed record LiveEvent(long Sequence, string Tenant, string Type, byte[] Full, byte[] Limited);
+
 /// <summary>A page of events; <c>Ceiling</c> is the high-water mark it was read under (nothing below it is missing).</summary>
 public sealed record FeedPage(IReadOnlyList<FeedEvent> Events, long? Next, long Ceiling);
 
@@ -57,11 +60,57 @@ public sealed class EventFeed(NpgsqlDataSource dataSource, SubjectKeyStore keys)
         return new FeedPage(events, next, ceiling);
     }
 
-    /// <summary>Replaces each memory event's sealed content by its text where the caller may see it, else null.</summary>
-    private async Task OpenContentAsync(string tenant, List<FeedEvent> events, bool mayReadMemories, CancellationToken ct)
+    /// <summary>
+    /// Every tenant's events with after &lt; sequence &lt;= upTo (a range below the high-water mark), each as the
+    /// SSE frame a reader with memory:read gets and the one a reader without it gets: what the live window
+    /// shares among all subscribers, read, opened and serialised once.
+    /// </summary>
+    public async Task<IReadOnlyList<LiveEvent>> ReadAllAsync(long after, long upTo, CancellationToken ct)
     {
+        await using var cmd = dataSource.CreateCommand($"""
+            select tenant_id, seq_id, stream_id, type, version, timestamp, data::text from {S}.mt_events
+            where seq_id > $1 and seq_id <= $2 order by seq_id
+            """);
+        cmd.Parameters.Add(new() { Value = after });
+        cmd.Parameters.Add(new() { Value = upTo });
+        var rows = new List<(string Tenant, FeedEvent Event)>();
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+            while (await reader.ReadAsync(ct))
+                rows.Add((reader.GetString(0), new FeedEvent(reader.GetInt64(1), reader.GetGuid(2), reader.GetString(3), reader.GetInt64(4),
+                    reader.GetFieldValue<DateTimeOffset>(5), JsonNode.Parse(reader.GetString(6)))));
+
+        var frames = new Dictionary<FeedEvent, (byte[] Full, byte[] Limited)>();
+        foreach (var byTenant in rows.GroupBy(r => r.Tenant))
+        {
+            var events = byTenant.Select(r => r.Event).ToList();
+            var limited = await OpenContentAsync(byTenant.Key, events, true, ct);
+            foreach (var e in events)
+            {
+                var full = Frame(e);
+                if (limited.Contains(e))
+                {
+                    e.Data!["content"] = null;
+                    frames[e] = (full, Frame(e));
+                }
+                else frames[e] = (full, full);
+            }
+        }
+        return rows.Select(r => new LiveEvent(r.Event.Sequence, r.Tenant, r.Event.Type, frames[r.Event].Full, frames[r.Event].Limited)).ToList();
+    }
+
+    /// <summary>An event as one server-sent event: its global sequence as id, its type as event name.</summary>
+    public static byte[] Frame(FeedEvent e) =>
+        System.Text.Encoding.UTF8.GetBytes($"id: {e.Sequence}\nevent: {e.Type}\ndata: {JsonSerializer.Serialize(e, JsonSerializerOptions.Web)}\n\n");
+
+    /// <summary>
+    /// Replaces each memory event's sealed content by its text where the caller may see it, else null.
+    /// Answers the events whose content a reader without memory:read may not see (confidential ones).
+    /// </summary>
+    private async Task<HashSet<FeedEvent>> OpenContentAsync(string tenant, List<FeedEvent> events, bool mayReadMemories, CancellationToken ct)
+    {
+        var hidden = new HashSet<FeedEvent>();
         var sealedOnes = events.Where(e => e.Data?["content"] is JsonObject && e.Type.StartsWith("memory.", StringComparison.Ordinal)).ToList();
-        if (sealedOnes.Count == 0) return;
+        if (sealedOnes.Count == 0) return hidden;
         var classification = await ClassificationsAsync(tenant, sealedOnes, ct);
         var sealedTexts = sealedOnes.ToDictionary(e => e, e => e.Data!["content"]!.Deserialize<EncryptedText>(JsonSerializerOptions.Web));
         var found = await keys.FindAsync(dataSource, tenant, sealedTexts.Values.Where(s => s is not null).Select(s => s!.KeyId).Distinct().ToList(), ct);
@@ -72,6 +121,7 @@ public sealed class EventFeed(NpgsqlDataSource dataSource, SubjectKeyStore keys)
                 var memoryId = e.Data!["memoryId"]!.GetValue<Guid>();
                 // Unknown classification counts as confidential: when in doubt, show less.
                 var confidential = !classification.TryGetValue(memoryId, out var c) || c == Classification.Confidential;
+                if (confidential) hidden.Add(e);
                 e.Data!["content"] = !confidential || mayReadMemories
                     ? MemoryContent.Open(found, tenant, memoryId, sealedTexts[e])
                     : null;
@@ -81,6 +131,7 @@ public sealed class EventFeed(NpgsqlDataSource dataSource, SubjectKeyStore keys)
         {
             foreach (var key in found.Values) key.Dispose();
         }
+        return hidden;
     }
 
     /// <summary>
