@@ -64,6 +64,7 @@ public static class AetherraHost
         services.AddSingleton<AuditLogStore>();
         services.AddSingleton<AuditLogVerifier>();
         services.AddSingleton<CheckpointPublisher>();
+        services.AddSingleton(Application.Decisions.AutonomySettings.From(builder.Configuration));
         var homeostasis = HomeostasisSettings.From(builder.Configuration);
         services.AddSingleton(homeostasis);
         services.AddSingleton<Infrastructure.Telemetry.VitalRecorder>();
@@ -78,6 +79,7 @@ public static class AetherraHost
                 Application.Audit.Configuration.Configure(opts);
                 MemoryConfiguration.Configure(opts);
                 RecallConfiguration.Configure(opts);
+                Application.Decisions.DecisionConfiguration.Configure(opts);
                 HomeostasisConfiguration.Configure(opts, homeostasis);
             })
             .AddRecall()
