@@ -8,28 +8,19 @@ namespace Aetherra.Application.Decisions;
 /// A decision's document, folded by the domain's Create/Apply. It keeps the global sequence of the proposal (the
 /// queue's order and cursor) and who reviewed it (the events' actor).
 /// </summary>
-public sealed class DecisionProjection : SingleStreamProjection<Decision, Guid>
+public sealed partial class DecisionProjection : SingleStreamProjection<Decision, Guid>
 {
-    public override Decision? Evolve(Decision? snapshot, Guid id, IEvent e) => (snapshot, e.Data) switch
-    {
-        (null, DecisionProposed p) => Decision.Create(p) with { Sequence = e.Sequence },
-        (null, _) => null,
-        (_, DecisionAutoApproved a) => snapshot.Apply(a),
-        (_, DecisionEscalated x) => snapshot.Apply(x),
-        (_, DecisionApproved a) => snapshot.Apply(a, e.UserName),
-        (_, DecisionRejected r) => snapshot.Apply(r, e.UserName),
-        (_, DecisionOutcomeRecorded o) => snapshot.Apply(o),
-        _ => snapshot,
-    };
+    public static Decision Create(IEvent<DecisionProposed> e) => Decision.Create(e.Data) with { Sequence = e.Sequence };
+    public static Decision Apply(DecisionAutoApproved e, Decision d) => d.Apply(e);
+    public static Decision Apply(DecisionEscalated e, Decision d) => d.Apply(e);
+    public static Decision Apply(IEvent<DecisionApproved> e, Decision d) => d.Apply(e.Data, e.UserName);
+    public static Decision Apply(IEvent<DecisionRejected> e, Decision d) => d.Apply(e.Data, e.UserName);
+    public static Decision Apply(DecisionOutcomeRecorded e, Decision d) => d.Apply(e);
 }
 
 /// <summary>The threshold in force for an agent and category, folded from its policy stream.</summary>
-public sealed class AutonomyPolicyProjection : SingleStreamProjection<AutonomyPolicy, Guid>
+public sealed partial class AutonomyPolicyProjection : SingleStreamProjection<AutonomyPolicy, Guid>
 {
-    public override AutonomyPolicy? Evolve(AutonomyPolicy? snapshot, Guid id, IEvent e) => (snapshot, e.Data) switch
-    {
-        (null, AutonomyThresholdAdjusted a) => AutonomyPolicy.Create(a),
-        (_, AutonomyThresholdAdjusted a) => snapshot.Apply(a),
-        _ => snapshot,
-    };
+    public static AutonomyPolicy Create(AutonomyThresholdAdjusted e) => AutonomyPolicy.Create(e);
+    public static AutonomyPolicy Apply(AutonomyThresholdAdjusted e, AutonomyPolicy p) => p.Apply(e);
 }
