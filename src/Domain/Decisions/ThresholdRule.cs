@@ -11,7 +11,7 @@ namespace Aetherra.Domain.Decisions;
 /// </summary>
 public sealed record ThresholdOptions(double Target, int MinSample, double MaxStep, double Initial, int Window, double Z)
 {
-    public static readonly ThresholdOptions Default = new(0.9, 20, 0.1, 0.8, 500, 1.0);
+    public static readonly ThresholdOptions Default = new(0.9, 20, 0.1, 0.8, 500, 2.0);
 
     public bool IsValid =>
         Target is > 0 and <= 1 && MinSample >= 1 && MaxStep is > 0 and <= 1 && Initial is >= 0 and <= 1
@@ -28,8 +28,8 @@ public sealed record ThresholdMove(double From, double To, string Reason, int Sa
 /// decisions with confidence at or above t (all of them, human-approved escalations included: they are the ones
 /// that would have been auto-approved at t) are at least MinSample and their success rate (its Wilson lower bound
 /// at Z) reaches the target. The rule moves toward the lowest candidate that meets it, at most MaxStep at a time;
-/// when none does, it moves up by MaxStep. It never moves on fewer than MinSample resolved decisions and never
-/// leaves [0, 1].
+/// when none does and the decisions at or above the current threshold are seen to fall short of the target, it moves
+/// up by MaxStep. It never moves on fewer than MinSample resolved decisions and never leaves [0, 1].
 /// </summary>
 public static class ThresholdRule
 {
@@ -47,13 +47,7 @@ public static class ThresholdRule
         for (var i = 0; i < Candidates && ideal is null; i++)
         {
             var t = Math.Round(LowestCandidate + i * CandidateStep, 2);
-            int n = 0, s = 0;
-            foreach (var r in resolved)
-            {
-                if (r.Confidence < t - 1e-9) continue;
-                n++;
-                if (r.Success) s++;
-            }
+            var (n, s) = Above(resolved, t);
             if (n >= o.MinSample && LowerBound(s, n, o.Z) >= o.Target)
             {
                 ideal = t;
@@ -72,13 +66,32 @@ public static class ThresholdRule
         }
         else
         {
+            // No candidate is shown to meet the target. Raise only when the decisions the current threshold lets
+            // through are seen to fall short; while they meet it without proof, hold (a dead band, so noise alone
+            // does not swing autonomy up and down).
+            var (n, s) = Above(resolved, current);
+            if (n < o.MinSample || (double)s / n >= o.Target) return null;
             to = current + o.MaxStep;
-            reason = $"no threshold from {F(LowestCandidate)} to 1.00 meets the target {F(o.Target)} with {o.MinSample} or more decisions: raising";
+            reason = $"decisions with confidence >= {F(current)} succeeded {F((double)s / n)} (n={n}), below the target "
+                     + $"{F(o.Target)}, and no threshold up to 1.00 is shown to meet it: raising";
         }
-        to = Math.Clamp(Math.Round(to, 4), 0, 1);
+        // Rounded for readable events, but never past the step or out of [0, 1].
+        to = Math.Clamp(Math.Clamp(Math.Round(to, 4), current - o.MaxStep, current + o.MaxStep), 0, 1);
         return Math.Abs(to - current) < 1e-9
             ? null
             : new ThresholdMove(current, to, reason, resolved.Count, (double)successes / resolved.Count);
+    }
+
+    private static (int N, int S) Above(IReadOnlyList<Resolved> resolved, double t)
+    {
+        int n = 0, s = 0;
+        foreach (var r in resolved)
+        {
+            if (r.Confidence < t - 1e-9) continue;
+            n++;
+            if (r.Success) s++;
+        }
+        return (n, s);
     }
 
     /// <summary>Wilson score interval's lower bound of s successes in n trials at z (z = 0: the observed rate).</summary>
