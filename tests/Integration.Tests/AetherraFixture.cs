@@ -48,25 +48,28 @@ public sealed class AetherraFixture : IAsyncLifetime
         // alone: a baseline built from whatever the parallel tests happen to do would make its answers vary.
         Environment.SetEnvironmentVariable("AETHERRA_VITALS_SECONDS", "0");
         Environment.SetEnvironmentVariable("AETHERRA_HOMEOSTASIS_WARMUP", "1000000");
+        // The category where the decision tests prove that a policy can let high risk through.
+        Environment.SetEnvironmentVariable("AETHERRA_AUTONOMY_HIGH_RISK_CATEGORIES", "sandbox");
         Host = await AlbaHost.For<Program>();
-        await StartRecallAgentAsync();
+        await StartAgentAsync(RecallProjection.Name);
+        await StartAgentAsync(Aetherra.Application.Learning.LearningLoopProjection.ProjectionName);
 
         var keys = Host.Services.GetRequiredService<Aetherra.Infrastructure.Keys.ApiKeyStore>();
         AdminKey = (await keys.CreateAsync("test-admin", "default", ["admin"], CancellationToken.None)).Secret;
     }
 
     /// <summary>
-    /// RecallEntry runs once Wolverine's leader has assigned its agent, which on a fresh host can take longer
+    /// An async projection (RecallEntry, LearningLoop) runs once Wolverine's leader has assigned its agent, which on a fresh host can take longer
     /// than a recall's minSequence wait (5 s). This node is the whole cluster, so the agent is started on it
     /// now, through Wolverine's agent runtime (idempotent, recorded as this node's assignment: the leader
     /// then finds it running here). Wolverine's PauseThenCatchUpOnMartenDaemonActivityAsync does not fit:
     /// it throws on a store without events.
     /// </summary>
-    private async Task StartRecallAgentAsync()
+    private async Task StartAgentAsync(string projection)
     {
         var family = Host.Services.GetServices<IAgentFamily>().OfType<IEventSubscriptionAgentFamily>().Single();
-        var uri = await family.FindAgentUriAsync($"{RecallProjection.Name}:All", null)
-                  ?? throw new InvalidOperationException($"no agent for the {RecallProjection.Name} projection");
+        var uri = await family.FindAgentUriAsync($"{projection}:All", null)
+                  ?? throw new InvalidOperationException($"no agent for the {projection} projection");
         await Host.Services.GetRequiredService<IWolverineRuntime>().Agents.StartLocallyAsync(uri);
     }
 
