@@ -75,8 +75,12 @@ public static class ThresholdRule
             reason = $"decisions with confidence >= {F(current)} succeeded {F((double)s / n)} (n={n}), below the target "
                      + $"{F(o.Target)}, and no threshold up to 1.00 is shown to meet it: raising";
         }
-        // Rounded for readable events, but never past the step or out of [0, 1].
-        to = Math.Clamp(Math.Clamp(Math.Round(to, 4), current - o.MaxStep, current + o.MaxStep), 0, 1);
+        // Rounded for readable events (0.8 - 0.1 is 0.7, not 0.7000000000000001, which 0.7 would not reach), but
+        // never past the step (beyond float noise) or out of [0, 1].
+        var rounded = Math.Round(to, 4);
+        if (Math.Abs(rounded - current) > o.MaxStep + 1e-9)
+            rounded = to > current ? Math.Floor(to * 1e4) / 1e4 : Math.Ceiling(to * 1e4) / 1e4;
+        to = Math.Clamp(rounded, 0, 1);
         return Math.Abs(to - current) < 1e-9
             ? null
             : new ThresholdMove(current, to, reason, resolved.Count, (double)successes / resolved.Count);
