@@ -54,6 +54,7 @@ public static partial class EventNames
         var options = new StoreOptions();
         Aetherra.Application.Audit.Configuration.Configure(options);
         Aetherra.Application.Memory.MemoryConfiguration.Configure(options);
+        Aetherra.Application.Decisions.DecisionConfiguration.Configure(options);
         Aetherra.Application.Homeostasis.HomeostasisConfiguration.Configure(options,
             Aetherra.Application.Homeostasis.HomeostasisSettings.From(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build()));
         return options;

@@ -5,7 +5,7 @@ public enum Risk { Low, Medium, High }
 public enum DecisionStatus { Proposed, Approved, Escalated, Rejected, Resolved }
 
 /// <summary>A memory the decision relied on, at the version the agent saw (provenance).</summary>
-public sealed record EvidenceRef(Guid MemoryId, int Version);
+public readonly record struct EvidenceRef(Guid MemoryId, int Version);
 
 /// <summary>An agent proposed to act. The governor's verdict follows in the same transaction.</summary>
 public sealed record DecisionProposed(

@@ -2,7 +2,8 @@ using System.Globalization;
 
 namespace Aetherra.Domain.Decisions;
 
-public sealed record Verdict(bool AutoApprove, string Reason);
+/// <summary>The governor's answer (a value, not an event: the event is DecisionAutoApproved or DecisionEscalated).</summary>
+public readonly record struct Verdict(bool AutoApprove, string Reason);
 
 /// <summary>
 /// Whether a proposal may go ahead on its own. Low and medium risk: when the stated confidence reaches the threshold

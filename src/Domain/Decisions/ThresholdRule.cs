@@ -9,7 +9,7 @@ namespace Aetherra.Domain.Decisions;
 /// the rule looks at. Z: how sure the rule must be (the success rate's Wilson lower bound at this z must reach the
 /// target; 0 compares the observed rate itself).
 /// </summary>
-public sealed record ThresholdOptions(double Target, int MinSample, double MaxStep, double Initial, int Window, double Z)
+public readonly record struct ThresholdOptions(double Target, int MinSample, double MaxStep, double Initial, int Window, double Z)
 {
     public static readonly ThresholdOptions Default = new(0.9, 20, 0.1, 0.8, 500, 2.0);
 
@@ -21,7 +21,7 @@ public sealed record ThresholdOptions(double Target, int MinSample, double MaxSt
 /// <summary>A resolved decision as the rule sees it: what the agent said, and what happened.</summary>
 public readonly record struct Resolved(double Confidence, bool Success);
 
-public sealed record ThresholdMove(double From, double To, string Reason, int Sample, double? ObservedSuccessRate);
+public readonly record struct ThresholdMove(double From, double To, string Reason, int Sample, double? ObservedSuccessRate);
 
 /// <summary>
 /// The threshold rule, pure. Candidates are 0.50, 0.51, ... 1.00. A candidate t meets the target when the resolved

@@ -17,8 +17,7 @@ public sealed class ThresholdProperties
     {
         Gen.Select(AnyOptions, Gen.Double[0.0, 1.0], AnyResolved.List[0, 300]).Sample((o, current, resolved) =>
         {
-            var move = ThresholdRule.Evaluate(current, resolved, o);
-            if (move is null) return true;
+            if (ThresholdRule.Evaluate(current, resolved, o) is not { } move) return true;
             return move.To is >= 0 and <= 1 && Math.Abs(move.To - current) <= o.MaxStep + 1e-9 && move.From == current;
         });
     }

@@ -18,8 +18,7 @@ public sealed class ThresholdRuleTests
     [Fact]
     public void a_proven_record_at_lower_confidence_lowers_the_threshold_by_at_most_the_step()
     {
-        var move = ThresholdRule.Evaluate(0.8, Many(200, 0.55, true), Options);
-        Assert.NotNull(move);
+        var move = Assert.NotNull(ThresholdRule.Evaluate(0.8, Many(200, 0.55, true), Options));
         Assert.Equal(0.7, move.To, 6);
         Assert.Contains("lowering toward 0.50", move.Reason);
     }
@@ -28,8 +27,7 @@ public sealed class ThresholdRuleTests
     public void failures_at_and_above_the_threshold_raise_it()
     {
         var resolved = Many(30, 0.85, false).Concat(Many(30, 0.85, true)).ToList();
-        var move = ThresholdRule.Evaluate(0.8, resolved, Options);
-        Assert.NotNull(move);
+        var move = Assert.NotNull(ThresholdRule.Evaluate(0.8, resolved, Options));
         Assert.Equal(0.9, move.To, 6);
         Assert.Contains("raising", move.Reason);
     }
@@ -47,7 +45,7 @@ public sealed class ThresholdRuleTests
     {
         // Reliable at 0.95, failing at 0.89: the lowest threshold that meets the target is 0.90.
         var resolved = Many(200, 0.95, true).Concat(Many(200, 0.89, false)).ToList();
-        Assert.Equal(0.9, ThresholdRule.Evaluate(0.95, resolved, Options)!.To, 6);
+        Assert.Equal(0.9, ThresholdRule.Evaluate(0.95, resolved, Options)!.Value.To, 6);
     }
 
     [Fact]
