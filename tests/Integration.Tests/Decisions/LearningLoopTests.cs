@@ -57,6 +57,25 @@ public sealed class LearningLoopTests(AetherraFixture fx)
     }
 
     [Fact]
+    public async Task concurrent_outcomes_of_one_agent_and_category_each_see_the_others_so_none_is_left_out_of_the_rule()
+    {
+        var client = fx.Client((await fx.NewTenantAsync(DecisionSupport.AllScopes)).Key);
+        var ids = new List<Guid>();
+        for (var i = 0; i < 20; i++) ids.Add((await client.ProposeAsync(DecisionSupport.Proposal(0.9, agent: "racer"))).Id());
+
+        var outcomes = await Task.WhenAll(ids.Select(id => client.PostAsJsonAsync($"/decisions/{id}/outcome", new { success = false })));
+        Assert.All(outcomes, o => Assert.Equal(HttpStatusCode.OK, o.StatusCode));
+
+        // Whichever outcome committed last saw all twenty: the threshold moved exactly once, on a sample of twenty.
+        var next = await client.ProposeAsync(DecisionSupport.Proposal(0.5, agent: "racer"));
+        Assert.Equal(0.9, next.GetProperty("threshold").GetDouble(), 6);
+        var booking = Category(await client.GetOkAsync($"/learning/racer?minSequence={next.GetProperty("sequence").GetInt64()}"), "booking");
+        Assert.Equal(20, booking.GetProperty("resolved").GetInt32());
+        var change = Assert.Single(booking.GetProperty("thresholdHistory").EnumerateArray());
+        Assert.Equal(20, change.GetProperty("resolvedSample").GetInt32());
+    }
+
+    [Fact]
     public async Task a_proven_record_lowers_the_threshold_from_human_approved_escalations()
     {
         var client = fx.Client((await fx.NewTenantAsync(DecisionSupport.AllScopes)).Key);
