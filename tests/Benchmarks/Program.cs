@@ -2,7 +2,8 @@ using Aetherra.Benchmarks;
 
 // Load driver for docs/benchmarks.md. Run it through ops/bench, which builds Release, starts a throwaway
 // PostgreSQL and passes AETHERRA_BENCH_DB; see `ops/bench --help` for the options.
-// Verbs: `recall ...` (ops/bench recall: recall latency and projection catch-up) and `eval-recall DATASET.json`
+// Verbs: `recall ...` (ops/bench recall: recall latency and projection catch-up), `decisions ...` (ops/bench
+// decisions: the learning loop's simulation over HTTP) and `eval-recall DATASET.json`
 // (ops/eval-recall: recall quality); without a verb, the write-path benchmark.
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
@@ -17,6 +18,7 @@ switch (args)
     case ["eval-recall", .. var rest]: return await RecallEval.RunAsync(rest, ct);
     case ["recall", .. var rest]: return await RecallBench.RunAsync(rest, ct);
     case ["operations", .. var rest]: return await OperationsBench.RunAsync(rest, ct);
+    case ["decisions", .. var rest]: return await DecisionBench.RunAsync(rest, ct);
 }
 
 var options = Options.Parse(args);

@@ -52,16 +52,19 @@ public sealed class AetherraFixture : IAsyncLifetime
         Environment.SetEnvironmentVariable("AETHERRA_PLUGIN_HOSTS", "127.0.0.1");
         Environment.SetEnvironmentVariable("AETHERRA_PLUGIN_TIMEOUT_MS", "2000");
         Environment.SetEnvironmentVariable("AETHERRA_PLUGIN_MAX_RESPONSE_BYTES", "65536");
+        // The category where the decision tests prove that a policy can let high risk through.
+        Environment.SetEnvironmentVariable("AETHERRA_AUTONOMY_HIGH_RISK_CATEGORIES", "sandbox");
         Host = await AlbaHost.For<Program>();
         await StartAgentAsync(RecallProjection.Name);
         await StartAgentAsync(Aetherra.Application.Plugins.PluginAnalyticsProjection.ProjectionName);
+        await StartAgentAsync(Aetherra.Application.Learning.LearningLoopProjection.ProjectionName);
 
         var keys = Host.Services.GetRequiredService<Aetherra.Infrastructure.Keys.ApiKeyStore>();
         AdminKey = (await keys.CreateAsync("test-admin", "default", ["admin"], CancellationToken.None)).Secret;
     }
 
     /// <summary>
-    /// RecallEntry (and PluginAnalytics) run once Wolverine's leader has assigned its agent, which on a fresh host can take longer
+    /// An async projection (RecallEntry, PluginAnalytics, LearningLoop) runs once Wolverine's leader has assigned its agent, which on a fresh host can take longer
     /// than a recall's minSequence wait (5 s). This node is the whole cluster, so the agent is started on it
     /// now, through Wolverine's agent runtime (idempotent, recorded as this node's assignment: the leader
     /// then finds it running here). Wolverine's PauseThenCatchUpOnMartenDaemonActivityAsync does not fit:

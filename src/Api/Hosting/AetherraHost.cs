@@ -47,6 +47,7 @@ public static class AetherraHost
         RecallConfiguration.Configure(opts);
         HomeostasisConfiguration.Configure(opts, homeostasis);
         PluginConfiguration.Configure(opts);
+        Application.Decisions.DecisionConfiguration.Configure(opts);
     }
 
     public static WebApplicationBuilder AddAetherra(this WebApplicationBuilder builder)
@@ -80,6 +81,7 @@ public static class AetherraHost
         services.AddSingleton<AuditLogStore>();
         services.AddSingleton<AuditLogVerifier>();
         services.AddSingleton<CheckpointPublisher>();
+        services.AddSingleton(Application.Decisions.AutonomySettings.From(builder.Configuration));
         var homeostasis = HomeostasisSettings.From(builder.Configuration);
         services.AddSingleton(homeostasis);
         services.AddSingleton<Infrastructure.Telemetry.VitalRecorder>();
