@@ -20,4 +20,12 @@ public static class Api
         var body = await response.Json();
         return (body.GetProperty("id").GetGuid(), body.GetProperty("sequence").GetInt64());
     }
+
+    /// <summary>The caller's tenant's audit records of one action, oldest first.</summary>
+    public static async Task<JsonElement[]> AuditAsync(this HttpClient client, string action)
+    {
+        var response = await client.GetAsync($"/audit?action={action}&limit=1000");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (await response.Json()).GetProperty("records").EnumerateArray().ToArray();
+    }
 }

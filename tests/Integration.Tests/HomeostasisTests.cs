@@ -1,3 +1,4 @@
+using Aetherra.Integration.Tests.Decisions;
 using Aetherra.Integration.Tests.Plugins;
 using Aetherra.Application.Plugins;
 using Aetherra.Application.Common;
@@ -240,6 +241,42 @@ public sealed class HomeostasisTests(AetherraFixture fx)
         Assert.Contains((await ReportAsync()).GetProperty("corrections").EnumerateArray(),
             c => c.GetProperty("action").GetString() == "plugin.disable" && c.GetProperty("vital").GetString() == vital);
         Assert.Equal(HttpStatusCode.Conflict, (await client.InvokeAsync(id)).StatusCode);
+
+        await SetpointAsync(vital, null, null);
+    }
+
+    [Fact]
+    public async Task an_agent_whose_auto_approved_decisions_fail_above_the_setpoint_gets_a_higher_threshold_once_per_deviation()
+    {
+        const string vital = "decisions.auto-approved-failure-rate";
+        var tenant = await fx.NewTenantAsync(DecisionSupport.AllScopes);
+        var client = fx.Client(tenant.Key);
+        await SetpointAsync(vital, null, 1.5);
+        await SettleAsync(vital);
+
+        long sequence = 0;
+        for (var i = 0; i < Corrections.MinDecisions + 2; i++)
+        {
+            var proposed = await client.ProposeAsync(DecisionSupport.Proposal(0.95, agent: "reckless"));
+            Assert.Equal("approved", proposed.Str("status"));
+            sequence = (await client.PostAsync($"/decisions/{proposed.Id()}/outcome", new { success = i % 3 == 0 })).GetProperty("sequence").GetInt64();
+        }
+        await SetpointAsync(vital, null, 0.25);
+        var corrections = new List<CorrectionApplied>();
+        for (var i = 0; i < Tuning.RaiseAfter + 2; i++)
+            corrections.AddRange((await Sampler.SampleOnceAsync(CancellationToken.None)).OfType<CorrectionApplied>());
+
+        var correction = Assert.Single(corrections, c => c.Target == $"{tenant.Tenant}/reckless/booking");
+        Assert.Equal("autonomy.raise-threshold", correction.Action);
+        Assert.Equal("raised 0.8 -> 0.85", correction.Result.Split(" (")[0]);
+        Assert.Equal(0, (await VitalAsync("decisions.escalation-rate")).GetProperty("value").GetDouble());
+        var booking = (await client.GetOkAsync($"/learning/reckless?minSequence={sequence}")).GetProperty("categories").EnumerateArray()
+            .Single(c => c.Str("category") == "booking");
+        var raised = booking.GetProperty("thresholdHistory").EnumerateArray().Last();
+        Assert.Equal(0.85, raised.GetProperty("to").GetDouble(), 9);
+        Assert.Contains("66.7% of the last 12 auto-approved decisions failed", raised.Str("reason"));
+        Assert.Equal("homeostasis", Assert.Single(await client.AuditAsync("autonomy.raise-threshold")).Str("actor"));
+        Assert.Equal("escalated", (await client.ProposeAsync(DecisionSupport.Proposal(0.82, agent: "reckless"))).Str("status"));
 
         await SetpointAsync(vital, null, null);
     }

@@ -36,6 +36,7 @@ public sealed record HomeostasisSettings(TimeSpan Interval, string Node, Tuning 
         Vitals.ErrorRate => new(null, 0.05),
         Vitals.LargestSubject => new(null, SubjectBudget),
         Vitals.PluginFailureRate => new(null, 0.5),
+        Vitals.AutoApprovedFailureRate => new(null, 0.25),
         _ when vital.StartsWith(Vitals.ProjectionLagPrefix, StringComparison.Ordinal) => new(null, 10_000),
         _ => Setpoint.None,
     };

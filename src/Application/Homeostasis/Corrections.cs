@@ -1,4 +1,5 @@
 using Aetherra.Application.Common;
+using Aetherra.Application.Decisions;
 using Aetherra.Application.Memory;
 using Aetherra.Application.Operations;
 using Aetherra.Application.Plugins;
@@ -15,15 +16,30 @@ namespace Aetherra.Application.Homeostasis;
 /// its result, good or bad, is recorded as CorrectionApplied (docs/operations.md, "Corrections").
 /// </summary>
 public sealed class Corrections(
-    ProjectionOperations projections, ConsolidateMemories consolidation, NpgsqlDataSource dataSource, IDocumentStore store, TimeProvider clock)
+    ProjectionOperations projections, ConsolidateMemories consolidation, NpgsqlDataSource dataSource, IDocumentStore store,
+    AutonomySettings autonomy, TimeProvider clock)
 {
     public const string RestartProjection = "projection.restart";
     public const string Consolidate = "memory.consolidate";
     public const string DisablePlugin = "plugin.disable";
+    public const string RaiseThreshold = "autonomy.raise-threshold";
+
+    /// <summary>Resolved auto-approved decisions per agent and category that the failure rate is taken over.</summary>
+    public const int RecentDecisions = 50;
+
+    /// <summary>Fewest of them before the rate counts.</summary>
+    public const int MinDecisions = 10;
+
+    /// <summary>How much one correction raises a threshold (the learning loop may lower it again on evidence).</summary>
+    public const double ThresholdStep = 0.05;
     public const string Actor = "homeostasis";
 
     /// <summary>Fewest recent calls before a plugin's failure rate counts: two failures of three say little.</summary>
     public const int MinPluginCalls = 10;
+
+    /// <summary>The agents and categories with enough recently resolved auto-approved decisions to be judged.</summary>
+    public static IEnumerable<AutoApprovedFailureRate> Judged(IEnumerable<AutoApprovedFailureRate> rates) =>
+        rates.Where(r => r.Resolved >= MinDecisions);
 
     /// <summary>The enabled plugins called often enough to be judged by their recent failure rate.</summary>
     public static IEnumerable<PluginHealth> Judged(IEnumerable<PluginHealth> health) =>
@@ -62,7 +78,37 @@ public sealed class Corrections(
         }
         if (vital.Name == Vitals.PluginFailureRate && setpoint.Max is { } ceiling)
             return await DisableFailingPluginsAsync(node, vital, ceiling, done, now, ct);
+        if (vital.Name == Vitals.AutoApprovedFailureRate && setpoint.Max is { } limit)
+            return await RaiseThresholdsAsync(node, vital, limit, done, now, ct);
         return [];
+    }
+
+    /// <summary>
+    /// Raises by <see cref="ThresholdStep"/> the autonomy threshold of every agent and category whose recent
+    /// auto-approved decisions fail more often than the setpoint, each at most once per deviation, as actor
+    /// "homeostasis" in its tenant (an autonomy.threshold-adjusted.v1 with the reason, audited).
+    /// </summary>
+    private async Task<IReadOnlyList<CorrectionApplied>> RaiseThresholdsAsync(
+        string node, Vital vital, double limit, IReadOnlyCollection<CorrectionView> done, DateTimeOffset now, CancellationToken ct)
+    {
+        var applied = new List<CorrectionApplied>();
+        foreach (var rate in Judged(await AutoApprovedFailures.RecentAsync(dataSource, RecentDecisions, null, ct)).Where(r => r.FailureRate > limit))
+        {
+            var target = $"{rate.Tenant}/{rate.Agent}/{rate.Category}";
+            if (done.Any(c => c.Vital == vital.Name && c.Action == RaiseThreshold && c.Target == target && c.At >= vital.Since)) continue;
+            var reason = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"homeostasis: {rate.FailureRate * 100:0.#}% of the last {rate.Resolved} auto-approved decisions failed, above the setpoint {limit * 100:0.#}%");
+            var command = new CommandContext(Actor, rate.Tenant, Guid.CreateVersion7(), DecisionActions.RaiseThreshold);
+            var result = await Try(async () =>
+            {
+                var raised = await RaiseAutonomyThreshold.Handle(rate.Agent, rate.Category, ThresholdStep, reason, command, store, autonomy, clock, ct);
+                return raised.Moved
+                    ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"raised {raised.From:0.##} -> {raised.To:0.##} (sequence {raised.Sequence})")
+                    : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"already at {raised.From:0.##}");
+            });
+            applied.Add(new CorrectionApplied(node, vital.Name, now, RaiseThreshold, target, result));
+        }
+        return applied;
     }
 
     /// <summary>

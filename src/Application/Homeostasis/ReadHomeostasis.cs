@@ -36,7 +36,7 @@ public static class ReadHomeostasis
             .OrderBy(v => v.Name, StringComparer.Ordinal).ThenBy(v => v.Node, StringComparer.Ordinal)
             .ToList();
         string? Visible(CorrectionView c) =>
-            admin || c.Action is not (Corrections.Consolidate or Corrections.DisablePlugin) || c.Target.StartsWith(tenant + "/", StringComparison.Ordinal)
+            admin || c.Action is not (Corrections.Consolidate or Corrections.DisablePlugin or Corrections.RaiseThreshold) || c.Target.StartsWith(tenant + "/", StringComparison.Ordinal)
                 ? c.Target : null;
         var corrections = nodes.SelectMany(n => n.Corrections.Select(c => new CorrectionEntry(c.At, n.Id, c.Vital, c.Action, Visible(c), c.Result)))
             .OrderByDescending(c => c.At).Take(HomeostasisNode.KeptCorrections).ToList();

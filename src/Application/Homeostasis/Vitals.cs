@@ -11,12 +11,14 @@ public static class Vitals
     public const string Connections = "database.connections";
     public const string LargestSubject = "memory.subject.largest";
     public const string PluginFailureRate = "plugins.failure-rate";
+    public const string EscalationRate = "decisions.escalation-rate";
+    public const string AutoApprovedFailureRate = "decisions.auto-approved-failure-rate";
     public const string ProjectionLagPrefix = "projection.lag.";
 
     public static string ProjectionLag(string projection) => ProjectionLagPrefix + projection;
 
     public static bool IsKnown(string vital, IEnumerable<string> asyncProjections) =>
         vital is RecallLatency or WriteLatency or ErrorRate or AppendRate or DatabaseSize or Connections or LargestSubject
-            or PluginFailureRate
+            or PluginFailureRate or EscalationRate or AutoApprovedFailureRate
         || asyncProjections.Any(p => vital == ProjectionLag(p));
 }

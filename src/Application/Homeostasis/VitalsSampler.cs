@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Aetherra.Application.Decisions;
 using Aetherra.Application.Operations;
 using Aetherra.Application.Plugins;
 using Aetherra.Domain.Homeostasis;
@@ -96,6 +97,8 @@ public sealed class VitalsSampler(
         var now = clock.GetUtcNow();
         var values = new Dictionary<string, double>(StringComparer.Ordinal);
         var recorded = recorder.Drain();
+        long? previous;
+        long current;
         if (recorded.RecallP95Ms is { } recall) values[Vitals.RecallLatency] = recall;
         if (recorded.WriteP95Ms is { } write) values[Vitals.WriteLatency] = write;
         if (recorded.Requests > 0) values[Vitals.ErrorRate] = (double)recorded.ServerErrors / recorded.Requests;
@@ -112,11 +115,21 @@ public sealed class VitalsSampler(
             var sequence = reader.GetInt64(0);
             if (_lastAppend is { } last && now > last.At)
                 values[Vitals.AppendRate] = Math.Max(0, sequence - last.Sequence) / (now - last.At).TotalSeconds;
+            previous = _lastAppend?.Sequence;
             _lastAppend = (sequence, now);
+            current = sequence;
             values[Vitals.DatabaseSize] = reader.GetInt64(1);
             values[Vitals.Connections] = reader.GetInt64(2);
             values[Vitals.LargestSubject] = reader.GetInt64(3);
         }
+
+        // The share of the interval's proposals that the governor escalated (all tenants; absent without any).
+        if (previous is { } from && await EscalationsAsync(from, current, ct) is { Proposed: > 0 } d)
+            values[Vitals.EscalationRate] = (double)d.Escalated / d.Proposed;
+        // The worst agent and category among those with enough recently resolved auto-approved decisions.
+        values[Vitals.AutoApprovedFailureRate] = Corrections.Judged(
+                await AutoApprovedFailures.RecentAsync(dataSource, Corrections.RecentDecisions, null, ct))
+            .Select(r => r.FailureRate).DefaultIfEmpty(0).Max();
 
         // The worst enabled plugin among those called often enough to judge (PluginAnalytics, all tenants).
         values[Vitals.PluginFailureRate] = Corrections.Judged(await PluginHealthQuery.ReadAsync(store, null, ct))
@@ -132,5 +145,18 @@ public sealed class VitalsSampler(
         }
         _lastPositions = positions;
         return (values, stalled);
+    }
+
+    private async Task<(long Proposed, long Escalated)> EscalationsAsync(long after, long upTo, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand($"""
+            select count(*) filter (where type = 'decision.proposed.v1'), count(*) filter (where type = 'decision.escalated.v1')
+            from {S}.mt_events where seq_id > $1 and seq_id <= $2
+            """);
+        cmd.Parameters.Add(new() { Value = after });
+        cmd.Parameters.Add(new() { Value = upTo });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        return (reader.GetInt64(0), reader.GetInt64(1));
     }
 }

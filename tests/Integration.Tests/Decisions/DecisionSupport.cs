@@ -37,8 +37,4 @@ public static class DecisionSupport
     public static Guid Id(this JsonElement e) => e.GetProperty("id").GetGuid();
 
     public static string Str(this JsonElement e, string name) => e.GetProperty(name).GetString()!;
-
-    /// <summary>The tenant's audit records of one action, oldest first.</summary>
-    public static async Task<List<JsonElement>> AuditAsync(this HttpClient client, string action) =>
-        (await client.GetOkAsync($"/audit?limit=1000&action={action}")).GetProperty("records").EnumerateArray().ToList();
 }

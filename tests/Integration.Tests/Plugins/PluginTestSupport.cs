@@ -91,14 +91,6 @@ public static class PluginTestSupport
         Assert.Equal(HttpStatusCode.OK, (await client.MoveAsync(id, "enable")).StatusCode);
         return (admin, publisher, id);
     }
-
-    /// <summary>The audit records of one action in the caller's tenant.</summary>
-    public static async Task<JsonElement[]> AuditAsync(this HttpClient client, string action)
-    {
-        var response = await client.GetAsync($"/audit?action={action}&limit=100");
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return (await response.Json()).GetProperty("records").EnumerateArray().ToArray();
-    }
 }
 
 /// <summary>
