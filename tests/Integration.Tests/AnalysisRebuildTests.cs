@@ -83,6 +83,32 @@ public sealed class AnalysisRebuildTests(AetherraFixture fx)
     }
 
     [Fact]
+    public async Task forgetting_a_subject_erases_its_plaintext_from_analysis_copies_too()
+    {
+        var tenant = await fx.NewTenantAsync();
+        var client = fx.Client(tenant.Key);
+        var marker = "analysis-secret-" + Guid.NewGuid().ToString("N");
+        var subject = "rae-" + Guid.NewGuid().ToString("N")[..8];
+        var (_, recorded) = await client.RecordAsync(Api.Memory($"Rae's code word is {marker}", subject: subject));
+        await client.RecallAsync(new { query = "code word", minSequence = recorded });
+        var schema = NewSchemaName();
+        await RebuildAsync(RecallProjection.Name, new { targetSchema = schema });
+        Assert.Equal(1, (await fx.FindInEveryTableAsync(marker))[$"{schema}.recall_entries"]);
+
+        var forgotten = await client.DeleteAsync($"/subjects/{subject}").SequenceOf();
+        // The analysis copy is erased with the key; the live read model once its projection has the forgetting.
+        await client.RecallAsync(new { query = "code word", minSequence = forgotten });
+
+        var after = await fx.FindInEveryTableAsync(marker);
+        Assert.All(after, t => Assert.True(t.Value == 0, $"{t.Key} holds the plaintext after forgetting"));
+        await using var db = fx.OpenDatabase();
+        await using var rows = new NpgsqlCommand($"select count(*) from {schema}.recall_entries where tenant_id = $1 and subject = $2", db);
+        rows.Parameters.Add(new() { Value = tenant.Tenant });
+        rows.Parameters.Add(new() { Value = subject });
+        Assert.Equal(1L, await rows.ExecuteScalarAsync());
+    }
+
+    [Fact]
     public async Task an_as_of_rebuild_refuses_bad_targets_and_a_point_past_the_high_water_mark()
     {
         var admin = fx.Client(fx.AdminKey);

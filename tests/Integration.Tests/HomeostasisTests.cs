@@ -270,7 +270,10 @@ public sealed class HomeostasisTests(AetherraFixture fx)
         Assert.Equal("autonomy.raise-threshold", correction.Action);
         Assert.Equal("raised 0.8 -> 0.85", correction.Result.Split(" (")[0]);
         Assert.Equal(0, (await VitalAsync("decisions.escalation-rate")).GetProperty("value").GetDouble());
-        var booking = (await client.GetOkAsync($"/learning/reckless?minSequence={sequence}")).GetProperty("categories").EnumerateArray()
+        // The learning loop is async: wait for it to fold the adjustment the correction appended.
+        var adjusted = long.Parse(correction.Result.Split("(sequence ")[1].TrimEnd(')'), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(adjusted > sequence);
+        var booking = (await client.GetOkAsync($"/learning/reckless?minSequence={adjusted}")).GetProperty("categories").EnumerateArray()
             .Single(c => c.Str("category") == "booking");
         var raised = booking.GetProperty("thresholdHistory").EnumerateArray().Last();
         Assert.Equal(0.85, raised.GetProperty("to").GetDouble(), 9);

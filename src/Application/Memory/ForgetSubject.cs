@@ -21,6 +21,7 @@ public static class ForgetSubjectHandler
         await using var session = store.OpenFor(command);
         var connection = await session.BeginAsync(ct);
         await SubjectKeyStore.DestroyAsync(connection, command.Tenant, subject, ct);
+        await Recall.RecallSchema.EraseFromAnalysisCopiesAsync(connection, command.Tenant, subject, ct);
         var now = clock.GetUtcNow();
         var ids = await session.Query<MemoryState>()
             .Where(m => m.Subject == subject && m.Status != MemoryStatus.Forgotten)

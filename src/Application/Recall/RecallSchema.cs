@@ -1,4 +1,5 @@
 using Aetherra.Infrastructure;
+using Npgsql;
 using Weasel.Postgresql;
 using Weasel.Postgresql.Tables;
 
@@ -54,6 +55,56 @@ public static class RecallSchema
     {
         public static Names In(string schema) =>
             new($"{schema}.recall_entries", $"{schema}.recall_state", $"{schema}.recall_terms", $"{schema}.recall_subjects");
+    }
+
+    /// <summary>
+    /// Erases a forgotten subject's plaintext, text vectors, embeddings and term statistics from the RecallEntry
+    /// copies that analysis rebuilds made (schemas marked by <see cref="Operations.AnalysisRebuild.Marker"/>), on
+    /// the caller's connection, inside the forgetting's transaction: a read model holds plaintext only while
+    /// the key exists, analysis copies included. The live tables are the projection's to clear.
+    /// </summary>
+    public static async Task EraseFromAnalysisCopiesAsync(NpgsqlConnection connection, string tenant, string subject, CancellationToken ct)
+    {
+        foreach (var schema in await AnalysisCopiesAsync(connection, ct))
+            await EraseAsync(connection, Names.In(schema), "tenant_id = $1 and subject = $2", [tenant, subject], ct);
+    }
+
+    /// <summary>
+    /// Erases from an analysis copy every subject whose key no longer exists: what a rebuild that was running
+    /// while a subject was forgotten may have opened before the key went.
+    /// </summary>
+    public static Task EraseKeylessSubjectsAsync(NpgsqlConnection connection, string schema, CancellationToken ct) =>
+        EraseAsync(connection, Names.In(schema),
+            $"not exists (select 1 from {AetherraSettings.Schema}.subject_keys k where k.tenant_id = {{0}}.tenant_id and k.subject = {{0}}.subject)", [], ct);
+
+    private static async Task<List<string>> AnalysisCopiesAsync(NpgsqlConnection connection, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand("""
+            select n.nspname from pg_namespace n join pg_tables t on t.schemaname = n.nspname and t.tablename = 'recall_entries'
+            where obj_description(n.oid, 'pg_namespace') like $1
+            """, connection);
+        cmd.Parameters.Add(new() { Value = Operations.AnalysisRebuild.Marker + "%" });
+        var schemas = new List<string>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) schemas.Add(reader.GetString(0));
+        return schemas;
+    }
+
+    private static async Task EraseAsync(NpgsqlConnection connection, Names n, string where, object[] args, CancellationToken ct)
+    {
+        await using var batch = new NpgsqlBatch(connection);
+        foreach (var (table, action) in new[]
+                 {
+                     (n.Entries, "update {0} e set content = null, tsv = null, tsv_scoped = null, embedding = null"),
+                     (n.Terms, "delete from {0} e"), (n.Subjects, "delete from {0} e"),
+                 })
+        {
+            var command = new NpgsqlBatchCommand(string.Format(System.Globalization.CultureInfo.InvariantCulture, action, table) + " where " +
+                                                 string.Format(System.Globalization.CultureInfo.InvariantCulture, where, "e"));
+            foreach (var arg in args) command.Parameters.Add(new() { Value = arg });
+            batch.BatchCommands.Add(command);
+        }
+        await batch.ExecuteNonQueryAsync(ct);
     }
 
     public static IEnumerable<Table> Tables(string schema = AetherraSettings.Schema)
