@@ -28,4 +28,28 @@ public static class Api
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return (await response.Json()).GetProperty("records").EnumerateArray().ToArray();
     }
+
+    /// <summary>
+    /// POST /admin/projections/{name}/rebuild, then the job followed until it ends (it must succeed, with
+    /// everything processed): the job's result.
+    /// </summary>
+    public static async Task<JsonElement> RebuildAsync(this HttpClient admin, string projection, object body)
+    {
+        var response = await admin.PostAsJsonAsync($"/admin/projections/{projection}/rebuild", body);
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+        var jobId = (await response.Json()).GetProperty("jobId").GetGuid();
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(180);
+        while (true)
+        {
+            var job = await (await admin.GetAsync($"/admin/jobs/{jobId}")).Json();
+            if (job.GetProperty("status").GetString() != "running")
+            {
+                Assert.True(job.GetProperty("status").GetString() == "succeeded", job.ToString());
+                Assert.Equal(job.GetProperty("total").GetInt64(), job.GetProperty("processed").GetInt64());
+                return job.GetProperty("result");
+            }
+            Assert.True(DateTimeOffset.UtcNow < deadline, $"rebuild job {jobId} still running: {job}");
+            await Task.Yield();
+        }
+    }
 }
