@@ -135,49 +135,76 @@ public sealed class EventFeedTests(AetherraFixture fx)
     {
         var key = await fx.NewTenantAsync("memory:read", "memory:write", "events:read");
         var client = fx.Client(key.Key);
-        var streamId = Guid.NewGuid();
-        long late;
-        long after;
-        await using (var connection = fx.OpenDatabase())
-        await using (var transaction = await connection.BeginTransactionAsync())
+        var (late, after) = await WithLateCommitAsync(key, async late =>
         {
-            // An append whose transaction stays open: its sequence is taken, its row not yet visible.
-            await using (var take = new NpgsqlCommand("select nextval('aetherra.mt_events_sequence')", connection, transaction))
-                late = (long)(await take.ExecuteScalarAsync())!;
-            await using (var stream = new NpgsqlCommand("insert into aetherra.mt_streams (tenant_id, id, version) values ($1, $2, 1)", connection, transaction))
-            {
-                stream.Parameters.Add(new() { Value = key.Tenant });
-                stream.Parameters.Add(new() { Value = streamId });
-                await stream.ExecuteNonQueryAsync();
-            }
-            await using (var insert = new NpgsqlCommand("""
-                insert into aetherra.mt_events (seq_id, id, stream_id, version, data, type, timestamp, tenant_id, mt_dotnet_type)
-                values ($3, $4, $2, 1, $5::jsonb, 'audit.recorded.v1', now(), $1, 'Aetherra.Domain.Audit.AuditRecorded, Aetherra.Domain')
-                """, connection, transaction))
-            {
-                insert.Parameters.Add(new() { Value = key.Tenant });
-                insert.Parameters.Add(new() { Value = streamId });
-                insert.Parameters.Add(new() { Value = late });
-                insert.Parameters.Add(new() { Value = Guid.NewGuid() });
-                insert.Parameters.Add(new() { Value = $$"""{"at":"2026-11-28T00:00:00+00:00","actor":"late","action":"test.late","reason":null,"status":200,"target":null,"tenant":"{{key.Tenant}}","outcome":"Accepted","requestId":"{{streamId}}"}""" });
-                await insert.ExecuteNonQueryAsync();
-            }
-
             // Later writes commit while it is open: the feed must not hand them out past the open one.
-            (_, after) = await client.RecordAsync(Api.Memory("Quinn writes after the open transaction"));
+            var (_, after) = await client.RecordAsync(Api.Memory("Quinn writes after the open transaction"));
             Assert.True(after > late);
             var meanwhile = (await (await client.GetAsync($"/events?after={late - 1}")).Json()).GetProperty("events").EnumerateArray()
                 .Select(e => e.GetProperty("sequence").GetInt64()).ToArray();
             Assert.DoesNotContain(after, meanwhile);
-
-            await transaction.CommitAsync();
-        }
+            return after;
+        });
 
         var delivered = (await client.EventsAsync($"/events?after={late - 1}&minSequence={after}")).GetProperty("events").EnumerateArray()
             .Select(e => e.GetProperty("sequence").GetInt64()).ToArray();
         Assert.Equal(late, delivered[0]);
         Assert.Contains(after, delivered);
         Assert.Equal(delivered.Order(), delivered);
+    }
+
+    [Fact]
+    public async Task the_live_stream_delivers_an_event_that_commits_late_before_the_later_ones()
+    {
+        var key = await fx.NewTenantAsync("memory:read", "memory:write", "events:read");
+        var client = fx.Client(key.Key);
+        var (_, start) = await client.RecordAsync(Api.Memory("Rosa opens the feed"));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var stream = await OpenAsync(client, $"/events/stream?after={start}", null, timeout.Token);
+
+        var (late, after) = await WithLateCommitAsync(key, async late =>
+            (await client.RecordAsync(Api.Memory("Rosa writes after the open transaction"))).Item2);
+
+        var seen = new List<long>();
+        while (!seen.Contains(after)) seen.Add((await NextEventAsync(stream, timeout.Token)).Id);
+        Assert.Contains(late, seen);
+        Assert.True(seen.IndexOf(late) < seen.IndexOf(after), string.Join(", ", seen));
+        Assert.Equal(seen.Order(), seen);
+    }
+
+    /// <summary>
+    /// Appends an event in a transaction held open while <paramref name="meanwhile"/> runs (its sequence is taken,
+    /// its row not yet visible), then commits it: the late event's sequence and what meanwhile answered.
+    /// </summary>
+    private async Task<(long Late, long Meanwhile)> WithLateCommitAsync(TenantKey key, Func<long, Task<long>> meanwhile)
+    {
+        var streamId = Guid.NewGuid();
+        await using var connection = fx.OpenDatabase();
+        await using var transaction = await connection.BeginTransactionAsync();
+        long late;
+        await using (var take = new NpgsqlCommand("select nextval('aetherra.mt_events_sequence')", connection, transaction))
+            late = (long)(await take.ExecuteScalarAsync())!;
+        await using (var stream = new NpgsqlCommand("insert into aetherra.mt_streams (tenant_id, id, version) values ($1, $2, 1)", connection, transaction))
+        {
+            stream.Parameters.Add(new() { Value = key.Tenant });
+            stream.Parameters.Add(new() { Value = streamId });
+            await stream.ExecuteNonQueryAsync();
+        }
+        await using (var insert = new NpgsqlCommand("""
+            insert into aetherra.mt_events (seq_id, id, stream_id, version, data, type, timestamp, tenant_id, mt_dotnet_type)
+            values ($3, $4, $2, 1, $5::jsonb, 'audit.recorded.v1', now(), $1, 'Aetherra.Domain.Audit.AuditRecorded, Aetherra.Domain')
+            """, connection, transaction))
+        {
+            insert.Parameters.Add(new() { Value = key.Tenant });
+            insert.Parameters.Add(new() { Value = streamId });
+            insert.Parameters.Add(new() { Value = late });
+            insert.Parameters.Add(new() { Value = Guid.NewGuid() });
+            insert.Parameters.Add(new() { Value = $$"""{"at":"2026-11-28T00:00:00+00:00","actor":"late","action":"test.late","reason":null,"status":200,"target":null,"tenant":"{{key.Tenant}}","outcome":"Accepted","requestId":"{{streamId}}"}""" });
+            await insert.ExecuteNonQueryAsync();
+        }
+        var answered = await meanwhile(late);
+        await transaction.CommitAsync();
+        return (late, answered);
     }
 
     private static async Task<StreamReader> OpenAsync(HttpClient client, string url, string? lastEventId, CancellationToken ct)

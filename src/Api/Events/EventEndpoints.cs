@@ -78,16 +78,15 @@ public static class EventEndpoints
                 var window = signal.Window;
                 if (window.Serves(tenant, cursor))
                 {
-                    var wrote = false;
+                    // One write per advance, however many events it brings.
+                    var frames = new System.Buffers.ArrayBufferWriter<byte>();
                     foreach (var e in window.After(cursor))
-                    {
-                        if (e.Tenant != tenant || (filter is not null && !filter.Contains(e.Type))) continue;
-                        await http.Response.Body.WriteAsync(mayRead ? e.Full : e.Limited, ct);
-                        wrote = true;
-                    }
+                        if (e.Tenant == tenant && (filter is null || filter.Contains(e.Type)))
+                            System.Buffers.BuffersExtensions.Write(frames, (mayRead ? e.Full : e.Limited).AsSpan());
                     cursor = window.To;
-                    if (wrote)
+                    if (frames.WrittenCount > 0)
                     {
+                        await http.Response.Body.WriteAsync(frames.WrittenMemory, ct);
                         await http.Response.Body.FlushAsync(ct);
                         lastWrite = clock.GetUtcNow();
                     }
