@@ -223,8 +223,7 @@ public sealed class HomeostasisTests(AetherraFixture fx)
             Assert.Equal(HttpStatusCode.BadGateway, failed.StatusCode);
             sequence = (await failed.Json()).GetProperty("sequence").GetInt64();
         }
-        await Consistency.WaitForProjectionAsync(fx.Host.Services.GetRequiredService<Npgsql.NpgsqlDataSource>(),
-            PluginAnalyticsProjection.ProjectionName, sequence, TimeProvider.System, CancellationToken.None);
+        await fx.WaitForProjectionAsync(PluginAnalyticsProjection.ProjectionName, sequence);
 
         await SetpointAsync(vital, null, 0.5);
         var corrections = new List<CorrectionApplied>();

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 namespace Aetherra.Integration.Tests;
 
 /// <summary>
@@ -27,6 +28,27 @@ public static class RecallTestSupport
     }
 
     public static readonly TimeSpan NotYetConsistentPatience = TimeSpan.FromSeconds(120);
+
+    /// <summary>
+    /// GET of a read model with minSequence: a 503 "not yet consistent" is asked again, as for recall (an async
+    /// projection can be more than the server's 5 s wait behind while the whole suite runs). The 200 answer.
+    /// </summary>
+    public static async Task<HttpResponseMessage> GetConsistentAsync(this HttpClient client, string url)
+    {
+        var deadline = DateTimeOffset.UtcNow + NotYetConsistentPatience;
+        while (true)
+        {
+            var response = await client.GetAsync(url);
+            if (response.StatusCode != HttpStatusCode.ServiceUnavailable || !url.Contains("minSequence=") || DateTimeOffset.UtcNow >= deadline)
+                return response;
+        }
+    }
+
+    /// <summary>Waits (in process, up to the same patience) until an async projection has reached the sequence.</summary>
+    public static Task WaitForProjectionAsync(this AetherraFixture fx, string projection, long sequence) =>
+        Aetherra.Application.Common.Consistency.WaitForProjectionAsync(
+            fx.Host.Services.GetRequiredService<Npgsql.NpgsqlDataSource>(), projection, sequence, TimeProvider.System,
+            CancellationToken.None, NotYetConsistentPatience);
 
     public static Guid[] Ids(this IEnumerable<JsonElement> results) => results.Select(r => r.GetProperty("id").GetGuid()).ToArray();
 

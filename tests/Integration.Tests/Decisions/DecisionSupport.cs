@@ -28,7 +28,7 @@ public static class DecisionSupport
 
     public static async Task<JsonElement> GetOkAsync(this HttpClient client, string path)
     {
-        var response = await client.GetAsync(path);
+        var response = await client.GetConsistentAsync(path);
         var json = await response.Json();
         Assert.True(response.StatusCode == HttpStatusCode.OK, $"{path} answered {(int)response.StatusCode}: {json}");
         return json;

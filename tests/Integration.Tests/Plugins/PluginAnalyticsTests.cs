@@ -55,7 +55,7 @@ public sealed class PluginAnalyticsTests(AetherraFixture fx)
             sequence = (await response.Json()).GetProperty("sequence").GetInt64();
         }
 
-        var list = await client.GetAsync($"/plugins?minSequence={sequence}");
+        var list = await client.GetConsistentAsync($"/plugins?minSequence={sequence}");
 
         Assert.Equal(HttpStatusCode.OK, list.StatusCode);
         var calls = await RecordedCallsAsync(admin.Tenant, id);
@@ -99,9 +99,7 @@ public sealed class PluginAnalyticsTests(AetherraFixture fx)
         long sequence = 0;
         for (var i = 0; i < 4; i++)
             sequence = (await (await client.InvokeAsync(id)).Json()).GetProperty("sequence").GetInt64();
-        var clock = TimeProvider.System;
-        await Consistency.WaitForProjectionAsync(fx.Host.Services.GetRequiredService<Npgsql.NpgsqlDataSource>(),
-            PluginAnalyticsProjection.ProjectionName, sequence, clock, CancellationToken.None);
+        await fx.WaitForProjectionAsync(PluginAnalyticsProjection.ProjectionName, sequence);
 
         var all = await PluginHealthQuery.ReadAsync(fx.Host.Services.GetRequiredService<IDocumentStore>(), null, CancellationToken.None);
         var mine = await PluginHealthQuery.ReadAsync(fx.Host.Services.GetRequiredService<IDocumentStore>(), admin.Tenant, CancellationToken.None);
