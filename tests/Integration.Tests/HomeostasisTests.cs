@@ -335,14 +335,14 @@ public sealed class HomeostasisTests(AetherraFixture fx)
         var corrections = fx.Host.Services.GetRequiredService<Corrections>();
         var now = DateTimeOffset.UtcNow;
         var lag = Vital.Create("projection.lag.RecallEntry", now) with { Value = 50_000, Condition = VitalCondition.Deviating, Since = now };
-        var stalled = new HashSet<string> { "RecallEntry" };
+        var stalled = new Readings(new HashSet<string> { "RecallEntry" }, [], []);
 
         var applied = Assert.Single(await corrections.ApplyAsync("node", lag, new Setpoint(null, 10_000), [], stalled, now, CancellationToken.None));
         Assert.Equal(("projection.restart", "RecallEntry", "restarted"), (applied.Action, applied.Target, applied.Result));
 
         var done = new[] { new CorrectionView(applied.At, applied.Vital, applied.Action, applied.Target, applied.Result) };
         Assert.Empty(await corrections.ApplyAsync("node", lag, new Setpoint(null, 10_000), done, stalled, now, CancellationToken.None));
-        Assert.Empty(await corrections.ApplyAsync("node", lag, new Setpoint(null, 10_000), [], new HashSet<string>(), now, CancellationToken.None));
+        Assert.Empty(await corrections.ApplyAsync("node", lag, new Setpoint(null, 10_000), [], new Readings(new HashSet<string>(), [], []), now, CancellationToken.None));
 
         var client = fx.Client((await fx.NewTenantAsync("memory:read", "memory:write")).Key);
         var (id, sequence) = await client.RecordAsync(Api.Memory("Saul tunes pianos after the restart", subject: "saul"));

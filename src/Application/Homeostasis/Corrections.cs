@@ -11,6 +11,14 @@ using Npgsql;
 namespace Aetherra.Application.Homeostasis;
 
 /// <summary>
+/// What a sample measured beyond its values that the corrections act on, so they act on what was judged
+/// without asking the store again: async projections whose position did not move since the previous
+/// sample, and the plugins and agent categories with enough recent activity to be judged.
+/// </summary>
+public sealed record Readings(
+    IReadOnlySet<string> Stalled, IReadOnlyList<PluginHealth> Plugins, IReadOnlyList<AutoApprovedFailureRate> Decisions);
+
+/// <summary>
 /// The policies that act on a deviating vital. Each acts at most once per deviation (it checks the node's
 /// corrections since the deviation began), so a policy is as free of flapping as the deviation itself, and
 /// its result, good or bad, is recorded as CorrectionApplied (docs/operations.md, "Corrections").
@@ -48,9 +56,8 @@ public sealed class Corrections(
     /// <summary>Most subjects one deviation starts consolidation for (largest first).</summary>
     public const int MaxSubjects = 100;
 
-    /// <param name="stalled">Async projections whose position did not move since the previous sample.</param>
     public async Task<IReadOnlyList<CorrectionApplied>> ApplyAsync(
-        string node, Vital vital, Setpoint setpoint, IReadOnlyCollection<CorrectionView> done, IReadOnlySet<string> stalled,
+        string node, Vital vital, Setpoint setpoint, IReadOnlyCollection<CorrectionView> done, Readings readings,
         DateTimeOffset now, CancellationToken ct)
     {
         if (vital.Condition != VitalCondition.Deviating) return [];
@@ -60,7 +67,7 @@ public sealed class Corrections(
         {
             var projection = vital.Name[Vitals.ProjectionLagPrefix.Length..];
             // A projection that lags but advances is busy, not stuck: restarting it would only lose its batch.
-            if (!stalled.Contains(projection) || Already(RestartProjection)) return [];
+            if (!readings.Stalled.Contains(projection) || Already(RestartProjection)) return [];
             return [new CorrectionApplied(node, vital.Name, now, RestartProjection, projection, await Try(() => projections.RestartAsync(projection, ct)))];
         }
 
@@ -77,9 +84,9 @@ public sealed class Corrections(
             return applied;
         }
         if (vital.Name == Vitals.PluginFailureRate && setpoint.Max is { } ceiling)
-            return await DisableFailingPluginsAsync(node, vital, ceiling, done, now, ct);
+            return await DisableFailingPluginsAsync(node, vital, ceiling, readings.Plugins, done, now, ct);
         if (vital.Name == Vitals.AutoApprovedFailureRate && setpoint.Max is { } limit)
-            return await RaiseThresholdsAsync(node, vital, limit, done, now, ct);
+            return await RaiseThresholdsAsync(node, vital, limit, readings.Decisions, done, now, ct);
         return [];
     }
 
@@ -89,10 +96,11 @@ public sealed class Corrections(
     /// "homeostasis" in its tenant (an autonomy.threshold-adjusted.v1 with the reason, audited).
     /// </summary>
     private async Task<IReadOnlyList<CorrectionApplied>> RaiseThresholdsAsync(
-        string node, Vital vital, double limit, IReadOnlyCollection<CorrectionView> done, DateTimeOffset now, CancellationToken ct)
+        string node, Vital vital, double limit, IReadOnlyList<AutoApprovedFailureRate> judged, IReadOnlyCollection<CorrectionView> done,
+        DateTimeOffset now, CancellationToken ct)
     {
         var applied = new List<CorrectionApplied>();
-        foreach (var rate in Judged(await AutoApprovedFailures.RecentAsync(dataSource, RecentDecisions, null, ct)).Where(r => r.FailureRate > limit))
+        foreach (var rate in judged.Where(r => r.FailureRate > limit))
         {
             var target = $"{rate.Tenant}/{rate.Agent}/{rate.Category}";
             if (done.Any(c => c.Vital == vital.Name && c.Action == RaiseThreshold && c.Target == target && c.At >= vital.Since)) continue;
@@ -117,10 +125,11 @@ public sealed class Corrections(
     /// record as POST /plugins/{id}/disable, in the plugin's tenant, actor "homeostasis".
     /// </summary>
     private async Task<IReadOnlyList<CorrectionApplied>> DisableFailingPluginsAsync(
-        string node, Vital vital, double ceiling, IReadOnlyCollection<CorrectionView> done, DateTimeOffset now, CancellationToken ct)
+        string node, Vital vital, double ceiling, IReadOnlyList<PluginHealth> judged, IReadOnlyCollection<CorrectionView> done,
+        DateTimeOffset now, CancellationToken ct)
     {
         var applied = new List<CorrectionApplied>();
-        foreach (var plugin in Judged(await PluginHealthQuery.ReadAsync(store, null, ct)).Where(h => h.RecentFailureRate > ceiling))
+        foreach (var plugin in judged.Where(h => h.RecentFailureRate > ceiling))
         {
             var target = $"{plugin.Tenant}/{plugin.PluginId}";
             if (done.Any(c => c.Vital == vital.Name && c.Action == DisablePlugin && c.Target == target && c.At >= vital.Since)) continue;

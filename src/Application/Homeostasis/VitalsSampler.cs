@@ -50,8 +50,8 @@ public sealed class VitalsSampler(
         await _one.WaitAsync(ct);
         try
         {
-            var (values, stalled) = await MeasureAsync(ct);
-            return await EvaluateAsync(values, stalled, ct);
+            var (values, readings) = await MeasureAsync(ct);
+            return await EvaluateAsync(values, readings, ct);
         }
         finally
         {
@@ -64,7 +64,7 @@ public sealed class VitalsSampler(
         new(MD5.HashData(Encoding.UTF8.GetBytes($"homeostasis/{node}/{at.UtcDateTime:yyyy-MM-dd}")));
 
     private async Task<IReadOnlyList<object>> EvaluateAsync(
-        IReadOnlyDictionary<string, double> values, IReadOnlySet<string> stalled, CancellationToken ct)
+        IReadOnlyDictionary<string, double> values, Readings readings, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         await using var session = store.LightweightSession(HomeostasisConfiguration.Tenant);
@@ -85,14 +85,14 @@ public sealed class VitalsSampler(
             };
         var done = node?.Corrections ?? [];
         foreach (var vital in state.Vitals.Values.OrderBy(v => v.Name, StringComparer.Ordinal))
-            events.AddRange(await corrections.ApplyAsync(settings.Node, vital, SetpointOf(vital.Name), done, stalled, now, ct));
+            events.AddRange(await corrections.ApplyAsync(settings.Node, vital, SetpointOf(vital.Name), done, readings, now, ct));
 
         session.Events.Append(StreamFor(settings.Node, now), events);
         await session.SaveChangesAsync(ct);
         return events;
     }
 
-    private async Task<(Dictionary<string, double> Values, HashSet<string> Stalled)> MeasureAsync(CancellationToken ct)
+    private async Task<(Dictionary<string, double> Values, Readings Readings)> MeasureAsync(CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         var values = new Dictionary<string, double>(StringComparer.Ordinal);
@@ -127,13 +127,12 @@ public sealed class VitalsSampler(
         if (previous is { } from && await EscalationsAsync(from, current, ct) is { Proposed: > 0 } d)
             values[Vitals.EscalationRate] = (double)d.Escalated / d.Proposed;
         // The worst agent and category among those with enough recently resolved auto-approved decisions.
-        values[Vitals.AutoApprovedFailureRate] = Corrections.Judged(
-                await AutoApprovedFailures.RecentAsync(dataSource, Corrections.RecentDecisions, null, ct))
-            .Select(r => r.FailureRate).DefaultIfEmpty(0).Max();
+        var decisions = Corrections.Judged(await AutoApprovedFailures.RecentAsync(dataSource, Corrections.RecentDecisions, null, ct)).ToList();
+        values[Vitals.AutoApprovedFailureRate] = decisions.Select(r => r.FailureRate).DefaultIfEmpty(0).Max();
 
         // The worst enabled plugin among those called often enough to judge (PluginAnalytics, all tenants).
-        values[Vitals.PluginFailureRate] = Corrections.Judged(await PluginHealthQuery.ReadAsync(store, null, ct))
-            .Select(h => h.RecentFailureRate).DefaultIfEmpty(0).Max();
+        var plugins = Corrections.Judged(await PluginHealthQuery.ReadAsync(store, null, ct)).ToList();
+        values[Vitals.PluginFailureRate] = plugins.Select(h => h.RecentFailureRate).DefaultIfEmpty(0).Max();
 
         var stalled = new HashSet<string>(StringComparer.Ordinal);
         var positions = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -144,7 +143,7 @@ public sealed class VitalsSampler(
             if (p.Lag > 0 && _lastPositions.TryGetValue(p.Name, out var before) && before == p.Position) stalled.Add(p.Name);
         }
         _lastPositions = positions;
-        return (values, stalled);
+        return (values, new Readings(stalled, plugins, decisions));
     }
 
     private async Task<(long Proposed, long Escalated)> EscalationsAsync(long after, long upTo, CancellationToken ct)
