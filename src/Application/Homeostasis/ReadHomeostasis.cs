@@ -35,8 +35,10 @@ public static class ReadHomeostasis
             }))
             .OrderBy(v => v.Name, StringComparer.Ordinal).ThenBy(v => v.Node, StringComparer.Ordinal)
             .ToList();
+        // Only a projection restart names something of the whole system; every other correction names a
+        // tenant's subject, plugin or agent (tenant/...), shown to that tenant and to admins only.
         string? Visible(CorrectionView c) =>
-            admin || c.Action is not (Corrections.Consolidate or Corrections.DisablePlugin or Corrections.RaiseThreshold) || c.Target.StartsWith(tenant + "/", StringComparison.Ordinal)
+            admin || c.Action == Corrections.RestartProjection || c.Target.StartsWith(tenant + "/", StringComparison.Ordinal)
                 ? c.Target : null;
         var corrections = nodes.SelectMany(n => n.Corrections.Select(c => new CorrectionEntry(c.At, n.Id, c.Vital, c.Action, Visible(c), c.Result)))
             .OrderByDescending(c => c.At).Take(HomeostasisNode.KeptCorrections).ToList();
