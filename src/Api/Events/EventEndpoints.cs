@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Aetherra.Api.Auth;
 using Aetherra.Api.Http;
 using Aetherra.Application.Events;

@@ -103,7 +103,7 @@ public sealed class HighWaterSignal(EventFeed feed, TimeProvider clock, ILogger<
         LiveWindow updated;
         try
         {
-            if (old.To == 0 || old.To != Current || mark - old.To > WindowEvents)
+            if (old.To == 0 || mark - old.To > WindowEvents)
                 updated = new LiveWindow(mark, mark, [], new Dictionary<string, long>());
             else
             {

@@ -67,7 +67,6 @@ public sealed class AnalysisRebuild(
 
         var options = new StoreOptions();
         shape.Configure(options, schema, services);
-        options.Events.DatabaseSchemaName = schema;
         using var store = new DocumentStore(options);
         await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
         var source = options.Projections.All.FirstOrDefault(p => p.Name == projection && p.Lifecycle == ProjectionLifecycle.Async)
