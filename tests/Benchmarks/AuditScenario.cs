@@ -97,18 +97,8 @@ public sealed class AuditScenario(string dll, string connectionString, string wo
             verifySeconds, verify, verifyCpu, measured, size);
     }
 
-    private static async Task<string> CreateKeyAsync(ServerProcess server, CancellationToken ct)
-    {
-        using var http = new HttpClient { BaseAddress = server.BaseAddress };
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/admin/keys")
-        {
-            Content = JsonContent.Create(new { name = "bench-audit", tenant = Tenant, scopes = new[] { "audit:read" } })
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", server.AdminKey);
-        using var response = await http.SendAsync(request, ct);
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("key").GetString()!;
-    }
+    private static Task<string> CreateKeyAsync(ServerProcess server, CancellationToken ct) =>
+        server.NewKeyAsync("bench-audit", Tenant, ["audit:read"], ct);
 
     /// <summary>
     /// Rows as the server writes an audit record (its own stream, stream type and .NET type taken from the key

@@ -66,9 +66,8 @@ public static class DecisionBench
         await using var server = await ServerProcess.StartAsync(serverDll, database, workDir, ct,
             new Dictionary<string, string> { ["AETHERRA_EMBEDDINGS"] = "off" });
         using var http = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromMinutes(1) };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", server.AdminKey);
-        var key = await Send(http, "/admin/keys", new { name = "bench", tenant = "bench", scopes = new[] { "decisions:read", "decisions:write", "decisions:approve" } }, ct);
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key.GetProperty("key").GetString());
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer",
+            await server.NewKeyAsync("bench", "bench", ["decisions:read", "decisions:write", "decisions:approve"], ct));
 
         var rng = new Random(seed);
         var results = new List<Round>();

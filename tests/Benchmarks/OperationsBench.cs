@@ -319,15 +319,8 @@ public static class OperationsBench
             BaseAddress = server.BaseAddress,
             Timeout = TimeSpan.FromMinutes(5)
         };
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/admin/keys")
-        {
-            Content = JsonContent.Create(new { name = "operations", tenant = Tenant, scopes = new[] { "admin" } })
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", server.AdminKey);
-        using var response = await http.SendAsync(request, ct);
-        if (response.StatusCode != HttpStatusCode.Created) throw new InvalidOperationException($"/admin/keys answered {(int)response.StatusCode}");
-        var key = (await response.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("key").GetString();
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        http.DefaultRequestHeaders.Authorization =
+            new AuthenticationHeaderValue("Bearer", await server.NewKeyAsync("operations", Tenant, ["admin"], ct));
         return http;
     }
 

@@ -136,7 +136,7 @@ public static class RecallBench
             var server = await ServerProcess.StartAsync(dll, database, dir, ct, env, masterKey);
             try
             {
-                var client = await RecallClient.ForNewTenantAsync(server, server.AdminKey, Tenant, ct);
+                var client = await RecallClient.ForNewTenantAsync(server, Tenant, ct);
                 return new Run(dll, database, dir, masterKey, server, client);
             }
             catch

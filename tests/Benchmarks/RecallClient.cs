@@ -28,24 +28,8 @@ public sealed class RecallClient : IDisposable
     }
 
     /// <summary>A new key of <paramref name="tenant"/> (memory:read and memory:write) from the bootstrap admin key.</summary>
-    public static async Task<RecallClient> ForNewTenantAsync(ServerProcess server, string adminKey, string tenant, CancellationToken ct)
-    {
-        var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64, UseCookies = false })
-        {
-            BaseAddress = server.BaseAddress,
-            Timeout = TimeSpan.FromMinutes(5)
-        };
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/admin/keys")
-        {
-            Content = JsonContent.Create(new { name = "recall", tenant, scopes = new[] { "memory:read", "memory:write" } })
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", adminKey);
-        using var response = await http.SendAsync(request, ct);
-        await EnsureAsync(response, HttpStatusCode.Created, "/admin/keys", ct);
-        var created = await response.Content.ReadFromJsonAsync<JsonElement>(ct);
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", created.GetProperty("key").GetString());
-        return new RecallClient(http);
-    }
+    public static async Task<RecallClient> ForNewTenantAsync(ServerProcess server, string tenant, CancellationToken ct) =>
+        ForKey(server, await server.NewKeyAsync("recall", tenant, ["memory:read", "memory:write"], ct));
 
     /// <summary>POST /memories/batch (at most 1,000): the memory ids in order, and the sequence of the write.</summary>
     public async Task<(Guid[] Ids, long Sequence)> BatchAsync(byte[] body, CancellationToken ct)

@@ -64,7 +64,7 @@ public static class RecallEval
                 Progress($"starting the server ({serverDll})");
                 server = await ServerProcess.StartAsync(serverDll, await databases.CreateAsync("eval", ct), workDir, ct);
                 var tenant = "eval-" + Guid.NewGuid().ToString("N")[..8];
-                using var client = await RecallClient.ForNewTenantAsync(server, server.AdminKey, tenant, ct);
+                using var client = await RecallClient.ForNewTenantAsync(server, tenant, ct);
 
                 // Ingest: every scope its own subject; the map from dataset id to memory id per scope.
                 var ingestStarted = System.Diagnostics.Stopwatch.GetTimestamp();

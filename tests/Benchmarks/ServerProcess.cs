@@ -104,6 +104,22 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>A new API key of <paramref name="tenant"/> with the scopes, issued with the bootstrap admin key.</summary>
+    public async Task<string> NewKeyAsync(string name, string tenant, string[] scopes, CancellationToken ct)
+    {
+        using var http = new HttpClient { BaseAddress = BaseAddress };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/admin/keys")
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(new { name, tenant, scopes })
+        };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminKey);
+        using var response = await http.SendAsync(request, ct);
+        if (response.StatusCode != System.Net.HttpStatusCode.Created)
+            throw new InvalidOperationException($"/admin/keys answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
+        using var body = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
+        return body.RootElement.GetProperty("key").GetString()!;
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
