@@ -1,6 +1,10 @@
 namespace Aetherra.Application.Keys;
 
-/// <summary>The scopes of API.md. <c>admin</c> implies every other.</summary>
+/// <summary>
+/// The scopes of API.md. <c>admin</c> implies every scope of its own tenant; <c>operator</c> is the
+/// installation's (keys for any tenant, setpoints, projections, jobs, cluster, AI providers) and is
+/// implied by nothing else.
+/// </summary>
 public static class Scopes
 {
     public const string MemoryRead = "memory:read";
@@ -14,14 +18,22 @@ public static class Scopes
     public const string AuditRead = "audit:read";
     public const string HomeostasisRead = "homeostasis:read";
     public const string EventsRead = "events:read";
+    public const string ConversationsRead = "conversations:read";
+    public const string ConversationsWrite = "conversations:write";
+    public const string TasksRead = "tasks:read";
+    public const string TasksWrite = "tasks:write";
+    public const string ChangesWrite = "changes:write";
+    public const string ChangesStage = "changes:stage";
     public const string Admin = "admin";
+    public const string Operator = "operator";
 
     public static readonly IReadOnlyList<string> All =
     [
         MemoryRead, MemoryWrite, DecisionsRead, DecisionsWrite, DecisionsApprove, PluginsRead, PluginsInvoke,
-        PluginsAdmin, AuditRead, HomeostasisRead, EventsRead, Admin
+        PluginsAdmin, AuditRead, HomeostasisRead, EventsRead, ConversationsRead, ConversationsWrite, TasksRead,
+        TasksWrite, ChangesWrite, ChangesStage, Admin, Operator
     ];
 
     public static bool Grants(IEnumerable<string> held, string wanted) =>
-        held.Any(s => s == wanted || s == Admin);
+        held.Any(s => s == wanted || (s == Admin && wanted != Operator));
 }
