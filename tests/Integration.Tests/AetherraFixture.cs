@@ -22,6 +22,7 @@ public sealed class AetherraFixture : IAsyncLifetime
     private PostgreSqlContainer? _container;
     private string _adminConnection = "";
     private string _database = "";
+    private readonly List<string> _extraDatabases = [];
 
     public IAlbaHost Host { get; private set; } = null!;
     public string ConnectionString { get; private set; } = "";
@@ -85,8 +86,11 @@ public sealed class AetherraFixture : IAsyncLifetime
         await using (var admin = new NpgsqlConnection(_adminConnection))
         {
             await admin.OpenAsync();
-            await using var drop = new NpgsqlCommand($"drop database if exists {_database} with (force)", admin);
-            await drop.ExecuteNonQueryAsync();
+            foreach (var database in _extraDatabases.Append(_database))
+            {
+                await using var drop = new NpgsqlCommand($"drop database if exists {database} with (force)", admin);
+                await drop.ExecuteNonQueryAsync();
+            }
         }
         if (_container is not null) await _container.DisposeAsync();
     }
@@ -113,6 +117,50 @@ public sealed class AetherraFixture : IAsyncLifetime
         response.EnsureSuccessStatusCode();
         var created = (await response.Content.ReadFromJsonAsync<CreatedKey>())!;
         return new TenantKey(tenant, created.Id, created.Key);
+    }
+
+    /// <summary>
+    /// A fresh, empty database on the tests' PostgreSQL (dropped when the run ends), for a server of its own:
+    /// see <see cref="StartLoopbackServerAsync"/>.
+    /// </summary>
+    public async Task<string> NewDatabaseAsync()
+    {
+        var name = _database + "_" + Guid.NewGuid().ToString("N")[..8];
+        await using (var admin = new NpgsqlConnection(_adminConnection))
+        {
+            await admin.OpenAsync();
+            await using var create = new NpgsqlCommand($"create database {name}", admin);
+            await create.ExecuteNonQueryAsync();
+        }
+        lock (_extraDatabases) _extraDatabases.Add(name);
+        return new NpgsqlConnectionStringBuilder(_adminConnection) { Database = name }.ConnectionString;
+    }
+
+    /// <summary>
+    /// The real server (the built aetherra.dll beside the tests) as a child process on a free loopback port,
+    /// on a fresh database of its own: for clients that need a socket (browsers, MCP clients, fuzzers, other
+    /// languages). Its bootstrap key is <see cref="ServerProcess.AdminKey"/>; dispose it when done.
+    /// </summary>
+    public async Task<ServerProcess> StartLoopbackServerAsync(IReadOnlyDictionary<string, string>? environment = null,
+        CancellationToken ct = default)
+    {
+        var workDir = Directory.CreateTempSubdirectory("aetherra-server-").FullName;
+        return await ServerProcess.StartAsync(ApiDll(), await NewDatabaseAsync(), workDir, ct, environment);
+    }
+
+    /// <summary>
+    /// src/Api's own build output of the same configuration (ops/test builds it): not the copy beside the
+    /// tests, where the framework's command discovery would scan the test assemblies too and fail.
+    /// </summary>
+    private static string ApiDll()
+    {
+        var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)); // bin/<config>/<tfm>
+        var (tfm, configuration) = (here.Name, here.Parent!.Name);
+        var root = here;
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Aetherra.sln"))) root = root.Parent;
+        var dll = Path.Combine(root?.FullName ?? throw new InvalidOperationException("Aetherra.sln not found above the tests"),
+            "src", "Api", "bin", configuration, tfm, "aetherra.dll");
+        return File.Exists(dll) ? dll : throw new InvalidOperationException($"{dll} is missing: build the solution first (ops/test does)");
     }
 
     public NpgsqlConnection OpenDatabase()

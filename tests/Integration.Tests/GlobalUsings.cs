@@ -3,3 +3,4 @@ global using System.Net.Http.Json;
 global using System.Text.Json;
 global using Microsoft.Extensions.DependencyInjection;
 global using Xunit;
+global using Aetherra.Testing;

@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 
-namespace Aetherra.Benchmarks;
+namespace Aetherra.Testing;
 
 /// <summary>
 /// The real server, built by ops/bench, as a child process on a free loopback port: its CPU time, thread
