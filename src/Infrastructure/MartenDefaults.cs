@@ -33,11 +33,14 @@ public static class MartenDefaults
         opts.Events.MetadataConfig.UserNameEnabled = true;
         opts.Events.MetadataConfig.CorrelationIdEnabled = true;
 
-        // Async projections fail fast: an event a projection cannot apply or read pauses that projection
-        // (visible in its progression row) instead of being skipped and silently missing from a read model.
-        // Unknown event types are still skipped, so a newer node can add events an older one does not know.
-        opts.Projections.Errors.SkipApplyErrors = false;
-        opts.Projections.Errors.SkipSerializationErrors = false;
+        // An event a projection cannot apply is dead-lettered and skipped, so one bad event (of one tenant) does
+        // not stop a read model for everyone; the skip is never silent: Application/Operations/DeadLetters.cs
+        // announces each dead letter with an event and a warning, homeostasis watches their count, and the
+        // operator retries or skips each one (docs/operations.md, "Dead letters"). A rebuild skips the same way.
+        opts.Projections.Errors.SkipApplyErrors = true;
+        opts.Projections.Errors.SkipSerializationErrors = true;
+        opts.Projections.RebuildErrors.SkipApplyErrors = true;
+        opts.Projections.RebuildErrors.SkipSerializationErrors = true;
 
         // The daemon looks for new committed events every 100 ms while they arrive and every 250 ms when idle
         // (Marten's defaults: 250 ms and 1 s). The live feed, the async read models and minSequence waits

@@ -1,4 +1,5 @@
 using Aetherra.Api.Auth;
+using Aetherra.Api.Http;
 using Aetherra.Application.Keys;
 using Aetherra.Application.Operations;
 using Microsoft.AspNetCore.Authorization;
@@ -22,4 +23,17 @@ public static class ProjectionEndpoints
         var jobId = await operations.StartRebuildAsync(name, body, http.User.Tenant(), ct);
         return Results.Accepted($"/admin/jobs/{jobId}", new { jobId });
     }
+
+    /// <summary>Events the async projections skipped (dead letters) that no operator has retried or skipped yet.</summary>
+    [WolverineGet("/admin/projections/dead-letters", OperationId = "projection.dead-letter-list"), Authorize(Policy = Scopes.Operator)]
+    public static Task<IReadOnlyList<DeadLetterView>> DeadLetterList(DeadLetters deadLetters, CancellationToken ct) =>
+        deadLetters.ListAsync(ct);
+
+    [WolverinePost("/admin/projections/dead-letters/{id}/retry", OperationId = "projection.dead-letter-retry"), Authorize(Policy = Scopes.Operator)]
+    public static Task<DeadLetterResolved> RetryDeadLetter(Guid id, HttpContext http, DeadLetters deadLetters, CancellationToken ct) =>
+        deadLetters.RetryAsync(id, http.Command(), ct);
+
+    [WolverinePost("/admin/projections/dead-letters/{id}/skip", OperationId = "projection.dead-letter-skip"), Authorize(Policy = Scopes.Operator)]
+    public static Task<DeadLetterResolved> SkipDeadLetter(Guid id, HttpContext http, DeadLetters deadLetters, CancellationToken ct) =>
+        deadLetters.SkipAsync(id, http.Command(), ct);
 }

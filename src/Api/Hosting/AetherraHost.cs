@@ -48,6 +48,7 @@ public static class AetherraHost
         HomeostasisConfiguration.Configure(opts, homeostasis);
         PluginConfiguration.Configure(opts);
         Application.Decisions.DecisionConfiguration.Configure(opts);
+        Application.Operations.OperationsConfiguration.Configure(opts);
     }
 
     public static WebApplicationBuilder AddAetherra(this WebApplicationBuilder builder)
@@ -73,6 +74,8 @@ public static class AetherraHost
         services.AddSingleton<IdempotencyStore>();
         services.AddSingleton<Infrastructure.Jobs.JobRunner>();
         services.AddSingleton<Application.Operations.ProjectionOperations>();
+        services.AddSingleton<Application.Operations.DeadLetters>();
+        services.AddHostedService(sp => sp.GetRequiredService<Application.Operations.DeadLetters>());
         services.AddSingleton<Application.Events.EventFeed>();
         services.AddSingleton<Application.Events.HighWaterSignal>();
         services.AddHostedService(sp => sp.GetRequiredService<Application.Events.HighWaterSignal>());
@@ -171,6 +174,8 @@ public static class AetherraHost
             : next(context));
         app.UseAuthorization();
         app.UseMiddleware<ProblemMiddleware>();
+        // Route values and query strings no store can take are refused here, for every route (bodies: ValidationPolicy).
+        app.UseMiddleware<InputGuardMiddleware>();
 
         app.MapHealth();
         app.MapMetrics();

@@ -46,6 +46,8 @@ public sealed class AuditMiddleware(RequestDelegate next, IDocumentStore store, 
     {
         var target = context.Request.RouteValues.TryGetValue("id", out var id) ? id?.ToString()
             : context.Request.RouteValues.TryGetValue("subject", out var subject) ? subject?.ToString() : null;
+        // A refused request can name what no store takes (a NUL in the path): the record keeps the rest.
+        if (target is not null && !InputText.IsStorable(target)) target = null;
         var reason = context.Items[Problems.ReasonItem] as string ?? ReasonPhrases.GetReasonPhrase(status);
         try
         {

@@ -9,8 +9,9 @@ using Wolverine.Http.CodeGen;
 namespace Aetherra.Api.Http;
 
 /// <summary>
-/// Runs the registered FluentValidation validator of every endpoint's request body before the endpoint:
-/// a failure ends the request with a 400 ValidationProblemDetails listing each field, and nothing runs.
+/// Checks every endpoint's request body before the endpoint: first what no field may hold on any route
+/// (<see cref="InputText"/>), then the registered FluentValidation validator of that body, if any. A failure
+/// ends the request with a 400 ValidationProblemDetails listing each field, and nothing runs.
 /// </summary>
 public sealed class ValidationPolicy : IHttpPolicy
 {
@@ -18,19 +19,30 @@ public sealed class ValidationPolicy : IHttpPolicy
     {
         foreach (var chain in chains.Where(c => c.HasRequestType && c.RequestType != typeof(void)))
         {
-            var validator = typeof(IValidator<>).MakeGenericType(chain.RequestType!);
-            if (!container.RegistrationsFor(validator).Any()) continue;
             chain.Metadata.ProducesValidationProblem();
-            var method = typeof(RequestValidation).GetMethod(nameof(RequestValidation.ValidateAsync))!
-                .MakeGenericMethod(chain.RequestType!);
-            var call = new MethodCall(typeof(RequestValidation), method) { CommentText = "FluentValidation" };
-            chain.Middleware.InsertRange(0, [call, new MaybeEndWithResultFrame(call.ReturnVariable!)]);
+            var frames = new List<Frame>();
+            var check = new MethodCall(typeof(RequestValidation),
+                typeof(RequestValidation).GetMethod(nameof(RequestValidation.CheckInput))!.MakeGenericMethod(chain.RequestType!))
+                { CommentText = "Text, numbers and ids no field may hold" };
+            frames.AddRange([check, new MaybeEndWithResultFrame(check.ReturnVariable!)]);
+            var validator = typeof(IValidator<>).MakeGenericType(chain.RequestType!);
+            if (container.RegistrationsFor(validator).Any())
+            {
+                var method = typeof(RequestValidation).GetMethod(nameof(RequestValidation.ValidateAsync))!
+                    .MakeGenericMethod(chain.RequestType!);
+                var call = new MethodCall(typeof(RequestValidation), method) { CommentText = "FluentValidation" };
+                frames.AddRange([call, new MaybeEndWithResultFrame(call.ReturnVariable!)]);
+            }
+            chain.Middleware.InsertRange(0, frames);
         }
     }
 }
 
 public static class RequestValidation
 {
+    public static IResult CheckInput<T>(T? body, HttpContext context) =>
+        InputText.Check(body) is { Count: > 0 } errors ? Invalid(context, errors) : WolverineContinue.Result();
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static async Task<IResult> ValidateAsync<T>(IValidator<T> validator, T? body, HttpContext context)
     {

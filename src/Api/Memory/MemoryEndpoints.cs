@@ -62,15 +62,42 @@ public static class MemoryEndpoints
         return Results.Ok(await ForgetMemoryHandler.Handle(id, reason, http.Command(), store, clock, ct));
     }
 
+    /// <summary>
+    /// The path form. Routing leaves an encoded '/' (%2F) undecoded in a route value, so the subject is decoded
+    /// from the raw path: DELETE /subjects/a%2Fb forgets "a/b". The body form takes any subject as it is.
+    /// </summary>
     [WolverineDelete("/subjects/{subject}", OperationId = MemoryActions.ForgetSubject), Authorize(Policy = Scopes.MemoryWrite)]
     public static async Task<IResult> ForgetSubject(
         string subject, HttpContext http, IDocumentStore store, TimeProvider clock, CancellationToken ct)
     {
+        subject = RawPathSegment(http) ?? subject;
         if (string.IsNullOrWhiteSpace(subject) || subject.Length > MemoryLimits.MaxNameLength)
             return RequestValidation.Invalid(http, new Dictionary<string, string[]>
             {
                 ["subject"] = [$"'Subject' must be 1 to {MemoryLimits.MaxNameLength} characters."]
             });
         return Results.Ok(await ForgetSubjectHandler.Handle(subject, http.Command(), store, clock, ct));
+    }
+
+    [WolverinePost("/subjects/forget", OperationId = MemoryActions.ForgetSubjectByBody), Authorize(Policy = Scopes.MemoryWrite)]
+    public static async Task<ForgetSubjectResult> ForgetSubjectByBody(
+        ForgetSubject body, HttpContext http, IDocumentStore store, TimeProvider clock, CancellationToken ct) =>
+        await ForgetSubjectHandler.Handle(body.Subject!, http.Command(), store, clock, ct);
+
+    /// <summary>The last segment of the path as the client sent it, fully percent-decoded.</summary>
+    private static string? RawPathSegment(HttpContext http)
+    {
+        var raw = http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget;
+        if (string.IsNullOrEmpty(raw)) return null;
+        var path = raw.Split('?', 2)[0];
+        var segment = path[(path.LastIndexOf('/') + 1)..];
+        try
+        {
+            return Uri.UnescapeDataString(segment);
+        }
+        catch (UriFormatException)
+        {
+            return null;
+        }
     }
 }

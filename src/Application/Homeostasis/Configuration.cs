@@ -37,6 +37,8 @@ public sealed record HomeostasisSettings(TimeSpan Interval, string Node, Tuning 
         Vitals.LargestSubject => new(null, SubjectBudget),
         Vitals.PluginFailureRate => new(null, 0.5),
         Vitals.AutoApprovedFailureRate => new(null, 0.25),
+        // Any skipped event is a read model missing something until an operator retries or skips it.
+        Vitals.DeadLetters => new(null, 0),
         _ when vital.StartsWith(Vitals.ProjectionLagPrefix, StringComparison.Ordinal) => new(null, 10_000),
         _ => Setpoint.None,
     };

@@ -19,7 +19,7 @@ namespace Aetherra.Application.Homeostasis;
 /// </summary>
 public sealed class VitalsSampler(
     IDocumentStore store, NpgsqlDataSource dataSource, VitalRecorder recorder, ProjectionOperations projections,
-    Corrections corrections, HomeostasisSettings settings, TimeProvider clock, ILogger<VitalsSampler> log) : BackgroundService
+    Corrections corrections, DeadLetters deadLetters, HomeostasisSettings settings, TimeProvider clock, ILogger<VitalsSampler> log) : BackgroundService
 {
     private const string S = AetherraSettings.Schema;
     private readonly SemaphoreSlim _one = new(1, 1);
@@ -133,6 +133,9 @@ public sealed class VitalsSampler(
         // The worst enabled plugin among those called often enough to judge (PluginAnalytics, all tenants).
         var plugins = Corrections.Judged(await PluginHealthQuery.ReadAsync(store, null, ct)).ToList();
         values[Vitals.PluginFailureRate] = plugins.Select(h => h.RecentFailureRate).DefaultIfEmpty(0).Max();
+
+        // Events the async projections skipped and no operator has retried or skipped yet.
+        values[Vitals.DeadLetters] = await deadLetters.CountAsync(ct);
 
         var stalled = new HashSet<string>(StringComparer.Ordinal);
         var positions = new Dictionary<string, long>(StringComparer.Ordinal);

@@ -8,6 +8,7 @@ public static class MemoryActions
     public const string Revise = "memory.revise";
     public const string Forget = "memory.forget";
     public const string ForgetSubject = "subject.forget";
+    public const string ForgetSubjectByBody = "subject.forget-by-body";
     public const string Reinforce = "memory.reinforce";
     public const string Consolidate = "memory.consolidate";
 }

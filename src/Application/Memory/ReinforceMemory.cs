@@ -22,23 +22,43 @@ public sealed class ReinforceMemoryValidator : AbstractValidator<ReinforceMemory
 
 public static class ReinforceMemoryHandler
 {
-    /// <summary>The memory was useful: it gains weight in recall (decaying with the reinforcement's age).</summary>
+    /// <summary>Attempts before a reinforcement gives up on a busy memory: each attempt lets at least one writer through.</summary>
+    public const int MaxAttempts = 40;
+
+    /// <summary>
+    /// The memory was useful: it gains weight in recall (decaying with the reinforcement's age). A reinforcement
+    /// names no version, so losing a race to another writer is no conflict of the client's: it is tried again
+    /// on the memory's new version (bounded; a still-busy memory then answers 409 as before).
+    /// </summary>
     public static async Task<ReinforceMemoryResult> Handle(
         Guid id, ReinforceMemory body, CommandContext command, IDocumentStore store, TimeProvider clock, CancellationToken ct)
     {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await TryOnceAsync(id, body, command, store, clock, ct);
+            }
+            catch (ConcurrencyException) when (attempt < MaxAttempts)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 5 + Math.Min(attempt, 20))), clock, ct);
+            }
+            catch (ConcurrencyException)
+            {
+                throw await ReviseMemoryHandler.ConflictAsync(store, command.Tenant, id, ct);
+            }
+        }
+    }
+
+    private static async Task<ReinforceMemoryResult> TryOnceAsync(
+        Guid id, ReinforceMemory body, CommandContext command, IDocumentStore store, TimeProvider clock, CancellationToken ct)
+    {
         await using var session = store.OpenFor(command);
-        try
-        {
-            var stream = await session.Events.FetchForWriting<MemoryState>(id, ct);
-            var current = stream.Aggregate ?? throw new NotFound("memory");
-            var now = clock.GetUtcNow();
-            stream.AppendOne(MemoryDecisions.Reinforce(current, body.Weight ?? 1, body.Reason, now));
-            var sequence = await session.CommitAsync(command, id.ToString(), 200, now, ct);
-            return new ReinforceMemoryResult(id, current.Version + 1, sequence);
-        }
-        catch (ConcurrencyException)
-        {
-            throw await ReviseMemoryHandler.ConflictAsync(store, command.Tenant, id, ct);
-        }
+        var stream = await session.Events.FetchForWriting<MemoryState>(id, ct);
+        var current = stream.Aggregate ?? throw new NotFound("memory");
+        var now = clock.GetUtcNow();
+        stream.AppendOne(MemoryDecisions.Reinforce(current, body.Weight ?? 1, body.Reason, now));
+        var sequence = await session.CommitAsync(command, id.ToString(), 200, now, ct);
+        return new ReinforceMemoryResult(id, current.Version + 1, sequence);
     }
 }

@@ -1,7 +1,9 @@
 using Aetherra.Application.Memory;
 using Aetherra.Domain.Memory;
 using Aetherra.Infrastructure;
+using Aetherra.Application.Common;
 using Aetherra.Infrastructure.Crypto;
+using Aetherra.Infrastructure.Database;
 using Aetherra.Infrastructure.Embeddings;
 using JasperFx.Events;
 using Marten;
@@ -35,6 +37,10 @@ public sealed class RecallProjection(
         operations.QueueSqlCommand($"insert into {n.State} (id, epoch) values (1, ?) on conflict (id) do nothing", Guid.NewGuid());
 
         var texts = await OpenContentAsync(events, ct);
+        // Text PostgreSQL cannot store would fail the daemon's whole batch at commit and stop recall for every
+        // tenant: the one event is refused here instead, and the daemon dead-letters it and carries on.
+        if (texts.Where(t => !StorableText.IsStorable(t.Value)).Select(t => t.Key).MinBy(e => e.Sequence) is { } poison)
+            throw new ProjectionRefusedEvent(poison, "its content holds a NUL or an unpaired surrogate, which PostgreSQL cannot store");
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var vectors = settings.Embeddings && texts.Count > 0
             ? embedder.EmbedMany(texts.Values.ToList(), ct)
