@@ -99,14 +99,14 @@ public sealed class MemorySubjectForgetTests(AetherraFixture fx)
     }
 
     [Fact]
-    public async Task forgetting_a_subject_with_no_memories_forgets_none()
+    public async Task forgetting_a_subject_that_was_never_written_is_not_found()
     {
         var key = await fx.NewTenantAsync();
 
         var response = await fx.Client(key.Key).DeleteAsync("/subjects/nobody");
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal(0, (await response.Json()).GetProperty("memoriesForgotten").GetInt32());
+        // An erasure that erased nothing must not read as done (issue 13: a wrongly encoded subject did).
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
     }
 
     [Fact]

@@ -87,7 +87,8 @@ public sealed class ServerProcess : IAsyncDisposable
     private async Task WaitReadyAsync(CancellationToken ct)
     {
         using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
-        var deadline = DateTime.UtcNow.AddSeconds(90);
+        // Generous: under a whole test run on 2 shared cores a cold start took more than 90 s.
+        var deadline = DateTime.UtcNow.AddSeconds(240);
         while (true)
         {
             if (_process.HasExited)
@@ -99,7 +100,7 @@ public sealed class ServerProcess : IAsyncDisposable
             }
             catch (HttpRequestException) { }
             catch (TaskCanceledException) when (!ct.IsCancellationRequested) { }
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"the server was not ready within 90 s; see {LogFile}");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"the server was not ready within 240 s; see {LogFile}");
             await Task.Delay(200, ct);
         }
     }

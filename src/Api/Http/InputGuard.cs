@@ -101,7 +101,8 @@ public static class InputText
     /// <summary>The readable properties of our own request types; null for everything else (framework values).</summary>
     private static PropertyInfo[]? PropertiesOf(Type type) => Shapes.GetOrAdd(type, t =>
         t.Namespace?.StartsWith("Aetherra", StringComparison.Ordinal) == true && !t.IsEnum
-            ? t.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanRead && p.GetIndexParameters().Length == 0).ToArray()
+            ? t.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanRead && p.GetIndexParameters().Length == 0
+                && p.GetCustomAttribute<System.Text.Json.Serialization.JsonIgnoreAttribute>() is null).ToArray()
             : null);
 
     private static string Camel(string name) => char.ToLowerInvariant(name[0]) + name[1..];

@@ -89,7 +89,7 @@ public sealed class ManifestValidator : AbstractValidator<ManifestInput>
             .WithMessage("'Endpoint' must be an absolute http or https URL without credentials or fragment.");
         RuleFor(x => x.PublisherKeyId).NotEmpty().Matches("^[0-9a-f]{32}$")
             .WithMessage("'Publisher Key Id' must be the 32 lowercase hex characters POST /trust/publishers answered.");
-        RuleFor(x => x.Capabilities).NotEmpty().Must(c => c!.Count <= PluginLimits.MaxCapabilities)
+        RuleFor(x => x.Capabilities).Cascade(CascadeMode.Stop).NotEmpty().Must(c => c!.Count <= PluginLimits.MaxCapabilities)
             .WithMessage($"A manifest names 1 to {PluginLimits.MaxCapabilities} capabilities.")
             .Must(c => c!.Select(x => x?.Name).Distinct().Count() == c!.Count).WithMessage("Capability names must be unique.");
         RuleForEach(x => x.Capabilities).ChildRules(c =>
