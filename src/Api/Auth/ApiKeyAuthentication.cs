@@ -53,8 +53,17 @@ public sealed class ApiKeyAuthentication(
     }
 }
 
+/// <summary>Policies beyond the one per scope (those are named after their scope).</summary>
+public static class Policies
+{
+    /// <summary>Key administration and jobs: a tenant's administrator for its own tenant, the operator for any.</summary>
+    public const string AdminOrOperator = "admin or operator";
+}
+
 public static class CallerExtensions
 {
+    public static Application.Keys.Caller Caller(this ClaimsPrincipal user) => new(user.Tenant(), user.HasScope(Scopes.Operator));
+
     public static string Tenant(this ClaimsPrincipal user) =>
         user.FindFirst(ApiKeyAuthentication.TenantClaim)?.Value ?? throw new InvalidOperationException("no tenant claim");
 

@@ -59,16 +59,50 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, MasterKey master, T
         return key;
     }
 
-    /// <summary>Revokes a key; false when no live key has that id.</summary>
-    public async Task<bool> RevokeAsync(Guid id, CancellationToken ct)
+    /// <summary>
+    /// Revokes a key; false when no live key has that id, or (for a tenant's administrator) the key is of
+    /// another tenant (<paramref name="tenant"/>) or holds <c>operator</c> (<paramref name="sparingOperators"/>).
+    /// </summary>
+    public async Task<bool> RevokeAsync(Guid id, string? tenant, bool sparingOperators, CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand(
-            $"update {Table} set revoked_at = $2 where id = $1 and revoked_at is null");
+            $"update {Table} set revoked_at = $2 where id = $1 and revoked_at is null" +
+            " and ($3::text is null or tenant_id = $3) and not ($4 and 'operator' = any(scopes))");
         cmd.Parameters.Add(new() { Value = id });
         cmd.Parameters.Add(new() { Value = clock.GetUtcNow() });
+        cmd.Parameters.Add(new() { Value = (object?)tenant ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        cmd.Parameters.Add(new() { Value = sparingOperators });
         var revoked = await cmd.ExecuteNonQueryAsync(ct) > 0;
         foreach (var entry in _cache.Where(e => e.Value.Key.Id == id)) _cache.TryRemove(entry.Key, out _);
         return revoked;
+    }
+
+    /// <summary>
+    /// The migration to two kinds of administrator (docs/security.md): the bootstrap key (the first key the
+    /// server made, named <see cref="BootstrapName"/>) gains <c>operator</c>; every other <c>admin</c> key
+    /// stays the administrator of its own tenant only. Idempotent; true when it changed the key.
+    /// </summary>
+    public async Task<bool> GrantBootstrapOperatorAsync(CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(
+            $"""
+            update {Table} set scopes = array_append(scopes, 'operator')
+            where id = (select id from {Table} order by created_at, id limit 1)
+              and name = '{BootstrapName}' and not 'operator' = any(scopes)
+            """);
+        var changed = await cmd.ExecuteNonQueryAsync(ct) > 0;
+        if (changed) _cache.Clear();
+        return changed;
+    }
+
+    public const string BootstrapName = "bootstrap-admin";
+
+    /// <summary>Whether the key exists and is not revoked.</summary>
+    public async Task<bool> IsLiveAsync(Guid id, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand($"select exists (select 1 from {Table} where id = $1 and revoked_at is null)");
+        cmd.Parameters.Add(new() { Value = id });
+        return (bool)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
     public async Task<bool> AnyAsync(CancellationToken ct)
