@@ -28,7 +28,7 @@ public sealed class TenantAdminIsolationTests(AetherraFixture fx)
     }
 
     private sealed record Victim(
-        TenantKey Key, string Marker, Guid MemoryId, long MemorySequence, Guid DecisionId, string DecisionStatus, string PluginId, string PublisherKeyId,
+        TenantKey Key, string Marker, Guid MemoryId, long MemorySequence, Guid DecisionId, string DecisionStatus, string PluginId, Publisher Publisher, string PublisherKeyId,
         Guid JobId, TenantKey OtherKey);
 
     private sealed record Case(Decision Decision, Func<Victim, HttpRequestMessage[]> Requests, HttpStatusCode[]? Expected = null);
@@ -109,8 +109,14 @@ public sealed class TenantAdminIsolationTests(AetherraFixture fx)
         ["GET /learning/{agent}"] = new(Decision.OwnTenant, _ => One(HttpMethod.Get, "/learning/concierge"), [HttpStatusCode.OK, HttpStatusCode.NotFound]),
 
         // B cannot register A's plugin on the strength of A's trust: its own trust store does not hold A's publisher.
-        ["POST /plugins"] = new(Decision.OwnTenant, v => One(HttpMethod.Post, "/plugins", new { manifest = new { id = v.PluginId } }),
-            [HttpStatusCode.BadRequest, HttpStatusCode.UnprocessableEntity]),
+        ["POST /plugins"] = new(Decision.OwnTenant, v =>
+            [
+                new HttpRequestMessage(HttpMethod.Post, "/plugins")
+                {
+                    Content = new StringContent(v.Publisher.Body(PluginTestSupport.Manifest(v.PluginId, "http://127.0.0.1:9/run", v.PublisherKeyId, "2.0.0"))
+                        .ToJsonString(), System.Text.Encoding.UTF8, "application/json"),
+                },
+            ], [HttpStatusCode.UnprocessableEntity]),
         ["GET /plugins"] = new(Decision.OwnTenant, _ => One(HttpMethod.Get, "/plugins")),
         ["GET /plugins/{id}"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Get, $"/plugins/{v.PluginId}")),
         ["POST /plugins/{id}/enable"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Post, $"/plugins/{v.PluginId}/enable")),
@@ -220,7 +226,7 @@ public sealed class TenantAdminIsolationTests(AetherraFixture fx)
         var job = await client.PostAsJsonAsync("/memories/consolidate", new { subject = "alice" });
         Assert.Equal(HttpStatusCode.Accepted, job.StatusCode);
         var other = await fx.NewKeyAsync(a.Tenant, "memory:read");
-        return new Victim(a, marker, memoryId, sequence, decision.Id(), decision.Str("status"), pluginId, publisher.KeyId,
+        return new Victim(a, marker, memoryId, sequence, decision.Id(), decision.Str("status"), pluginId, publisher, publisher.KeyId,
             (await job.Json()).GetProperty("jobId").GetGuid(), other);
     }
 

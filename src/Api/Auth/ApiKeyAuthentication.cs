@@ -15,6 +15,8 @@ public sealed class ApiKeyAuthentication(
     public const string SchemeName = "ApiKey";
     public const string TenantClaim = "tenant";
     public const string ScopeClaim = "scope";
+    /// <summary>The key's own rate limit, "permitsPerSecond burst" (invariant), when it has one.</summary>
+    public const string RateLimitClaim = "rate-limit";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -33,6 +35,8 @@ public sealed class ApiKeyAuthentication(
             new(TenantClaim, key.Tenant)
         };
         claims.AddRange(key.Scopes.Select(s => new Claim(ScopeClaim, s)));
+        if (key.RateLimit is { } limit)
+            claims.Add(new Claim(RateLimitClaim, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{limit.PermitsPerSecond} {limit.Burst}")));
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
         return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
     }

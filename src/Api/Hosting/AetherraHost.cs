@@ -149,6 +149,7 @@ public static class AetherraHost
             c.ProblemDetails.Extensions["requestId"] = c.HttpContext.TraceIdentifier;
         });
         services.AddExceptionHandler<LastResortExceptionHandler>();
+        services.AddAetherraRateLimiting(RateLimitSettings.From(builder.Configuration));
         services.AddOpenApi();
         services.AddAetherraTelemetry(builder.Configuration);
         services.AddWolverineHttp();
@@ -171,6 +172,7 @@ public static class AetherraHost
         app.UseAuthentication();
         app.UseMiddleware<IdempotencyMiddleware>();
         app.UseMiddleware<AuditMiddleware>();
+        app.UseAetherraRateLimiting();
         // Kestrel enforces MaxRequestBodySize only as the body is read, and the JSON binder answers any read
         // failure with 400: a body declared too large is refused here, as 413, before anything reads it.
         app.Use((context, next) => context.Request.ContentLength > MaxRequestBytes

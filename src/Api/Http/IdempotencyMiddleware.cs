@@ -9,7 +9,8 @@ namespace Aetherra.Api.Http;
 /// <summary>
 /// <c>Idempotency-Key</c> on any POST, PUT or DELETE: the first request with a key runs and its answer is
 /// kept; a retry gets that answer (same status, same body) without running again; the same key with another
-/// request is 422. A request that failed on our side (5xx) releases its key so a retry can run it. A kept key
+/// request is 422. A request that failed on our side (5xx) or was rate limited (429) releases its key so a
+/// retry can run it. A kept key
 /// issue (its answer holds the key's secret, sealed) is replayed only while that key is live: once revoked,
 /// the replay is 410 and the secret is never shown again.
 /// </summary>
@@ -66,7 +67,8 @@ public sealed class IdempotencyMiddleware(RequestDelegate next, IdempotencyStore
         try
         {
             await next(context);
-            completed = context.Response.StatusCode < 500;
+            // 429: not run, only refused for now; the retry must run it.
+            completed = context.Response.StatusCode < 500 && context.Response.StatusCode != StatusCodes.Status429TooManyRequests;
         }
         finally
         {

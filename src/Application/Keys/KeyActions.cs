@@ -12,9 +12,9 @@ public static class KeyActions
     public const string Revoke = "key.revoke";
 }
 
-public sealed record CreateApiKey(string? Name, string? Tenant, IReadOnlyList<string>? Scopes);
+public sealed record CreateApiKey(string? Name, string? Tenant, IReadOnlyList<string>? Scopes, RateLimitRequest? RateLimit = null);
 
-public sealed record CreatedApiKey(Guid Id, string Key, string Tenant, IReadOnlyList<string> Scopes, long Sequence);
+public sealed record CreatedApiKey(Guid Id, string Key, string Tenant, IReadOnlyList<string> Scopes, KeyRateLimit? RateLimit, long Sequence);
 
 public sealed partial class CreateApiKeyValidator : AbstractValidator<CreateApiKey>
 {
@@ -26,6 +26,13 @@ public sealed partial class CreateApiKeyValidator : AbstractValidator<CreateApiK
         RuleFor(x => x.Scopes).NotEmpty();
         RuleForEach(x => x.Scopes).Must(s => Keys.Scopes.All.Contains(s))
             .WithMessage((_, s) => $"'{s}' is not a scope; scopes are: {string.Join(' ', Keys.Scopes.All)}.");
+        When(x => x.RateLimit is not null, () =>
+        {
+            RuleFor(x => x.RateLimit!.PermitsPerSecond).NotNull().GreaterThan(0).LessThanOrEqualTo(RateLimitSettings.MaxPermitsPerSecond)
+                .OverridePropertyName("rateLimit.permitsPerSecond");
+            RuleFor(x => x.RateLimit!.Burst).NotNull().InclusiveBetween(1, RateLimitSettings.MaxBurst)
+                .OverridePropertyName("rateLimit.burst");
+        });
     }
 
     [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,62}$")]
@@ -46,10 +53,11 @@ public static class ApiKeyHandlers
     {
         var scopes = request.Scopes!.Distinct().ToList();
         KeyAuthority.EnsureMayIssue(caller, request.Tenant!, scopes);
-        var (key, secret) = await keys.CreateAsync(request.Name!, request.Tenant!, scopes, ct);
+        var limit = request.RateLimit is { PermitsPerSecond: { } permits, Burst: { } burst } ? new KeyRateLimit(permits, burst) : null;
+        var (key, secret) = await keys.CreateAsync(request.Name!, request.Tenant!, scopes, ct, limit);
         await using var session = store.OpenFor(command);
         var sequence = await session.CommitAsync(command, key.Id.ToString(), 201, clock.GetUtcNow(), ct);
-        return new CreatedApiKey(key.Id, secret, key.Tenant, key.Scopes, sequence);
+        return new CreatedApiKey(key.Id, secret, key.Tenant, key.Scopes, key.RateLimit, sequence);
     }
 
     public static async Task<long> Revoke(
