@@ -311,7 +311,7 @@ public static class OperationsBench
     private static async Task<long> HighWaterAsync(HttpClient http, CancellationToken ct) =>
         (await http.GetFromJsonAsync<JsonElement>("/admin/status", ct)).GetProperty("eventStore").GetProperty("highWaterMark").GetInt64();
 
-    /// <summary>A key of the bench tenant with every scope (admin implies them; the feed shows its own tenant).</summary>
+    /// <summary>A key of the bench tenant with every scope (admin implies them; operator for the projections and jobs; the feed shows its own tenant).</summary>
     private static async Task<HttpClient> ClientAsync(ServerProcess server, CancellationToken ct)
     {
         var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 16, UseCookies = false })
@@ -320,7 +320,7 @@ public static class OperationsBench
             Timeout = TimeSpan.FromMinutes(5)
         };
         http.DefaultRequestHeaders.Authorization =
-            new AuthenticationHeaderValue("Bearer", await server.NewKeyAsync("operations", Tenant, ["admin"], ct));
+            new AuthenticationHeaderValue("Bearer", await server.NewKeyAsync("operations", Tenant, ["admin", "operator"], ct));
         return http;
     }
 

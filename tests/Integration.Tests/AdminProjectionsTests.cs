@@ -37,8 +37,21 @@ public sealed class AdminProjectionsTests(AetherraFixture fx)
         Assert.True(sequence > 0);
     }
 
+    /// <summary>Issue 13: uptime counted from the first status call, not from the start of the process.</summary>
     [Fact]
-    public async Task projection_operations_need_the_admin_scope()
+    public async Task uptime_counts_from_the_start_of_the_process()
+    {
+        var started = System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime();
+
+        var status = await (await fx.Client(fx.AdminKey).GetAsync("/admin/status")).Json();
+
+        var expected = (DateTime.UtcNow - started).TotalSeconds;
+        var uptime = status.GetProperty("uptimeSeconds").GetInt64();
+        Assert.InRange(uptime, expected - 3, expected + 1);
+    }
+
+    [Fact]
+    public async Task projection_operations_need_the_operator_scope()
     {
         var key = await fx.NewTenantAsync("memory:read", "memory:write", "audit:read");
         var client = fx.Client(key.Key);

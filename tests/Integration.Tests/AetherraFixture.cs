@@ -26,7 +26,7 @@ public sealed class AetherraFixture : IAsyncLifetime
 
     public IAlbaHost Host { get; private set; } = null!;
     public string ConnectionString { get; private set; } = "";
-    /// <summary>An admin key of the bootstrap tenant: issues the per-test keys through POST /admin/keys.</summary>
+    /// <summary>An operator key (and admin of the bootstrap tenant), as the bootstrap key: issues the per-test keys through POST /admin/keys.</summary>
     public string AdminKey { get; private set; } = "";
 
     public async ValueTask InitializeAsync()
@@ -61,7 +61,7 @@ public sealed class AetherraFixture : IAsyncLifetime
         await StartAgentAsync(Aetherra.Application.Learning.LearningLoopProjection.ProjectionName);
 
         var keys = Host.Services.GetRequiredService<Aetherra.Infrastructure.Keys.ApiKeyStore>();
-        AdminKey = (await keys.CreateAsync("test-admin", "default", ["admin"], CancellationToken.None)).Secret;
+        AdminKey = (await keys.CreateAsync("test-admin", "default", ["admin", "operator"], CancellationToken.None)).Secret;
     }
 
     /// <summary>

@@ -177,4 +177,25 @@ public sealed class AuditTests(AetherraFixture fx)
         var problem = await response.AssertProblem(HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
     }
+
+    /// <summary>Issue 13: a body of the wrong media type was refused by routing's own 415 endpoint and left no record.</summary>
+    [Fact]
+    public async Task a_415_for_a_body_of_the_wrong_media_type_is_audited_as_the_commands_refusal()
+    {
+        var key = await fx.NewTenantAsync();
+        var client = fx.Client(key.Key);
+        var id = Guid.NewGuid();
+
+        var record = await client.PostAsync("/memories", new StringContent("Alice likes tea", System.Text.Encoding.UTF8, "text/plain"));
+        var revise = await client.PutAsync($"/memories/{id}", new StringContent("<x/>", System.Text.Encoding.UTF8, "application/xml"));
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, record.StatusCode);
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, revise.StatusCode);
+        var recorded = Assert.Single(await client.AuditAsync("memory.record"));
+        Assert.Equal(415, recorded.GetProperty("status").GetInt32());
+        Assert.Equal("rejected", recorded.GetProperty("outcome").GetString());
+        var revised = Assert.Single(await client.AuditAsync("memory.revise"));
+        Assert.Equal(415, revised.GetProperty("status").GetInt32());
+        Assert.Equal(id.ToString(), revised.GetProperty("target").GetString());
+    }
 }

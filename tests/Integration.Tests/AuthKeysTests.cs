@@ -7,7 +7,7 @@ public sealed class AuthKeysTests(AetherraFixture fx)
     [Fact]
     public async Task an_issued_key_is_answered_once_and_works_at_once()
     {
-        var admin = await fx.NewTenantAsync("admin");
+        var admin = await fx.NewTenantAsync("operator");
         var tenant = NewTenant();
 
         var response = await fx.Client(admin.Key).PostAsJsonAsync("/admin/keys",
@@ -41,7 +41,7 @@ public sealed class AuthKeysTests(AetherraFixture fx)
     [Theory, MemberData(nameof(InvalidRequests))]
     public async Task an_invalid_key_request_is_400_with_the_field_in_error_and_issues_nothing(string json, string field)
     {
-        var admin = await fx.NewTenantAsync("admin");
+        var admin = await fx.NewTenantAsync("operator");
         var tenant = NewTenant();
 
         var response = await fx.Client(admin.Key).PostAsync("/admin/keys",
@@ -58,7 +58,7 @@ public sealed class AuthKeysTests(AetherraFixture fx)
     [Fact]
     public async Task a_revoked_key_stops_working_on_the_next_call()
     {
-        var admin = await fx.NewTenantAsync("admin");
+        var admin = await fx.NewTenantAsync("operator");
         var key = await fx.NewTenantAsync();
         var client = fx.Client(key.Key);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/audit")).StatusCode);
@@ -76,7 +76,7 @@ public sealed class AuthKeysTests(AetherraFixture fx)
     [Fact]
     public async Task revoking_an_unknown_or_already_revoked_key_is_404()
     {
-        var admin = await fx.NewTenantAsync("admin");
+        var admin = await fx.NewTenantAsync("operator");
         var key = await fx.NewTenantAsync();
         Assert.Equal(HttpStatusCode.OK, (await fx.Client(admin.Key).DeleteAsync($"/admin/keys/{key.KeyId}")).StatusCode);
 

@@ -115,7 +115,7 @@ public sealed class IdempotencyTests(AetherraFixture fx)
     [Fact]
     public async Task a_retried_key_issue_returns_the_same_key_and_keeps_it_sealed()
     {
-        var admin = await fx.NewTenantAsync("admin");
+        var admin = await fx.NewTenantAsync("operator");
         var client = fx.Client(admin.Key);
         var idem = NewKey();
         var request = new { name = "worker", tenant = "t-" + Guid.NewGuid().ToString("N")[..16], scopes = new[] { "audit:read" } };
@@ -140,5 +140,24 @@ public sealed class IdempotencyTests(AetherraFixture fx)
         Assert.Contains(idem, dump);
         HostingHttp.AssertAbsentFrom(secret, dump);
         HostingHttp.AssertAbsentFrom(secret["ak_".Length..], dump);
+    }
+
+    /// <summary>Issue 13: the replay of POST /admin/keys after the key was revoked returned the secret again.</summary>
+    [Fact]
+    public async Task a_replayed_key_issue_after_the_key_was_revoked_is_410_without_the_secret()
+    {
+        var admin = fx.Client((await fx.NewTenantAsync("operator")).Key);
+        var idem = NewKey();
+        var request = new { name = "worker", tenant = "t-" + Guid.NewGuid().ToString("N")[..16], scopes = new[] { "audit:read" } };
+        var first = await admin.Send(HttpMethod.Post, "/admin/keys", request, idem);
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        var issued = await first.Json();
+        var secret = issued.GetProperty("key").GetString()!;
+        Assert.Equal(HttpStatusCode.OK, (await admin.DeleteAsync($"/admin/keys/{issued.GetProperty("id").GetGuid()}")).StatusCode);
+
+        var retry = await admin.Send(HttpMethod.Post, "/admin/keys", request, idem);
+
+        await retry.AssertProblem(HttpStatusCode.Gone);
+        HostingHttp.AssertAbsentFrom(secret, await retry.Content.ReadAsStringAsync());
     }
 }

@@ -19,4 +19,46 @@ public sealed class MetricsTests(AetherraFixture fx)
         Assert.Contains("aetherra_recall_duration_milliseconds_count", text);
         Assert.Contains("db_client_operation_duration_seconds", text);
     }
+
+    /// <summary>Issue 13: /metrics showed tenant names and their activity to anyone.</summary>
+    [Fact]
+    public async Task metrics_name_no_tenant_without_an_operator_key_and_keep_the_totals()
+    {
+        var key = await fx.NewTenantAsync("memory:read", "memory:write", "admin");
+        for (var i = 0; i < 3; i++) await fx.Client(key.Key).RecordAsync(Api.Memory($"Pia sings in choir {i}"));
+
+        var anonymous = await (await fx.Client().GetAsync("/metrics")).Content.ReadAsStringAsync();
+        var tenantAdmin = await (await fx.Client(key.Key).GetAsync("/metrics")).Content.ReadAsStringAsync();
+        var operatorView = await (await fx.Client(fx.AdminKey).GetAsync("/metrics")).Content.ReadAsStringAsync();
+
+        HostingHttp.AssertAbsentFrom(key.Tenant, anonymous);
+        HostingHttp.AssertAbsentFrom(key.Tenant, tenantAdmin);
+        Assert.Contains(key.Tenant, operatorView);
+        Assert.Contains("marten_event_append_events_total", anonymous);
+    }
+
+    [Fact]
+    public void redaction_drops_tenant_labels_and_sums_the_series_that_then_coincide()
+    {
+        const string text = """
+            # TYPE appended_total counter
+            appended_total{event_type="a",tenant="t-one"} 2 1700000000000
+            appended_total{event_type="a",tenant="t-two"} 3 1700000000000
+            appended_total{event_type="b",tenant="t-one"} 1 1700000000000
+            lone_total{tenant_id="t-one"} 4
+            plain_gauge 7.5
+            # EOF
+            """;
+
+        var redacted = Aetherra.Api.Hosting.MetricsRedaction.Redact(text);
+
+        Assert.Equal("""
+            # TYPE appended_total counter
+            appended_total{event_type="a"} 5 1700000000000
+            appended_total{event_type="b"} 1 1700000000000
+            lone_total 4
+            plain_gauge 7.5
+            # EOF
+            """, redacted);
+    }
 }

@@ -63,7 +63,7 @@ public sealed class OutageTests(AetherraFixture fx) : IAsyncLifetime
     public async Task a_store_outage_is_503_with_retry_after_and_the_host_recovers_on_its_own()
     {
         Assert.Equal(_connectionString, _host.Services.GetRequiredService<AetherraSettings>().ConnectionString);
-        var admin = await _host.Services.GetRequiredService<ApiKeyStore>().CreateAsync("outage-admin", "default", ["admin"], CancellationToken.None);
+        var admin = await _host.Services.GetRequiredService<ApiKeyStore>().CreateAsync("outage-admin", "default", ["admin", "operator"], CancellationToken.None);
         var issued = await Client(admin.Secret).PostAsJsonAsync("/admin/keys",
             new { name = "outage", tenant = "t-outage", scopes = new[] { "memory:read", "memory:write" } });
         Assert.Equal(HttpStatusCode.Created, issued.StatusCode);

@@ -1,3 +1,4 @@
+using Aetherra.Api.Auth;
 using Aetherra.Api.Http;
 using Aetherra.Application.Keys;
 using Aetherra.Infrastructure.Keys;
@@ -9,19 +10,19 @@ namespace Aetherra.Api.Admin;
 
 public static class KeyEndpoints
 {
-    [WolverinePost("/admin/keys", OperationId = KeyActions.Create), Authorize(Policy = Scopes.Admin)]
+    [WolverinePost("/admin/keys", OperationId = KeyActions.Create), Authorize(Policy = Policies.AdminOrOperator)]
     public static async Task<IResult> Create(
         CreateApiKey body, HttpContext http, ApiKeyStore keys, IDocumentStore store, TimeProvider clock, CancellationToken ct)
     {
-        var created = await ApiKeyHandlers.Create(body, http.Command(), keys, store, clock, ct);
+        var created = await ApiKeyHandlers.Create(body, http.User.Caller(), http.Command(), keys, store, clock, ct);
         return Results.Created($"/admin/keys/{created.Id}", created);
     }
 
-    [WolverineDelete("/admin/keys/{id}", OperationId = KeyActions.Revoke), Authorize(Policy = Scopes.Admin)]
+    [WolverineDelete("/admin/keys/{id}", OperationId = KeyActions.Revoke), Authorize(Policy = Policies.AdminOrOperator)]
     public static async Task<IResult> Revoke(
         Guid id, HttpContext http, ApiKeyStore keys, IDocumentStore store, TimeProvider clock, CancellationToken ct)
     {
-        var sequence = await ApiKeyHandlers.Revoke(id, http.Command(), keys, store, clock, ct);
+        var sequence = await ApiKeyHandlers.Revoke(id, http.User.Caller(), http.Command(), keys, store, clock, ct);
         return Results.Ok(new { id, status = "revoked", sequence });
     }
 }

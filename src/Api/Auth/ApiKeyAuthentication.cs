@@ -15,6 +15,8 @@ public sealed class ApiKeyAuthentication(
     public const string SchemeName = "ApiKey";
     public const string TenantClaim = "tenant";
     public const string ScopeClaim = "scope";
+    /// <summary>The key's own rate limit, "permitsPerSecond burst" (invariant), when it has one.</summary>
+    public const string RateLimitClaim = "rate-limit";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -33,6 +35,8 @@ public sealed class ApiKeyAuthentication(
             new(TenantClaim, key.Tenant)
         };
         claims.AddRange(key.Scopes.Select(s => new Claim(ScopeClaim, s)));
+        if (key.RateLimit is { } limit)
+            claims.Add(new Claim(RateLimitClaim, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{limit.PermitsPerSecond} {limit.Burst}")));
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
         return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
     }
@@ -53,8 +57,17 @@ public sealed class ApiKeyAuthentication(
     }
 }
 
+/// <summary>Policies beyond the one per scope (those are named after their scope).</summary>
+public static class Policies
+{
+    /// <summary>Key administration and jobs: a tenant's administrator for its own tenant, the operator for any.</summary>
+    public const string AdminOrOperator = "admin or operator";
+}
+
 public static class CallerExtensions
 {
+    public static Application.Keys.Caller Caller(this ClaimsPrincipal user) => new(user.Tenant(), user.HasScope(Scopes.Operator));
+
     public static string Tenant(this ClaimsPrincipal user) =>
         user.FindFirst(ApiKeyAuthentication.TenantClaim)?.Value ?? throw new InvalidOperationException("no tenant claim");
 

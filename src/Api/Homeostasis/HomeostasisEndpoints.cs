@@ -12,9 +12,9 @@ public static class HomeostasisEndpoints
 {
     [WolverineGet("/homeostasis", OperationId = "homeostasis.get"), Authorize(Policy = Scopes.HomeostasisRead)]
     public static Task<HomeostasisReport> Get(HttpContext http, IDocumentStore store, HomeostasisSettings settings, CancellationToken ct) =>
-        ReadHomeostasis.Get(store, settings, http.User.Tenant(), http.User.HasScope(Scopes.Admin), ct);
+        ReadHomeostasis.Get(store, settings, http.User.Tenant(), http.User.HasScope(Scopes.Operator), ct);
 
-    [WolverinePut("/homeostasis/setpoints/{vital}", OperationId = ChangeSetpointHandler.Action), Authorize(Policy = Scopes.Admin)]
+    [WolverinePut("/homeostasis/setpoints/{vital}", OperationId = ChangeSetpointHandler.Action), Authorize(Policy = Scopes.Operator)]
     public static async Task<IResult> ChangeSetpoint(
         string vital, ChangeSetpoint body, HttpContext http, IDocumentStore store, TimeProvider clock, CancellationToken ct)
     {

@@ -140,6 +140,8 @@ public static class AetherraHost
         {
             foreach (var scope in Scopes.All)
                 o.AddPolicy(scope, p => p.RequireAuthenticatedUser().RequireAssertion(c => c.User.HasScope(scope)));
+            o.AddPolicy(Policies.AdminOrOperator, p => p.RequireAuthenticatedUser()
+                .RequireAssertion(c => c.User.HasScope(Scopes.Admin) || c.User.HasScope(Scopes.Operator)));
             // Every route authenticates unless it says otherwise (only the probes and the docs do).
             o.FallbackPolicy = new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build();
         });
@@ -150,6 +152,7 @@ public static class AetherraHost
             c.ProblemDetails.Extensions["requestId"] = c.HttpContext.TraceIdentifier;
         });
         services.AddExceptionHandler<LastResortExceptionHandler>();
+        services.AddAetherraRateLimiting(RateLimitSettings.From(builder.Configuration));
         services.AddOpenApi();
         services.AddAetherraTelemetry(builder.Configuration);
         services.AddWolverineHttp();
@@ -161,11 +164,18 @@ public static class AetherraHost
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseMiddleware<RequestIdMiddleware>();
-        app.UseSerilogRequestLogging(o => o.MessageTemplate = "{RequestMethod} {RequestPath} answered {StatusCode} in {Elapsed:0.0} ms");
+        app.UseSerilogRequestLogging(o =>
+        {
+            o.MessageTemplate = "{RequestMethod} {RequestPath} answered {StatusCode} in {Elapsed:0.0} ms";
+            // A client's mistake (4xx) is a warning of one line; only our faults (5xx) are errors.
+            o.GetLevel = (http, _, exception) => exception is not null || http.Response.StatusCode >= 500 ? Serilog.Events.LogEventLevel.Error
+                : http.Response.StatusCode >= 400 ? Serilog.Events.LogEventLevel.Warning : Serilog.Events.LogEventLevel.Information;
+        });
         app.UseRouting();
         app.UseAuthentication();
         app.UseMiddleware<IdempotencyMiddleware>();
         app.UseMiddleware<AuditMiddleware>();
+        app.UseAetherraRateLimiting();
         // Kestrel enforces MaxRequestBodySize only as the body is read, and the JSON binder answers any read
         // failure with 400: a body declared too large is refused here, as 413, before anything reads it.
         app.Use((context, next) => context.Request.ContentLength > MaxRequestBytes
@@ -173,6 +183,7 @@ public static class AetherraHost
                 $"A request body is at most {MaxRequestBytes} bytes.")
             : next(context));
         app.UseAuthorization();
+        app.UseMiddleware<MetricsRedaction>();
         app.UseMiddleware<ProblemMiddleware>();
         // Route values and query strings no store can take are refused here, for every route (bodies: ValidationPolicy).
         app.UseMiddleware<InputGuardMiddleware>();

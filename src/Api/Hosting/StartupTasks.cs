@@ -10,7 +10,7 @@ namespace Aetherra.Api.Hosting;
 
 /// <summary>
 /// Before the server listens: our own tables, a warm-up of the read paths, then, on the very first start,
-/// the bootstrap admin key, printed once and written to AETHERRA_ADMIN_KEY_FILE.
+/// the bootstrap key (operator, and admin of the default tenant), printed once and written to AETHERRA_ADMIN_KEY_FILE.
 /// </summary>
 public sealed class StartupTasks(
     NpgsqlDataSource db, ApiKeyStore keys, IDocumentStore store, Application.Recall.RecallQuery recall, AetherraSettings settings,
@@ -25,9 +25,16 @@ public sealed class StartupTasks(
         await Infrastructure.Jobs.JobRunner.FailInterruptedAsync(db, ct);
         await Warmup.RunAsync(store, ct);
         await recall.WarmAsync(ct);
-        if (await keys.AnyAsync(ct)) return;
+        if (await keys.AnyAsync(ct))
+        {
+            if (await keys.GrantBootstrapOperatorAsync(ct))
+                log.LogWarning("The bootstrap key now holds the operator scope; other admin keys administer their own tenant only (docs/security.md)");
+            return;
+        }
 
-        var (key, secret) = await keys.CreateAsync("bootstrap-admin", BootstrapTenant, [Scopes.Admin], ct);
+        // Both kinds of administrator: the installation's operator, and the administrator of the default
+        // tenant (so the walk-throughs in README.md and docs/ run with this one key).
+        var (key, secret) = await keys.CreateAsync(ApiKeyStore.BootstrapName, BootstrapTenant, [Scopes.Admin, Scopes.Operator], ct);
         if (settings.AdminKeyFile is { Length: > 0 } file)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
@@ -37,7 +44,7 @@ public sealed class StartupTasks(
         // Shown once, on purpose on the console and not through the log pipeline (logs get shipped).
         Console.WriteLine($"""
 
-            Bootstrap admin key (tenant '{BootstrapTenant}', scope admin) — shown once{(settings.AdminKeyFile is null ? "" : $", saved to {settings.AdminKeyFile}")}:
+            Bootstrap admin key (tenant '{BootstrapTenant}', scopes admin and operator) — shown once{(settings.AdminKeyFile is null ? "" : $", saved to {settings.AdminKeyFile}")}:
                 {secret}
 
             """);

@@ -12,14 +12,23 @@ namespace Aetherra.Api.Http;
 /// concurrency check or a domain rule, or failed. Accepted commands record themselves inside their own
 /// transaction (Sessions.CommitAsync), so an accepted command and its audit commit together.
 /// </summary>
-public sealed class AuditMiddleware(RequestDelegate next, IDocumentStore store, TimeProvider clock, ILogger<AuditMiddleware> log)
+public sealed class AuditMiddleware(
+    RequestDelegate next, IDocumentStore store, TimeProvider clock, EndpointDataSource endpoints, ILogger<AuditMiddleware> log)
 {
     private const string Item = "aetherra.command";
+    // Routing's own endpoint for a body of a media type the route does not accept (AcceptsMatcherPolicy).
+    private const string UnsupportedMediaTypeEndpoint = "415 HTTP Unsupported Media Type";
 
     public async Task InvokeAsync(HttpContext context)
     {
-        var action = context.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName;
-        if (!IsCommand(context.Request.Method) || action is null || QueryOverPost.IsQuery(context) || context.User.Identity?.IsAuthenticated != true)
+        var endpoint = context.GetEndpoint();
+        // Routing answers a wrong Content-Type with an endpoint of its own, which names no command: the command
+        // the request was for is found by its path, so the 415 is audited as that command's refusal.
+        if (endpoint?.DisplayName == UnsupportedMediaTypeEndpoint && IsCommand(context.Request.Method))
+            endpoint = Intended(context);
+        var action = endpoint?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName;
+        if (!IsCommand(context.Request.Method) || action is null || endpoint!.Metadata.GetMetadata<QueryOverPostAttribute>() is not null
+            || context.User.Identity?.IsAuthenticated != true)
         {
             await next(context);
             return;
@@ -37,6 +46,27 @@ public sealed class AuditMiddleware(RequestDelegate next, IDocumentStore store, 
         {
             if (!command.Audited) await RecordEndingAsync(context, command, status);
         }
+    }
+
+    /// <summary>The named route of this method whose pattern matches the path (its route values filled in).</summary>
+    private RouteEndpoint? Intended(HttpContext context)
+    {
+        // Most specific pattern first, as routing would choose ("/memories/consolidate" before "/memories/{id}").
+        foreach (var candidate in endpoints.Endpoints.OfType<RouteEndpoint>()
+                     .OrderBy(e => Microsoft.AspNetCore.Routing.Template.RoutePrecedence.ComputeInbound(
+                         Microsoft.AspNetCore.Routing.Template.TemplateParser.Parse(e.RoutePattern.RawText!.TrimStart('/')))))
+        {
+            if (candidate.Metadata.GetMetadata<IEndpointNameMetadata>() is null
+                || candidate.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods.Contains(context.Request.Method) != true)
+                continue;
+            var values = new RouteValueDictionary();
+            var matcher = new Microsoft.AspNetCore.Routing.Template.TemplateMatcher(
+                Microsoft.AspNetCore.Routing.Template.TemplateParser.Parse(candidate.RoutePattern.RawText!.TrimStart('/')), new RouteValueDictionary());
+            if (!matcher.TryMatch(context.Request.Path, values)) continue;
+            foreach (var (k, v) in values) context.Request.RouteValues[k] = v;
+            return candidate;
+        }
+        return null;
     }
 
     public static CommandContext Command(HttpContext context) =>

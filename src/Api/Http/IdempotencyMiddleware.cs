@@ -1,15 +1,20 @@
 using System.Security.Cryptography;
 using Aetherra.Api.Auth;
+using Aetherra.Application.Keys;
 using Aetherra.Infrastructure.Idempotency;
+using Aetherra.Infrastructure.Keys;
 
 namespace Aetherra.Api.Http;
 
 /// <summary>
 /// <c>Idempotency-Key</c> on any POST, PUT or DELETE: the first request with a key runs and its answer is
 /// kept; a retry gets that answer (same status, same body) without running again; the same key with another
-/// request is 422. A request that failed on our side (5xx) releases its key so a retry can run it.
+/// request is 422. A request that failed on our side (5xx) or was rate limited (429) releases its key so a
+/// retry can run it. A kept key
+/// issue (its answer holds the key's secret, sealed) is replayed only while that key is live: once revoked,
+/// the replay is 410 and the secret is never shown again.
 /// </summary>
-public sealed class IdempotencyMiddleware(RequestDelegate next, IdempotencyStore store)
+public sealed class IdempotencyMiddleware(RequestDelegate next, IdempotencyStore store, ApiKeyStore keys)
 {
     public const string Header = "Idempotency-Key";
     private const int MaxKeyLength = 200;
@@ -34,6 +39,10 @@ public sealed class IdempotencyMiddleware(RequestDelegate next, IdempotencyStore
         var hash = await RequestHashAsync(context.Request);
         switch (await store.ClaimAsync(tenant, key, hash, context.RequestAborted))
         {
+            case IdempotencyClaim.Replay replay when await IssuedKeyRevokedAsync(context, replay):
+                await Problems.Write(context, 410, "Key revoked",
+                    "The key this request issued has since been revoked: its secret is not shown again.");
+                return;
             case IdempotencyClaim.Replay replay:
                 context.Response.StatusCode = replay.Status;
                 context.Response.ContentType = replay.ContentType;
@@ -58,7 +67,8 @@ public sealed class IdempotencyMiddleware(RequestDelegate next, IdempotencyStore
         try
         {
             await next(context);
-            completed = context.Response.StatusCode < 500;
+            // 429: not run, only refused for now; the retry must run it.
+            completed = context.Response.StatusCode < 500 && context.Response.StatusCode != StatusCodes.Status429TooManyRequests;
         }
         finally
         {
@@ -70,6 +80,16 @@ public sealed class IdempotencyMiddleware(RequestDelegate next, IdempotencyStore
         }
         buffer.Position = 0;
         await buffer.CopyToAsync(original, context.RequestAborted);
+    }
+
+    private async Task<bool> IssuedKeyRevokedAsync(HttpContext context, IdempotencyClaim.Replay replay)
+    {
+        if (replay.Status != StatusCodes.Status201Created
+            || context.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName != KeyActions.Create)
+            return false;
+        using var body = System.Text.Json.JsonDocument.Parse(replay.Body);
+        return !body.RootElement.TryGetProperty("id", out var id) || !id.TryGetGuid(out var keyId)
+               || !await keys.IsLiveAsync(keyId, context.RequestAborted);
     }
 
     /// <summary>SHA-256 over method, path, query and body: "the same request" means all of them match.</summary>

@@ -33,6 +33,9 @@ public static class Problems
             case NotFound e:
                 write = () => Write(context, 404, "Not found", e.Message);
                 return true;
+            case Forbidden e:
+                write = () => Write(context, 403, "Forbidden", e.Message);
+                return true;
             case VersionConflict e:
                 write = () => Write(context, 409, "Version conflict", e.Message,
                     new Dictionary<string, object?> { ["currentVersion"] = e.CurrentVersion });

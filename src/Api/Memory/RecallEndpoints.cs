@@ -35,7 +35,8 @@ public static class RecallEndpoints
     public static async Task<JobView> Consolidation(Guid jobId, HttpContext http, JobRunner jobs, CancellationToken ct) =>
         await jobs.FindAsync(jobId, http.User.Tenant(), ct) is { Kind: "memory.consolidate" } job ? job : throw new NotFound("job");
 
-    [WolverineGet("/admin/jobs/{jobId}", OperationId = "job.get"), Authorize(Policy = Scopes.Admin)]
-    public static async Task<JobView> Job(Guid jobId, JobRunner jobs, CancellationToken ct) =>
-        await jobs.FindAsync(jobId, null, ct) ?? throw new NotFound("job");
+    /// <summary>The operator reads any job; a tenant's administrator only its own tenant's (another's is 404).</summary>
+    [WolverineGet("/admin/jobs/{jobId}", OperationId = "job.get"), Authorize(Policy = Policies.AdminOrOperator)]
+    public static async Task<JobView> Job(Guid jobId, HttpContext http, JobRunner jobs, CancellationToken ct) =>
+        await jobs.FindAsync(jobId, http.User.HasScope(Scopes.Operator) ? null : http.User.Tenant(), ct) ?? throw new NotFound("job");
 }

@@ -18,10 +18,10 @@ public static class ReadHomeostasis
     /// <summary>
     /// Every node's vitals. The system is degraded while any vital deviates, and correcting while a deviating
     /// vital has had a correction since its deviation began. Vitals are the system's; a consolidation's target
-    /// is a tenant's subject, shown only to that tenant or an admin.
+    /// is a tenant's subject, shown only to that tenant or the operator.
     /// </summary>
     public static async Task<HomeostasisReport> Get(
-        IDocumentStore store, HomeostasisSettings settings, string tenant, bool admin, CancellationToken ct)
+        IDocumentStore store, HomeostasisSettings settings, string tenant, bool operatorView, CancellationToken ct)
     {
         await using var session = store.QuerySession(HomeostasisConfiguration.Tenant);
         var nodes = await session.Query<HomeostasisNode>().ToListAsync(ct);
@@ -36,9 +36,9 @@ public static class ReadHomeostasis
             .OrderBy(v => v.Name, StringComparer.Ordinal).ThenBy(v => v.Node, StringComparer.Ordinal)
             .ToList();
         // Only a projection restart names something of the whole system; every other correction names a
-        // tenant's subject, plugin or agent (tenant/...), shown to that tenant and to admins only.
+        // tenant's subject, plugin or agent (tenant/...), shown to that tenant and to the operator only.
         string? Visible(CorrectionView c) =>
-            admin || c.Action == Corrections.RestartProjection || c.Target.StartsWith(tenant + "/", StringComparison.Ordinal)
+            operatorView || c.Action == Corrections.RestartProjection || c.Target.StartsWith(tenant + "/", StringComparison.Ordinal)
                 ? c.Target : null;
         var corrections = nodes.SelectMany(n => n.Corrections.Select(c => new CorrectionEntry(c.At, n.Id, c.Vital, c.Action, Visible(c), c.Result)))
             .OrderByDescending(c => c.At).Take(HomeostasisNode.KeptCorrections).ToList();

@@ -41,7 +41,11 @@ public sealed class ProjectionOperations(
     JobRunner jobs, AnalysisRebuild analysis, TimeProvider clock)
 {
     private const string S = AetherraSettings.Schema;
-    private static readonly DateTimeOffset Started = DateTimeOffset.UtcNow;
+    /// <summary>
+    /// When the process started, from the operating system: a static initialised on first use counted from the
+    /// first status call (issue 13).
+    /// </summary>
+    public static readonly DateTimeOffset ProcessStarted = new(System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime());
 
     public async Task<IReadOnlyList<ProjectionStatus>> ListAsync(CancellationToken ct)
     {
@@ -125,7 +129,7 @@ public sealed class ProjectionOperations(
         var version = typeof(ProjectionOperations).Assembly
             .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
             .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "0.0.0";
-        return new ServerStatus(version, JobRunner.Node, "ready", (long)(clock.GetUtcNow() - Started).TotalSeconds,
+        return new ServerStatus(version, JobRunner.Node, "ready", (long)Math.Max(0, (clock.GetUtcNow() - ProcessStarted).TotalSeconds),
             new EventStoreStatus(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2)));
     }
 

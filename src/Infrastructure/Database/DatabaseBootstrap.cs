@@ -27,6 +27,7 @@ public static class DatabaseBootstrap
             scopes      text[]      not null,
             created_at  timestamptz not null,
             revoked_at  timestamptz);
+        alter table {S}.api_keys add column if not exists rate_permits double precision, add column if not exists rate_burst int;
         create table if not exists {S}.idempotency (
             tenant_id    text        not null,
             key          text        not null,

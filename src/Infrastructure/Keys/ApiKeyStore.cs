@@ -6,7 +6,10 @@ using Npgsql;
 
 namespace Aetherra.Infrastructure.Keys;
 
-public sealed record ApiKey(Guid Id, string Name, string Tenant, IReadOnlyList<string> Scopes);
+public sealed record ApiKey(Guid Id, string Name, string Tenant, IReadOnlyList<string> Scopes, KeyRateLimit? RateLimit = null);
+
+/// <summary>A token bucket: this many requests per second on average, at most <see cref="Burst"/> at once.</summary>
+public sealed record KeyRateLimit(double PermitsPerSecond, int Burst);
 
 /// <summary>
 /// API keys: 256 random bits shown once, stored only as a keyed BLAKE2b-256 hash (the pepper is derived
@@ -21,19 +24,22 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, MasterKey master, T
     private const string Prefix = "ak_";
     private readonly ConcurrentDictionary<string, (ApiKey Key, DateTimeOffset Until)> _cache = new();
 
-    public async Task<(ApiKey Key, string Secret)> CreateAsync(string name, string tenant, IReadOnlyList<string> scopes, CancellationToken ct)
+    public async Task<(ApiKey Key, string Secret)> CreateAsync(
+        string name, string tenant, IReadOnlyList<string> scopes, CancellationToken ct, KeyRateLimit? rateLimit = null)
     {
         var secret = Prefix + Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32))
             .TrimEnd('=').Replace('+', '-').Replace('/', '_');
-        var key = new ApiKey(Guid.CreateVersion7(), name, tenant, scopes);
+        var key = new ApiKey(Guid.CreateVersion7(), name, tenant, scopes, rateLimit);
         await using var cmd = dataSource.CreateCommand(
-            $"insert into {Table} (id, hash, name, tenant_id, scopes, created_at) values ($1, $2, $3, $4, $5, $6)");
+            $"insert into {Table} (id, hash, name, tenant_id, scopes, created_at, rate_permits, rate_burst) values ($1, $2, $3, $4, $5, $6, $7, $8)");
         cmd.Parameters.Add(new() { Value = key.Id });
         cmd.Parameters.Add(new() { Value = Hash(secret) });
         cmd.Parameters.Add(new() { Value = name });
         cmd.Parameters.Add(new() { Value = tenant });
         cmd.Parameters.Add(new() { Value = scopes.ToArray() });
         cmd.Parameters.Add(new() { Value = clock.GetUtcNow() });
+        cmd.Parameters.Add(new() { Value = (object?)rateLimit?.PermitsPerSecond ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Double });
+        cmd.Parameters.Add(new() { Value = (object?)rateLimit?.Burst ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Integer });
         await cmd.ExecuteNonQueryAsync(ct);
         return (key, secret);
     }
@@ -46,7 +52,7 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, MasterKey master, T
         if (_cache.TryGetValue(hash, out var hit) && hit.Until > now) return hit.Key;
 
         await using var cmd = dataSource.CreateCommand(
-            $"select id, name, tenant_id, scopes from {Table} where hash = $1 and revoked_at is null");
+            $"select id, name, tenant_id, scopes, rate_permits, rate_burst from {Table} where hash = $1 and revoked_at is null");
         cmd.Parameters.Add(new() { Value = Convert.FromBase64String(hash) });
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         if (!await reader.ReadAsync(ct))
@@ -54,21 +60,56 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, MasterKey master, T
             _cache.TryRemove(hash, out _);
             return null;
         }
-        var key = new ApiKey(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<string[]>(3));
+        var key = new ApiKey(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<string[]>(3),
+            reader.IsDBNull(4) || reader.IsDBNull(5) ? null : new KeyRateLimit(reader.GetDouble(4), reader.GetInt32(5)));
         _cache[hash] = (key, now + CacheFor);
         return key;
     }
 
-    /// <summary>Revokes a key; false when no live key has that id.</summary>
-    public async Task<bool> RevokeAsync(Guid id, CancellationToken ct)
+    /// <summary>
+    /// Revokes a key; false when no live key has that id, or (for a tenant's administrator) the key is of
+    /// another tenant (<paramref name="tenant"/>) or holds <c>operator</c> (<paramref name="sparingOperators"/>).
+    /// </summary>
+    public async Task<bool> RevokeAsync(Guid id, string? tenant, bool sparingOperators, CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand(
-            $"update {Table} set revoked_at = $2 where id = $1 and revoked_at is null");
+            $"update {Table} set revoked_at = $2 where id = $1 and revoked_at is null" +
+            " and ($3::text is null or tenant_id = $3) and not ($4 and 'operator' = any(scopes))");
         cmd.Parameters.Add(new() { Value = id });
         cmd.Parameters.Add(new() { Value = clock.GetUtcNow() });
+        cmd.Parameters.Add(new() { Value = (object?)tenant ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        cmd.Parameters.Add(new() { Value = sparingOperators });
         var revoked = await cmd.ExecuteNonQueryAsync(ct) > 0;
         foreach (var entry in _cache.Where(e => e.Value.Key.Id == id)) _cache.TryRemove(entry.Key, out _);
         return revoked;
+    }
+
+    /// <summary>
+    /// The migration to two kinds of administrator (docs/security.md): the bootstrap key (the first key the
+    /// server made, named <see cref="BootstrapName"/>) gains <c>operator</c>; every other <c>admin</c> key
+    /// stays the administrator of its own tenant only. Idempotent; true when it changed the key.
+    /// </summary>
+    public async Task<bool> GrantBootstrapOperatorAsync(CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(
+            $"""
+            update {Table} set scopes = array_append(scopes, 'operator')
+            where id = (select id from {Table} order by created_at, id limit 1)
+              and name = '{BootstrapName}' and not 'operator' = any(scopes)
+            """);
+        var changed = await cmd.ExecuteNonQueryAsync(ct) > 0;
+        if (changed) _cache.Clear();
+        return changed;
+    }
+
+    public const string BootstrapName = "bootstrap-admin";
+
+    /// <summary>Whether the key exists and is not revoked.</summary>
+    public async Task<bool> IsLiveAsync(Guid id, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand($"select exists (select 1 from {Table} where id = $1 and revoked_at is null)");
+        cmd.Parameters.Add(new() { Value = id });
+        return (bool)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
     public async Task<bool> AnyAsync(CancellationToken ct)

@@ -18,10 +18,12 @@ public static class SerilogSetup
             .MinimumLevel.Override("JasperFx", LogEventLevel.Warning)
             .MinimumLevel.Override("Npgsql", LogEventLevel.Warning)
             .Enrich.FromLogContext();
-        if (string.Equals(config["AETHERRA_LOG_FORMAT"], "json", StringComparison.OrdinalIgnoreCase))
-            lc.WriteTo.Console(new CompactJsonFormatter());
-        else
-            lc.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {RequestId}{NewLine}{Exception}");
+        var json = string.Equals(config["AETHERRA_LOG_FORMAT"], "json", StringComparison.OrdinalIgnoreCase);
+        lc.WriteTo.Sink(Serilog.Configuration.LoggerSinkConfiguration.Wrap(sink => new ClientErrorDemotion(sink), to =>
+        {
+            if (json) to.Console(new CompactJsonFormatter());
+            else to.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {RequestId}{NewLine}{Exception}");
+        }));
         if (config["AETHERRA_LOG_LEVEL"] is { } level && Enum.TryParse<LogEventLevel>(level, true, out var min))
             lc.MinimumLevel.Is(min);
     }

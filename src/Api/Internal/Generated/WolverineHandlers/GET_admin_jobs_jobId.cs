@@ -38,7 +38,7 @@ namespace Internal.Generated.WolverineHandlers
 
             
             // The actual HTTP request handler execution
-            var jobView_response = await Aetherra.Api.Memory.RecallEndpoints.Job(jobId, _jobRunner, httpContext.RequestAborted).ConfigureAwait(false);
+            var jobView_response = await Aetherra.Api.Memory.RecallEndpoints.Job(jobId, httpContext, _jobRunner, httpContext.RequestAborted).ConfigureAwait(false);
 
             // Writing the response body to JSON because this was the first 'return variable' in the method signature
             await WriteJsonAsync(httpContext, jobView_response, 404);
