@@ -147,7 +147,7 @@ public static class AetherraHost
             c.ProblemDetails.Extensions["requestId"] = c.HttpContext.TraceIdentifier;
         });
         services.AddExceptionHandler<LastResortExceptionHandler>();
-        services.AddOpenApi();
+        services.AddOpenApi(OpenApiDocumentation.Configure);
         services.AddAetherraTelemetry(builder.Configuration);
         services.AddWolverineHttp();
         return builder;
