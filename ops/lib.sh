@@ -3,8 +3,9 @@
 # Everything here logs to stderr so that callers' stdout stays machine-readable
 # (ops/pg start prints only the connection string on stdout).
 
-# Repo root = parent of the directory holding this file, wherever it is cloned.
-AETHERRA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Repo root = parent of the directory holding this file, wherever it is cloned
+# (physical: a symlink to ops/, as in ops/docs-test's work dirs, still finds the repo).
+AETHERRA_ROOT="$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }

@@ -2,7 +2,7 @@
 """A minimal Aetherra plugin (docs/plugins.md): answers POST {invocationId, capability, input}
 with {"output": ...}. Standard library only.
 
-    python3 docs/examples/echo_plugin.py [PORT]     # listens on 127.0.0.1:PORT (default 5182)
+    python3 docs/examples/echo_plugin.py [[HOST:]PORT]   # listens on HOST:PORT (default 127.0.0.1:5182)
 """
 import json
 import sys
@@ -34,5 +34,5 @@ class Plugin(BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
-    port = int(sys.argv[1]) if len(sys.argv) > 1 else 5182
-    ThreadingHTTPServer(("127.0.0.1", port), Plugin).serve_forever()
+    host, _, port = (sys.argv[1] if len(sys.argv) > 1 else "5182").rpartition(":")
+    ThreadingHTTPServer((host or "127.0.0.1", int(port)), Plugin).serve_forever()

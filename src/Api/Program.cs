@@ -1,14 +1,29 @@
 using Aetherra.Api.Hosting;
 using JasperFx;
 
-// The publisher's verbs need no server, database or keys of ours: they run before anything is configured.
-if (args is ["plugins", .. var rest]) return await Aetherra.Api.Plugins.PluginsCommand.RunAsync(rest);
+var (route, rest) = CommandLine.Resolve(args);
+switch (route)
+{
+    case CommandLine.Route.Help:
+        Console.WriteLine(CommandLine.Help);
+        return CommandLine.Ok;
+    case CommandLine.Route.Unknown:
+        return CommandLine.Unknown(args[0]);
+    // The publisher's verbs need no server, database or keys of ours: they run before anything is configured.
+    case CommandLine.Route.Plugins:
+        return await Aetherra.Api.Plugins.PluginsCommand.RunAsync(rest);
+}
 
-var builder = WebApplication.CreateBuilder(args);
+CommandLine.QuietFramework();
+// A verb's standard output is its result (tables, JSON lines): logs go to standard error, except the server's.
+if (rest.Length > 0 && !rest[0].StartsWith('-') && !rest[0].Equals("run", StringComparison.OrdinalIgnoreCase))
+    Environment.SetEnvironmentVariable("AETHERRA_LOG_TO_STDERR", "1");
+
+var builder = WebApplication.CreateBuilder(rest);
 builder.AddAetherra();
 var app = builder.Build();
 app.UseAetherra();
-return await app.RunJasperFxCommands(args);
+return await app.RunJasperFxCommands(rest);
 
 /// <summary>The entry point, visible to the integration tests' host.</summary>
 public partial class Program;

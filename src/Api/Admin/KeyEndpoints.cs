@@ -11,6 +11,7 @@ namespace Aetherra.Api.Admin;
 public static class KeyEndpoints
 {
     [WolverinePost("/admin/keys", OperationId = KeyActions.Create), Authorize(Policy = Policies.AdminOrOperator)]
+    [Microsoft.AspNetCore.Mvc.ProducesResponseType<CreatedApiKey>(StatusCodes.Status201Created)]
     public static async Task<IResult> Create(
         CreateApiKey body, HttpContext http, ApiKeyStore keys, IDocumentStore store, TimeProvider clock, CancellationToken ct)
     {

@@ -102,8 +102,9 @@ public sealed class ProjectionsCommand : JasperFxAsyncCommand<ProjectionsInput>
         {
             var job = await http.GetFromJsonAsync<JsonElement>($"admin/jobs/{jobId}");
             var processed = job.GetProperty("processed").GetInt64();
-            var total = job.TryGetProperty("total", out var t) && t.ValueKind == JsonValueKind.Number ? t.GetInt64() : 0;
-            Console.Write($"\r{Bar(processed, total)} {processed:N0}/{total:N0} events ");
+            // The bar starts once the job knows its real total (it counts the events first), never at 0 of 0.
+            if (job.TryGetProperty("total", out var t) && t.ValueKind == JsonValueKind.Number)
+                Console.Write($"\r{Bar(processed, t.GetInt64())} {processed:N0}/{t.GetInt64():N0} events ");
             switch (job.GetProperty("status").GetString())
             {
                 case "succeeded":

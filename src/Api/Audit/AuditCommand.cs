@@ -63,7 +63,7 @@ public sealed class AuditCommand : JasperFxAsyncCommand<AuditInput>
         var report = await verifier.VerifyAsync(origin, publicKey, (done, total) =>
             Console.Error.WriteLine($"verified {done:N0} of {total:N0} events ({(total == 0 ? 100 : done * 100 / total)}%), {done / Math.Max(clock.Elapsed.TotalSeconds, 1e-3):N0} events/s"),
             CancellationToken.None);
-        Console.WriteLine(JsonSerializer.Serialize(report, JsonSerializerOptions.Web));
+        Console.WriteLine(JsonSerializer.Serialize(report, Hosting.CommandLine.Json));
         Console.Error.WriteLine(report.Ok
             ? $"OK: {report.VerifiedEvents:N0} events and {report.Checkpoints} checkpoints verified in {clock.Elapsed.TotalSeconds:N1} s; root {report.RootHash}"
             : $"FAILED{(report.FirstMismatch is { } s ? $" at sequence {s}" : "")}: {report.Problem}");
@@ -79,7 +79,7 @@ public sealed class AuditCommand : JasperFxAsyncCommand<AuditInput>
         await foreach (var r in ReadAudit.Replay(session, query, allTenants: true, CancellationToken.None))
         {
             Console.WriteLine(json
-                ? JsonSerializer.Serialize(r, JsonSerializerOptions.Web)
+                ? JsonSerializer.Serialize(r, Hosting.CommandLine.Json)
                 : $"{r.Sequence,10}  {r.At.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),-27}  {r.Tenant,-18}  {r.Actor,-36}  {r.Action,-20}  {r.Outcome,-8}  {r.Status,6}  {r.Target}{(r.Reason is null ? "" : $"  ({r.Reason})")}");
         }
         return true;

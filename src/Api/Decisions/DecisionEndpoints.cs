@@ -16,6 +16,7 @@ namespace Aetherra.Api.Decisions;
 public static class DecisionEndpoints
 {
     [WolverinePost("/decisions", OperationId = DecisionActions.Propose), Authorize(Policy = Scopes.DecisionsWrite)]
+    [Microsoft.AspNetCore.Mvc.ProducesResponseType<ProposeDecisionResult>(StatusCodes.Status201Created)]
     public static async Task<IResult> Propose(
         ProposeDecision body, HttpContext http, IDocumentStore store, AutonomySettings settings, TimeProvider clock, CancellationToken ct)
     {

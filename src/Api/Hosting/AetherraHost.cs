@@ -153,7 +153,7 @@ public static class AetherraHost
         });
         services.AddExceptionHandler<LastResortExceptionHandler>();
         services.AddAetherraRateLimiting(RateLimitSettings.From(builder.Configuration));
-        services.AddOpenApi();
+        services.AddOpenApi(OpenApiDocumentation.Configure);
         services.AddAetherraTelemetry(builder.Configuration);
         services.AddWolverineHttp();
         return builder;

@@ -14,7 +14,7 @@ namespace Aetherra.Api.Hosting;
 /// </summary>
 public sealed class StartupTasks(
     NpgsqlDataSource db, ApiKeyStore keys, IDocumentStore store, Application.Recall.RecallQuery recall, AetherraSettings settings,
-    ILogger<StartupTasks> log)
+    IHostApplicationLifetime lifetime, Microsoft.AspNetCore.Hosting.Server.IServer server, ILogger<StartupTasks> log)
     : IHostedService
 {
     public const string BootstrapTenant = "default";
@@ -25,6 +25,7 @@ public sealed class StartupTasks(
         await Infrastructure.Jobs.JobRunner.FailInterruptedAsync(db, ct);
         await Warmup.RunAsync(store, ct);
         await recall.WarmAsync(ct);
+        lifetime.ApplicationStarted.Register(Banner);
         if (await keys.AnyAsync(ct))
         {
             if (await keys.GrantBootstrapOperatorAsync(ct))
@@ -49,6 +50,23 @@ public sealed class StartupTasks(
 
             """);
         log.LogInformation("Created the bootstrap admin key {KeyId}", key.Id);
+    }
+
+    /// <summary>Once listening: where things are, for the person who just started it.</summary>
+    private void Banner()
+    {
+        var addresses = server.Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses;
+        if (addresses is not { Count: > 0 }) return;
+        var api = addresses.First().TrimEnd('/');
+        var key = settings.AdminKeyFile is { Length: > 0 } file && File.Exists(file) ? file : null;
+        Console.WriteLine($"""
+
+            Aetherra is ready.
+                API                   {api}
+                API docs (try it)     {api}/docs
+                OpenAPI document      {api}/openapi/v1.json
+            {(key is null ? "" : $"    bootstrap admin key   in {key} (send it as 'Authorization: Bearer <key>')\n")}
+            """);
     }
 
     public Task StopAsync(CancellationToken ct) => Task.CompletedTask;

@@ -6,6 +6,7 @@ using Aetherra.Application.Memory;
 using Aetherra.Infrastructure.Crypto;
 using Marten;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Mvc;
 using Npgsql;
 using Wolverine.Http;
 
@@ -15,6 +16,7 @@ namespace Aetherra.Api.Memory;
 public static class MemoryEndpoints
 {
     [WolverinePost("/memories", OperationId = MemoryActions.Record), Authorize(Policy = Scopes.MemoryWrite)]
+    [ProducesResponseType<RecordMemoryResult>(StatusCodes.Status201Created), ProducesResponseType<RecordMemoryResult>(StatusCodes.Status200OK)]
     public static async Task<IResult> Record(
         RecordMemory body, HttpContext http, IDocumentStore store, SubjectKeyStore keys, TimeProvider clock, CancellationToken ct)
     {

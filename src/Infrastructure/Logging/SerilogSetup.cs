@@ -17,12 +17,17 @@ public static class SerilogSetup
             .MinimumLevel.Override("Marten", LogEventLevel.Warning)
             .MinimumLevel.Override("JasperFx", LogEventLevel.Warning)
             .MinimumLevel.Override("Npgsql", LogEventLevel.Warning)
+            // Aetherra has HTTP endpoints and no message handlers, by design: Wolverine's warning about that is noise.
+            .Filter.ByExcluding(e => e.MessageTemplate.Text.StartsWith("Wolverine found no handlers", StringComparison.Ordinal))
             .Enrich.FromLogContext();
+        // A command-line verb's standard output is its result: its logs go to standard error (Program.cs sets this).
+        LogEventLevel? stderrFrom = config["AETHERRA_LOG_TO_STDERR"] == "1" ? LogEventLevel.Verbose : null;
         var json = string.Equals(config["AETHERRA_LOG_FORMAT"], "json", StringComparison.OrdinalIgnoreCase);
         lc.WriteTo.Sink(Serilog.Configuration.LoggerSinkConfiguration.Wrap(sink => new ClientErrorDemotion(sink), to =>
         {
-            if (json) to.Console(new CompactJsonFormatter());
-            else to.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {RequestId}{NewLine}{Exception}");
+            if (json) to.Console(new CompactJsonFormatter(), standardErrorFromLevel: stderrFrom);
+            else to.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {RequestId}{NewLine}{Exception}",
+                standardErrorFromLevel: stderrFrom);
         }));
         if (config["AETHERRA_LOG_LEVEL"] is { } level && Enum.TryParse<LogEventLevel>(level, true, out var min))
             lc.MinimumLevel.Is(min);
