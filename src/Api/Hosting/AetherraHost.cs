@@ -48,6 +48,7 @@ public static class AetherraHost
         HomeostasisConfiguration.Configure(opts, homeostasis);
         PluginConfiguration.Configure(opts);
         Application.Decisions.DecisionConfiguration.Configure(opts);
+        Application.Conversations.ConversationConfiguration.Configure(opts);
     }
 
     public static WebApplicationBuilder AddAetherra(this WebApplicationBuilder builder)
