@@ -91,6 +91,7 @@ public static class AetherraHost
         services.AddHostedService(s => s.GetRequiredService<VitalsSampler>());
         services.AddHostedService(s => s.GetRequiredService<CheckpointPublisher>());
         services.AddPlugins(PluginSettings.From(builder.Configuration));
+        Application.Conversations.ConversationServices.AddConversations(services);
 
         services.AddSingleton(new Application.Operations.StoreShape((opts, schema, sp) =>
         {

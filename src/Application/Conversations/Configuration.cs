@@ -2,6 +2,7 @@ using Aetherra.Domain.Conversations;
 using JasperFx.Events.Projections;
 using Marten;
 using Marten.Events.Aggregation;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Aetherra.Application.Conversations;
 
@@ -26,4 +27,16 @@ public sealed partial class ConversationProjection : SingleStreamProjection<Conv
     public static Conversation Create(ConversationStarted e) => Conversation.Create(e);
     public static Conversation Apply(TurnRecorded e, Conversation c) => c.Apply(e);
     public static Conversation Apply(ConversationClosed e, Conversation c) => c.Apply(e);
+}
+
+public static class ConversationServices
+{
+    public static IServiceCollection AddConversations(
+        this IServiceCollection services)
+    {
+        services.AddSingleton<ModelChain>();
+        services.AddSingleton<ReplyStreams>();
+        services.AddSingleton<ConversationEngine>();
+        return services;
+    }
 }
