@@ -69,7 +69,7 @@ public static class ReplyToConversation
 
             var text = new StringBuilder();
             var frames = new List<int>();
-            var generation = await engine.Models.GenerateAsync(prompt, chunk =>
+            var (generation, calls) = await engine.Models.GenerateAsync(prompt, chunk =>
             {
                 text.Append(chunk);
                 frames.Add(chunk.Length);
@@ -87,15 +87,42 @@ public static class ReplyToConversation
                 var now = engine.Clock.GetUtcNow();
                 var (recorded, _) = await TurnWriter.AppendAsync(session, command, engine.Keys, conversation.Id, TurnRole.Assistant,
                     content.Length == 0 ? "(empty reply)" : content, citations, reply, now, ct);
+                RecordCalls(session, conversation.Id, stream.Turn, calls, now);
                 return (recorded.Turn, await session.CommitAsync(command, conversation.Id.ToString(), 200, now, ct));
             });
             stream.Done(JsonSerializer.Serialize(Result(turn, content, citations, reply, sequence), JsonSerializerOptions.Web),
                 engine.Clock.GetUtcNow());
         }
+        catch (ReplyFailed failed)
+        {
+            try
+            {
+                // The failed calls are recorded (usage, breaker figures); the command's audit records the failure.
+                await using var session = engine.Store.OpenFor(command);
+                RecordCalls(session, conversation.Id, stream.Turn, failed.Calls, engine.Clock.GetUtcNow());
+                await session.SaveChangesAsync(ct);
+            }
+            catch (Exception e)
+            {
+                engine.Log.LogError(e, "Could not record the failed model calls of conversation {Conversation}", conversation.Id);
+            }
+            stream.Fail(new ReplyFailed(failed.TimedOut, failed.ErrorClass, failed.Message, stream.Turn, failed.Calls), engine.Clock.GetUtcNow());
+        }
         catch (Exception e)
         {
-            if (e is not ReplyFailed) engine.Log.LogError(e, "Reply to turn {Turn} of conversation {Conversation} failed", stream.Turn, conversation.Id);
-            stream.Fail(e is ReplyFailed f ? new ReplyFailed(f.TimedOut, f.ErrorClass, f.Message, stream.Turn) : e, engine.Clock.GetUtcNow());
+            engine.Log.LogError(e, "Reply to turn {Turn} of conversation {Conversation} failed", stream.Turn, conversation.Id);
+            stream.Fail(e, engine.Clock.GetUtcNow());
+        }
+    }
+
+    /// <summary>Each model call on a stream of its own: the conversation's stream stays free of them.</summary>
+    private static void RecordCalls(IDocumentSession session, Guid conversationId, int turn, IReadOnlyList<Ai.ModelCall> calls, DateTimeOffset now)
+    {
+        foreach (var c in calls)
+        {
+            var id = Guid.CreateVersion7();
+            session.Events.StartStream(id, new Domain.Ai.CompletionRecorded(id, conversationId, turn, c.Provider, c.Model, c.Succeeded,
+                Math.Round(c.LatencyMs, 3), c.FirstTokenMs is { } f ? Math.Round(f, 3) : null, c.TokensIn, c.TokensOut, c.ErrorClass, now));
         }
     }
 
