@@ -49,6 +49,8 @@ public static class AetherraHost
         PluginConfiguration.Configure(opts);
         Application.Decisions.DecisionConfiguration.Configure(opts);
         Application.Operations.OperationsConfiguration.Configure(opts);
+        Application.Conversations.ConversationConfiguration.Configure(opts);
+        Application.Ai.AiConfiguration.Configure(opts);
     }
 
     public static WebApplicationBuilder AddAetherra(this WebApplicationBuilder builder)
@@ -93,6 +95,8 @@ public static class AetherraHost
         services.AddHostedService(s => s.GetRequiredService<VitalsSampler>());
         services.AddHostedService(s => s.GetRequiredService<CheckpointPublisher>());
         services.AddPlugins(PluginSettings.From(builder.Configuration));
+        Application.Conversations.ConversationServices.AddConversations(services);
+        Application.Ai.AiConfiguration.AddAi(services, builder.Configuration);
 
         services.AddSingleton(new Application.Operations.StoreShape((opts, schema, sp) =>
         {

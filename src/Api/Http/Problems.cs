@@ -47,6 +47,10 @@ public static class Problems
                 write = () => Write(context, e.Status, e.Status == 504 ? "Plugin timed out" : "Plugin failed", e.Message,
                     new Dictionary<string, object?> { ["errorClass"] = e.ErrorClass, ["invocationId"] = e.InvocationId, ["sequence"] = e.Sequence });
                 return true;
+            case Application.Conversations.ReplyFailed e:
+                write = () => Write(context, e.TimedOut ? 504 : 502, e.TimedOut ? "Model timed out" : "Model failed", e.Message,
+                    new Dictionary<string, object?> { ["errorClass"] = e.ErrorClass, ["turn"] = e.Turn });
+                return true;
             case DomainRuleViolated e:
                 write = () => Write(context, 422, "Domain rule violated", e.Message);
                 return true;

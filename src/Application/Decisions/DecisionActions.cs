@@ -41,7 +41,8 @@ public static class OnConflict
             {
                 return await command();
             }
-            catch (Exception e) when (attempt < Attempts && e is ConcurrencyException or ExistingStreamIdCollisionException)
+            catch (Exception e) when (attempt < Attempts && e is ConcurrencyException or ExistingStreamIdCollisionException
+                                                                    or JasperFx.Events.EventStreamUnexpectedMaxEventIdException)
             {
             }
         }

@@ -1,0 +1,72 @@
+using Aetherra.Application.Common;
+using Aetherra.Application.Decisions;
+using Aetherra.Domain.Conversations;
+using Aetherra.Infrastructure.Crypto;
+using FluentValidation;
+using Marten;
+
+namespace Aetherra.Application.Conversations;
+
+public sealed record RecordTurn(string? Role, string? Content);
+
+public sealed record RecordTurnResult(int Turn, long Sequence);
+
+public sealed class RecordTurnValidator : AbstractValidator<RecordTurn>
+{
+    public RecordTurnValidator()
+    {
+        RuleFor(x => x.Role).NotEmpty().Must(r => Enum.TryParse<TurnRole>(r, true, out _) && !int.TryParse(r, out _))
+            .WithMessage("'Role' must be one of user, assistant, tool.");
+        RuleFor(x => x.Content).TurnContent();
+    }
+}
+
+public static class TurnRules
+{
+    public static IRuleBuilderOptions<T, string?> TurnContent<T>(this IRuleBuilderInitial<T, string?> rule) =>
+        rule.Cascade(CascadeMode.Stop).NotEmpty().Must(c => !string.IsNullOrWhiteSpace(c)).WithMessage("'{PropertyName}' must not be blank.")
+            .MaximumLength(ConversationLimits.MaxContentLength)
+            .Must(ConversationLimits.NoNul).WithMessage("'{PropertyName}' must not contain NUL characters.");
+}
+
+/// <summary>An assistant that calls its own model logs its turns here; nothing is generated.</summary>
+public static class RecordTurnHandler
+{
+    public static async Task<RecordTurnResult> Handle(
+        Guid id, RecordTurn body, CommandContext command, IDocumentStore store, SubjectKeyStore keys, TimeProvider clock,
+        CancellationToken ct)
+    {
+        var role = Enum.Parse<TurnRole>(body.Role!, true);
+        return await OnConflict.RetryAsync(async () =>
+        {
+            await using var session = store.OpenFor(command);
+            var (turn, _) = await TurnWriter.AppendAsync(session, command, keys, id, role, body.Content!, [], null, clock.GetUtcNow(), ct);
+            var sequence = await session.CommitAsync(command, id.ToString(), 201, turn.At, ct);
+            return new RecordTurnResult(turn.Turn, sequence);
+        });
+    }
+}
+
+/// <summary>The one way a turn enters a conversation: decided on its state, sealed with its subject's key.</summary>
+internal static class TurnWriter
+{
+    /// <summary>
+    /// Appends the turn to the session (which the caller commits). The subject's key is held FOR KEY SHARE until
+    /// then, so forgetting the subject waits for this turn and its key destroys it too.
+    /// </summary>
+    public static async Task<(TurnRecorded Turn, Conversation Before)> AppendAsync(
+        IDocumentSession session, CommandContext command, SubjectKeyStore keys, Guid id, TurnRole role, string content,
+        IReadOnlyList<Citation> citations, ReplyInfo? reply, DateTimeOffset now, CancellationToken ct)
+    {
+        var connection = await session.BeginAsync(ct);
+        // Exclusive: turns of one conversation are numbered one after another, so writers queue on the stream's
+        // row instead of colliding on its version and retrying.
+        var stream = await session.Events.FetchForExclusiveWriting<Conversation>(id, ct);
+        var current = stream.Aggregate ?? throw new NotFound("conversation");
+        using var key = await keys.GetOrCreateAsync(connection, command.Tenant, current.Subject, ct);
+        var turn = ConversationDecisions.RecordTurn(current, role,
+            ConversationContent.Seal(key, command.Tenant, id, current.NextTurn, content), citations, reply, now);
+        stream.AppendOne(turn);
+        return (turn, current);
+    }
+}

@@ -1,0 +1,152 @@
+using System.Text;
+using System.Text.Json;
+using Aetherra.Application.Common;
+using Aetherra.Application.Decisions;
+using Aetherra.Application.Recall;
+using Aetherra.Domain.Conversations;
+using Aetherra.Infrastructure.Crypto;
+using FluentValidation;
+using Marten;
+using Microsoft.Extensions.Logging;
+
+namespace Aetherra.Application.Conversations;
+
+public sealed record ReplyRequest(string? Message, int? Limit, long? MinSequence);
+
+public sealed record ReplyResult(
+    int Turn, string Content, IReadOnlyList<CitationView> Citations, string Provider, string? Model, bool Generated,
+    int? TokensIn, int? TokensOut, int ReplyTo, long Sequence);
+
+public sealed class ReplyRequestValidator : AbstractValidator<ReplyRequest>
+{
+    public ReplyRequestValidator()
+    {
+        RuleFor(x => x.Message).TurnContent();
+        RuleFor(x => x.Limit).InclusiveBetween(1, ConversationLimits.MaxRecall);
+        RuleFor(x => x.MinSequence).GreaterThanOrEqualTo(0);
+    }
+}
+
+/// <summary>
+/// A grounded reply: the user turn is recorded (and committed) first, so nothing the model does can lose it; then
+/// the subject's memories are recalled, the prompt built, the model chain called and the assistant turn recorded
+/// with its citations. Generation runs on its own (<see cref="ReplyStream"/>); callers read its frames.
+/// </summary>
+public static class ReplyToConversation
+{
+    public static async Task<ReplyStream> StartAsync(
+        Guid id, ReplyRequest body, CommandContext command, ConversationEngine engine, CancellationToken ct)
+    {
+        var (turn, before) = await OnConflict.RetryAsync(async () =>
+        {
+            await using var session = engine.Store.OpenFor(command);
+            var written = await TurnWriter.AppendAsync(session, command, engine.Keys, id, TurnRole.User, body.Message!, [], null,
+                engine.Clock.GetUtcNow(), ct);
+            // Not the command's audit yet: that commits with the assistant turn, or records the failure.
+            await session.SaveChangesAsync(ct);
+            return written;
+        });
+        var history = await OpenTurnsAsync(before, command.Tenant, engine, ct);
+        history.Add(new PromptMessage(TurnRole.User, body.Message!));
+
+        var stream = engine.Streams.Open(command.Tenant, id, turn.Turn);
+        _ = Task.Run(() => GenerateAsync(stream, before, body, history, command, engine), CancellationToken.None);
+        return stream;
+    }
+
+    private static async Task GenerateAsync(
+        ReplyStream stream, Conversation conversation, ReplyRequest body, List<PromptMessage> history, CommandContext command,
+        ConversationEngine engine)
+    {
+        var ct = engine.Stopping;
+        try
+        {
+            var recalled = await engine.Recall.RunAsync(command.Tenant,
+                new RecallRequest(body.Message, conversation.Subject, null, null, null, null, body.Limit ?? ConversationLimits.DefaultRecall,
+                    null, body.MinSequence, null), ct);
+            var memories = recalled.Results.Select(r => new RecalledMemory(r.Id, r.Version, r.Content, r.OccurredAt)).ToList();
+            var prompt = Grounding.Build(memories, history);
+
+            var text = new StringBuilder();
+            var frames = new List<int>();
+            var (generation, calls) = await engine.Models.GenerateAsync(prompt, chunk =>
+            {
+                text.Append(chunk);
+                frames.Add(chunk.Length);
+                stream.Token(chunk);
+                return ValueTask.CompletedTask;
+            }, ct);
+
+            var content = text.ToString();
+            var citations = Grounding.Citations(generation.Generated ? content : "", memories);
+            var reply = new ReplyInfo(generation.Provider, generation.Model, generation.Generated, generation.TokensIn, generation.TokensOut,
+                stream.Turn, frames);
+            var (turn, sequence) = await OnConflict.RetryAsync(async () =>
+            {
+                await using var session = engine.Store.OpenFor(command);
+                var now = engine.Clock.GetUtcNow();
+                var (recorded, _) = await TurnWriter.AppendAsync(session, command, engine.Keys, conversation.Id, TurnRole.Assistant,
+                    content.Length == 0 ? "(empty reply)" : content, citations, reply, now, ct);
+                RecordCalls(session, conversation.Id, stream.Turn, calls, now);
+                return (recorded.Turn, await session.CommitAsync(command, conversation.Id.ToString(), 200, now, ct));
+            });
+            stream.Done(JsonSerializer.Serialize(Result(turn, content, citations, reply, sequence), JsonSerializerOptions.Web),
+                engine.Clock.GetUtcNow());
+        }
+        catch (ReplyFailed failed)
+        {
+            try
+            {
+                // The failed calls are recorded (usage, breaker figures); the command's audit records the failure.
+                await using var session = engine.Store.OpenFor(command);
+                RecordCalls(session, conversation.Id, stream.Turn, failed.Calls, engine.Clock.GetUtcNow());
+                await session.SaveChangesAsync(ct);
+            }
+            catch (Exception e)
+            {
+                engine.Log.LogError(e, "Could not record the failed model calls of conversation {Conversation}", conversation.Id);
+            }
+            stream.Fail(new ReplyFailed(failed.TimedOut, failed.ErrorClass, failed.Message, stream.Turn, failed.Calls), engine.Clock.GetUtcNow());
+        }
+        catch (Exception e)
+        {
+            engine.Log.LogError(e, "Reply to turn {Turn} of conversation {Conversation} failed", stream.Turn, conversation.Id);
+            stream.Fail(e, engine.Clock.GetUtcNow());
+        }
+    }
+
+    /// <summary>Each model call on a stream of its own: the conversation's stream stays free of them.</summary>
+    private static void RecordCalls(IDocumentSession session, Guid conversationId, int turn, IReadOnlyList<Ai.ModelCall> calls, DateTimeOffset now)
+    {
+        foreach (var c in calls)
+        {
+            var id = Guid.CreateVersion7();
+            session.Events.StartStream(id, new Domain.Ai.CompletionRecorded(id, conversationId, turn, c.Provider, c.Model, c.Succeeded,
+                Math.Round(c.LatencyMs, 3), c.FirstTokenMs is { } f ? Math.Round(f, 3) : null, c.TokensIn, c.TokensOut, c.ErrorClass, now));
+        }
+    }
+
+    public static ReplyResult Result(int turn, string content, IReadOnlyList<Citation> citations, ReplyInfo reply, long sequence) => new(
+        turn, content, citations.Select(c => new CitationView(c.MemoryId, c.Version)).ToList(), reply.Provider, reply.Model,
+        reply.Generated, reply.TokensIn, reply.TokensOut, reply.ReplyTo, sequence);
+
+    /// <summary>The conversation's turns that still open (a forgotten subject's older turns do not), oldest first.</summary>
+    private static async Task<List<PromptMessage>> OpenTurnsAsync(Conversation c, string tenant, ConversationEngine engine, CancellationToken ct)
+    {
+        var recent = c.Turns.TakeLast(Grounding.RecentTurns).ToList();
+        if (recent.Count == 0) return [];
+        var found = await engine.Keys.FindAsync(engine.DataSource, tenant, recent.Select(t => t.Content.KeyId).Distinct().ToList(), ct);
+        try
+        {
+            return recent
+                .Select(t => (t.Role, Text: ConversationContent.Open(found, tenant, c.Id, t.Number, t.Content)))
+                .Where(t => t.Text is not null)
+                .Select(t => new PromptMessage(t.Role, t.Text!))
+                .ToList();
+        }
+        finally
+        {
+            foreach (var key in found.Values) key.Dispose();
+        }
+    }
+}
