@@ -17,6 +17,8 @@ public static class SerilogSetup
             .MinimumLevel.Override("Marten", LogEventLevel.Warning)
             .MinimumLevel.Override("JasperFx", LogEventLevel.Warning)
             .MinimumLevel.Override("Npgsql", LogEventLevel.Warning)
+            // The MCP SDK logs every request at Information; the request log line of /mcp says enough.
+            .MinimumLevel.Override("ModelContextProtocol", LogEventLevel.Warning)
             .Enrich.FromLogContext();
         if (string.Equals(config["AETHERRA_LOG_FORMAT"], "json", StringComparison.OrdinalIgnoreCase))
             lc.WriteTo.Console(new CompactJsonFormatter());
