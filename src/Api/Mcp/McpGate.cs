@@ -61,6 +61,11 @@ public static class McpGate
                 {
                     problem = e.Problem;
                 }
+                catch (Exception e) when (e is ArgumentException or JsonException or FormatException)
+                {
+                    // The SDK binds the arguments to the tool's parameters: a wrong type or a missing argument lands here.
+                    problem = new Problem(400, "Invalid arguments", e.Message);
+                }
                 catch (Exception e) when (Problems.Describe(e) is { } known)
                 {
                     problem = known;
@@ -70,11 +75,6 @@ public static class McpGate
                     if (call.CommandOrNull is { Audited: false } command)
                         await RecordEndingAsync(services, command, context.Params.Arguments, 499, "Client closed request");
                     throw;
-                }
-                catch (Exception e) when (e is ArgumentException or JsonException or FormatException)
-                {
-                    // The SDK binds the arguments to the tool's parameters: a wrong type or a missing argument lands here.
-                    problem = new Problem(400, "Invalid arguments", e.Message);
                 }
                 catch (Exception e)
                 {

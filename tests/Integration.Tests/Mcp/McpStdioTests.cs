@@ -26,7 +26,7 @@ public sealed class McpStdioTests(AetherraFixture fx)
             Arguments = [AetherraFixture.ApiDll(), "mcp", "--stdio"],
             WorkingDirectory = ServerProcess.ApiProjectDir(AetherraFixture.ApiDll()),
             EnvironmentVariables = environment!
-        }), cancellationToken: Ct);
+        }), McpTestSupport.Patient, cancellationToken: Ct);
 
         var tools = await client.ListToolsAsync(cancellationToken: Ct);
         Assert.Equal(["forget_memory", "forget_subject", "get_memory", "memory_history", "recall", "remember", "revise_memory"],

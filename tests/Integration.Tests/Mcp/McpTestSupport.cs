@@ -14,8 +14,18 @@ public static class McpTestSupport
             TransportMode = HttpTransportMode.StreamableHttp,
             AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = $"Bearer {key}" }
         }, http, ownsHttpClient: false);
-        return await McpClient.CreateAsync(transport, cancellationToken: ct);
+        return await McpClient.CreateAsync(transport, Patient, cancellationToken: ct);
     }
+
+    /// <summary>
+    /// The client's start-up waits as long as the suite's other waits: its 5 s discovery probe times out on a machine
+    /// busy with the whole suite (the server then sees the request aborted).
+    /// </summary>
+    public static McpClientOptions Patient => new()
+    {
+        InitializationTimeout = RecallTestSupport.NotYetConsistentPatience,
+        DiscoverProbeTimeout = Timeout.InfiniteTimeSpan
+    };
 
     /// <summary>The in-process host's client (the real pipeline, no socket).</summary>
     public static Task<McpClient> ConnectAsync(this AetherraFixture fx, string key) =>
