@@ -89,6 +89,57 @@ public static class McpGate
         });
     }
 
+    /// <summary>
+    /// Resources and the prompt read memories: only a key with memory:read sees or reads them. They have no error
+    /// result, so a known failure is a JSON-RPC error carrying the problem's title and detail.
+    /// </summary>
+    public static void AddReads(IMcpRequestFilterBuilder filters)
+    {
+        filters.AddListResourceTemplatesFilter(next => async (context, ct) =>
+        {
+            var result = await next(context, ct);
+            if (!Caller(context).HasScope(ReadScope)) result.ResourceTemplates = [];
+            return result;
+        });
+        filters.AddListPromptsFilter(next => async (context, ct) =>
+        {
+            var result = await next(context, ct);
+            if (!Caller(context).HasScope(ReadScope)) result.Prompts = [];
+            return result;
+        });
+        filters.AddReadResourceFilter(next => async (context, ct) =>
+        {
+            Begin(context);
+            try { return await next(context, ct); }
+            catch (Exception e) when (AsProtocolError(e) is { } error) { throw error; }
+        });
+        filters.AddGetPromptFilter(next => async (context, ct) =>
+        {
+            Begin(context);
+            try { return await next(context, ct); }
+            catch (Exception e) when (AsProtocolError(e) is { } error) { throw error; }
+        });
+    }
+
+    private const string ReadScope = Application.Keys.Scopes.MemoryRead;
+
+    private static void Begin(MessageContext context)
+    {
+        var user = Caller(context);
+        if (!user.HasScope(ReadScope))
+            throw new McpProtocolException($"Forbidden: the key lacks the scope '{ReadScope}'.", McpErrorCode.InvalidRequest);
+        context.Services!.GetRequiredService<McpCall>().Begin(user, null);
+    }
+
+    private static McpProtocolException? AsProtocolError(Exception e) => e switch
+    {
+        McpProtocolException => null,
+        McpInvalidArguments invalid => new McpProtocolException($"{invalid.Problem.Title}: {invalid.Problem.Detail}", McpErrorCode.InvalidParams),
+        _ when Problems.Describe(e) is { } p =>
+            new McpProtocolException($"{p.Title}: {p.Detail}", p.Status == 404 ? McpErrorCode.ResourceNotFound : McpErrorCode.InvalidParams),
+        _ => null
+    };
+
     /// <summary>The key's principal: HTTP authenticated it (the fallback policy refuses anonymous /mcp); stdio stamps it on every message.</summary>
     public static ClaimsPrincipal Caller(MessageContext context) =>
         context.User is { Identity.IsAuthenticated: true } user

@@ -15,17 +15,15 @@ public static class McpSetup
     public static IMcpServerBuilder AddAetherraMcp(this IServiceCollection services)
     {
         services.AddScoped<McpCall>();
-        // The tools are made here, with the provider that tells their service parameters (injected) from their
-        // arguments (in the JSON schema): the SDK's WithTools(types) registered none of them (2.4.0).
-        services.AddOptions<McpServerOptions>().Configure<IServiceProvider>((o, provider) =>
+        services.AddSingleton<McpPrimitives>();
+        services.AddOptions<McpServerOptions>().Configure<McpPrimitives>((o, primitives) =>
         {
             o.ToolCollection ??= [];
-            foreach (var method in McpCatalogue.Methods)
-                o.ToolCollection.TryAdd(McpServerTool.Create(method, options: new McpServerToolCreateOptions
-                {
-                    Services = provider,
-                    SerializerOptions = McpJson.Options
-                }));
+            foreach (var tool in primitives.Tools) o.ToolCollection.TryAdd(tool);
+            o.ResourceCollection ??= [];
+            foreach (var resource in primitives.Resources) o.ResourceCollection.TryAdd(resource);
+            o.PromptCollection ??= [];
+            foreach (var prompt in primitives.Prompts) o.PromptCollection.TryAdd(prompt);
         });
         return services.AddMcpServer(o =>
             {
@@ -35,11 +33,37 @@ public static class McpSetup
                     "anything that may depend on what is known about a user or subject; remember facts, preferences and " +
                     "instructions worth keeping; propose consequential actions with propose_decision and report their outcome.";
             })
-            .WithRequestFilters(McpGate.Add);
+            .WithRequestFilters(McpGate.Add)
+            .WithRequestFilters(McpGate.AddReads);
     }
 
     public static void AddAetherraMcpHttp(this IServiceCollection services) =>
         services.AddAetherraMcp().WithHttpTransport(o => o.SessionMode = HttpServerSessionMode.Stateless);
 
     public static void MapAetherraMcp(this WebApplication app) => app.MapMcp(Route);
+}
+
+/// <summary>
+/// The tools, resources and prompt, made once: stateless HTTP builds the server's options on every request, and
+/// making a tool (its JSON schemas) costs far more than a call. Made with the provider that tells their service
+/// parameters (injected) from their arguments (in the schema); the SDK's WithTools(types) registered none (2.4.0).
+/// </summary>
+public sealed class McpPrimitives(IServiceProvider provider)
+{
+    public IReadOnlyList<McpServerTool> Tools { get; } = McpCatalogue.Methods
+        .Select(m => McpServerTool.Create(m, options: new McpServerToolCreateOptions { Services = provider, SerializerOptions = McpJson.Options }))
+        .ToList();
+
+    public IReadOnlyList<McpServerResource> Resources { get; } = Marked<McpServerResourceAttribute>()
+        .Select(m => McpServerResource.Create(m, target: null!,
+            options: new McpServerResourceCreateOptions { Services = provider, SerializerOptions = McpJson.Options }))
+        .ToList();
+
+    public IReadOnlyList<McpServerPrompt> Prompts { get; } = Marked<McpServerPromptAttribute>()
+        .Select(m => McpServerPrompt.Create(m, target: null!,
+            options: new McpServerPromptCreateOptions { Services = provider, SerializerOptions = McpJson.Options }))
+        .ToList();
+
+    private static IEnumerable<System.Reflection.MethodInfo> Marked<T>() where T : Attribute =>
+        typeof(MemoryResources).GetMethods().Where(m => m.IsStatic && m.GetCustomAttributes(typeof(T), false).Length > 0);
 }

@@ -242,6 +242,46 @@ public sealed class McpHttpTests(AetherraFixture fx)
     }
 
     [Fact]
+    public async Task memories_are_resources_and_recall_context_is_a_prompt_of_memory_read_keys()
+    {
+        var key = await fx.NewTenantAsync();
+        await using var client = await fx.ConnectAsync(key.Key);
+        var written = await client.OkAsync("remember",
+            new { content = "speaks Portuguese and English", subject = "customer 9", agent = "crm", kind = "fact" });
+        var id = written.GetProperty("id").GetGuid();
+
+        var templates = await client.ListResourceTemplatesAsync(cancellationToken: Ct);
+        Assert.Equal(["aetherra://memories/{id}", "aetherra://subjects/{subject}/memories"], templates.Select(t => t.UriTemplate).Order());
+
+        var one = await client.ReadResourceAsync($"aetherra://memories/{id}", cancellationToken: Ct);
+        var memory = JsonDocument.Parse(Assert.IsType<TextResourceContents>(Assert.Single(one.Contents)).Text).RootElement;
+        Assert.Equal("speaks Portuguese and English", memory.GetProperty("content").GetString());
+        var subject = await client.ReadResourceAsync("aetherra://subjects/customer%209/memories", cancellationToken: Ct);
+        var items = JsonDocument.Parse(Assert.IsType<TextResourceContents>(Assert.Single(subject.Contents)).Text).RootElement.GetProperty("items");
+        Assert.Equal(id, Assert.Single(items.EnumerateArray()).GetProperty("id").GetGuid());
+
+        // Another tenant's memory is not found as a resource either.
+        await using var stranger = await fx.ConnectAsync((await fx.NewTenantAsync()).Key);
+        var missing = await Assert.ThrowsAsync<ModelContextProtocol.McpProtocolException>(() =>
+            stranger.ReadResourceAsync($"aetherra://memories/{id}", cancellationToken: Ct).AsTask());
+        Assert.Contains("Not found", missing.Message);
+
+        Assert.Equal("recall-context", Assert.Single(await client.ListPromptsAsync(cancellationToken: Ct)).Name);
+        await fx.WaitForProjectionAsync(Aetherra.Application.Recall.RecallProjection.Name, written.GetProperty("sequence").GetInt64());
+        var prompt = await client.GetPromptAsync("recall-context",
+            new Dictionary<string, object?> { ["question"] = "which languages does the customer speak", ["subject"] = "customer 9" },
+            cancellationToken: Ct);
+        var text = Assert.IsType<TextContentBlock>(Assert.Single(prompt.Messages).Content).Text;
+        Assert.Contains($"[{id}]", text);
+        Assert.Contains("speaks Portuguese and English", text);
+
+        // A key without memory:read sees neither.
+        await using var writer = await fx.ConnectAsync((await fx.NewTenantAsync("decisions:read")).Key);
+        Assert.Empty(await writer.ListResourceTemplatesAsync(cancellationToken: Ct));
+        Assert.Empty(await writer.ListPromptsAsync(cancellationToken: Ct));
+    }
+
+    [Fact]
     public async Task mcp_without_a_key_is_unauthorized()
     {
         var http = fx.Client();
