@@ -12,6 +12,9 @@ switch (route)
     // The publisher's verbs need no server, database or keys of ours: they run before anything is configured.
     case CommandLine.Route.Plugins:
         return await Aetherra.Api.Plugins.PluginsCommand.RunAsync(rest);
+    // MCP over stdio: stdout is the protocol's alone, so it must not go through the command line's banners.
+    case CommandLine.Route.Mcp:
+        return await Aetherra.Api.Mcp.McpStdio.RunAsync(rest);
 }
 
 CommandLine.QuietFramework();

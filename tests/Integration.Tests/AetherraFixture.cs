@@ -152,7 +152,7 @@ public sealed class AetherraFixture : IAsyncLifetime
     /// src/Api's own build output of the same configuration (ops/test builds it): not the copy beside the
     /// tests, where the framework's command discovery would scan the test assemblies too and fail.
     /// </summary>
-    private static string ApiDll()
+    public static string ApiDll()
     {
         var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)); // bin/<config>/<tfm>
         var (tfm, configuration) = (here.Name, here.Parent!.Name);

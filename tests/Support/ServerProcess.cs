@@ -143,7 +143,7 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     // bin/Release/net10.0/aetherra.dll -> the project directory, when the dll is where dotnet build puts it.
-    private static string ApiProjectDir(string dll)
+    public static string ApiProjectDir(string dll)
     {
         var dir = new DirectoryInfo(Path.GetDirectoryName(Path.GetFullPath(dll))!);
         var project = dir.Parent?.Parent?.Parent;

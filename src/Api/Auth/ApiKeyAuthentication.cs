@@ -28,6 +28,12 @@ public sealed class ApiKeyAuthentication(
         var key = await keys.FindAsync(header["Bearer ".Length..].Trim(), Context.RequestAborted);
         if (key is null) return AuthenticateResult.Fail("unknown or revoked key");
 
+        return AuthenticateResult.Success(new AuthenticationTicket(Principal(key), SchemeName));
+    }
+
+    /// <summary>The caller a key stands for, whatever the channel (HTTP here, MCP over stdio in Mcp/McpStdio).</summary>
+    public static ClaimsPrincipal Principal(ApiKey key)
+    {
         var claims = new List<Claim>
         {
             new(ClaimTypes.NameIdentifier, key.Id.ToString()),
@@ -37,8 +43,7 @@ public sealed class ApiKeyAuthentication(
         claims.AddRange(key.Scopes.Select(s => new Claim(ScopeClaim, s)));
         if (key.RateLimit is { } limit)
             claims.Add(new Claim(RateLimitClaim, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{limit.PermitsPerSecond} {limit.Burst}")));
-        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
-        return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+        return new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)

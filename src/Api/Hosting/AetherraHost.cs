@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using Aetherra.Api.Auth;
 using Aetherra.Api.Health;
 using Aetherra.Api.Http;
+using Aetherra.Api.Mcp;
 using Aetherra.Application.Audit.Log;
 using Aetherra.Application.Homeostasis;
 using Aetherra.Application.Keys;
@@ -160,6 +161,7 @@ public static class AetherraHost
         services.AddOpenApi(OpenApiDocumentation.Configure);
         services.AddAetherraTelemetry(builder.Configuration);
         services.AddWolverineHttp();
+        services.AddAetherraMcpHttp();
         return builder;
     }
 
@@ -203,6 +205,7 @@ public static class AetherraHost
             opts.RejectUnparseableQueryValues = true;
         });
         Api.Events.EventEndpoints.MapEventStream(app);
+        app.MapAetherraMcp();
         return app;
     }
 }

@@ -36,6 +36,8 @@ public static partial class CommandLine
                                    the read models of a running server, or rebuild one
           plugins keygen|sign|verify ...
                                    the plugin publisher's tool (no server needed; `aetherra plugins` for its usage)
+          mcp --stdio              serve the MCP tools over standard input and output, as the key in
+                                   AETHERRA_KEY (docs/mcp.md)
           dev COMMAND ...          the framework's developer commands (codegen write, db-apply, describe, ...;
                                    `aetherra dev help` lists them)
           help                     this text
@@ -45,7 +47,7 @@ public static partial class CommandLine
         argument to audit or read-models); 2 bad usage (an unknown verb, a bad argument to plugins).
         """;
 
-    public enum Route { Help, Plugins, Framework, Unknown }
+    public enum Route { Help, Plugins, Mcp, Framework, Unknown }
 
     /// <summary>What to do with <paramref name="args"/>, and the arguments the framework gets.</summary>
     public static (Route Route, string[] Args) Resolve(string[] args)
@@ -55,6 +57,7 @@ public static partial class CommandLine
         {
             "help" or "-h" or "--help" or "?" => (Route.Help, args),
             "plugins" => (Route.Plugins, args[1..]),
+            "mcp" => (Route.Mcp, args[1..]),
             "run" or "audit" or "read-models" => (Route.Framework, args),
             "dev" => (Route.Framework, args.Length == 1 ? ["help"] : args[1..]),
             // The ops/ scripts' name for it since the start; kept working, not listed.

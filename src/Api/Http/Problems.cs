@@ -28,63 +28,50 @@ public static class Problems
     public static bool TryMap(Exception exception, HttpContext context, out Func<Task> write)
     {
         write = () => Task.CompletedTask;
-        switch (exception)
-        {
-            case NotFound e:
-                write = () => Write(context, 404, "Not found", e.Message);
-                return true;
-            case Forbidden e:
-                write = () => Write(context, 403, "Forbidden", e.Message);
-                return true;
-            case VersionConflict e:
-                write = () => Write(context, 409, "Version conflict", e.Message,
-                    new Dictionary<string, object?> { ["currentVersion"] = e.CurrentVersion });
-                return true;
-            case Domain.Plugins.PluginNotEnabled e:
-                write = () => Write(context, 409, "Plugin not enabled", e.Message);
-                return true;
-            case Application.Plugins.PluginCallFailed e:
-                write = () => Write(context, e.Status, e.Status == 504 ? "Plugin timed out" : "Plugin failed", e.Message,
-                    new Dictionary<string, object?> { ["errorClass"] = e.ErrorClass, ["invocationId"] = e.InvocationId, ["sequence"] = e.Sequence });
-                return true;
-            case Application.Conversations.ReplyFailed e:
-                write = () => Write(context, e.TimedOut ? 504 : 502, e.TimedOut ? "Model timed out" : "Model failed", e.Message,
-                    new Dictionary<string, object?> { ["errorClass"] = e.ErrorClass, ["turn"] = e.Turn });
-                return true;
-            case DomainRuleViolated e:
-                write = () => Write(context, 422, "Domain rule violated", e.Message);
-                return true;
-            case NotYetConsistent e:
-                write = () =>
-                {
-                    context.Response.Headers.RetryAfter = "1";
-                    return Write(context, 503, "Read model not yet consistent", e.Message,
-                        new Dictionary<string, object?> { ["minSequence"] = e.MinSequence });
-                };
-                return true;
-            case BadHttpRequestException e:
-                write = () => Write(context, e.StatusCode, e.StatusCode == 413 ? "Request too large" : "Bad request", e.Message);
-                return true;
-            case JsonException e:
-                write = () => Write(context, 400, "Invalid JSON", e.Message);
-                return true;
-            case OperationCanceledException when context.RequestAborted.IsCancellationRequested:
-                write = () =>
-                {
-                    context.Response.StatusCode = 499;
-                    return Task.CompletedTask;
-                };
-                return true;
-        }
-        if (StoreFailures.IsUnavailable(exception))
+        if (exception is OperationCanceledException && context.RequestAborted.IsCancellationRequested)
         {
             write = () =>
             {
-                context.Response.Headers.RetryAfter = "5";
-                return Write(context, 503, "Store unavailable", "The event store cannot be reached; retry shortly.");
+                context.Response.StatusCode = 499;
+                return Task.CompletedTask;
             };
             return true;
         }
-        return false;
+        if (Describe(exception) is not { } problem) return false;
+        write = () =>
+        {
+            if (problem.RetryAfterSeconds is { } seconds) context.Response.Headers.RetryAfter = seconds.ToString();
+            return Write(context, problem.Status, problem.Title, problem.Detail, problem.Extensions);
+        };
+        return true;
     }
+
+    /// <summary>
+    /// The problem a known exception stands for, whatever the channel (HTTP answers it, MCP returns it as a tool
+    /// error); null for faults of ours.
+    /// </summary>
+    public static Problem? Describe(Exception exception) => exception switch
+    {
+        NotFound e => new(404, "Not found", e.Message),
+        Forbidden e => new(403, "Forbidden", e.Message),
+        VersionConflict e => new(409, "Version conflict", e.Message,
+            new Dictionary<string, object?> { ["currentVersion"] = e.CurrentVersion }),
+        Domain.Plugins.PluginNotEnabled e => new(409, "Plugin not enabled", e.Message),
+        Application.Plugins.PluginCallFailed e => new(e.Status, e.Status == 504 ? "Plugin timed out" : "Plugin failed", e.Message,
+            new Dictionary<string, object?> { ["errorClass"] = e.ErrorClass, ["invocationId"] = e.InvocationId, ["sequence"] = e.Sequence }),
+        Application.Conversations.ReplyFailed e => new(e.TimedOut ? 504 : 502, e.TimedOut ? "Model timed out" : "Model failed", e.Message,
+            new Dictionary<string, object?> { ["errorClass"] = e.ErrorClass, ["turn"] = e.Turn }),
+        DomainRuleViolated e => new(422, "Domain rule violated", e.Message),
+        NotYetConsistent e => new(503, "Read model not yet consistent", e.Message,
+            new Dictionary<string, object?> { ["minSequence"] = e.MinSequence }, RetryAfterSeconds: 1),
+        BadHttpRequestException e => new(e.StatusCode, e.StatusCode == 413 ? "Request too large" : "Bad request", e.Message),
+        JsonException e => new(400, "Invalid JSON", e.Message),
+        _ when StoreFailures.IsUnavailable(exception) =>
+            new(503, "Store unavailable", "The event store cannot be reached; retry shortly.", RetryAfterSeconds: 5),
+        _ => null
+    };
 }
+
+/// <summary>An RFC 9457 problem before it is written: status, title, detail and any extension members.</summary>
+public sealed record Problem(
+    int Status, string Title, string? Detail, IDictionary<string, object?>? Extensions = null, int? RetryAfterSeconds = null);

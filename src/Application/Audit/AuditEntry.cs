@@ -1,3 +1,4 @@
+using Aetherra.Application.Common;
 using Aetherra.Domain.Audit;
 using JasperFx.Events;
 using Marten.Events.Projections;
@@ -18,6 +19,7 @@ public sealed class AuditEntry
     public int Status { get; set; }
     public string? Reason { get; set; }
     public Guid RequestId { get; set; }
+    public string Channel { get; set; } = CommandContext.Http;
 }
 
 /// <summary>Inline: an audit record is queryable as soon as its command's transaction commits.</summary>
@@ -37,6 +39,7 @@ public sealed partial class AuditIndexProjection : EventProjection
         Outcome = e.Data.Outcome,
         Status = e.Data.Status,
         Reason = e.Data.Reason,
-        RequestId = e.Data.RequestId
+        RequestId = e.Data.RequestId,
+        Channel = e.Data.Channel ?? CommandContext.Http
     };
 }

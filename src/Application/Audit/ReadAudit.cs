@@ -10,7 +10,7 @@ public sealed record AuditQuery(
 
 public sealed record AuditRecordView(
     long Sequence, DateTimeOffset At, string Actor, string Tenant, string Action, string? Target,
-    string Outcome, int Status, string? Reason, Guid RequestId);
+    string Outcome, int Status, string? Reason, Guid RequestId, string Channel);
 
 public sealed record AuditPage(IReadOnlyList<AuditRecordView> Records, long? Next);
 
@@ -61,5 +61,5 @@ public static class ReadAudit
     }
 
     private static AuditRecordView View(AuditEntry r) => new(r.Sequence, r.At, r.Actor, r.Tenant, r.Action, r.Target,
-        r.Outcome == AuditOutcome.Accepted ? "accepted" : "rejected", r.Status, r.Reason, r.RequestId);
+        r.Outcome == AuditOutcome.Accepted ? "accepted" : "rejected", r.Status, r.Reason, r.RequestId, r.Channel);
 }

@@ -27,11 +27,32 @@ public static class ReadMemory
             : await keys.FindAsync(dataSource, tenant, [memory.Content.KeyId], ct);
         var content = MemoryContent.Open(found, tenant, id, memory.Content);
         foreach (var key in found.Values) key.Dispose();
-        return new MemoryView(memory.Id, content, memory.Subject,
+        return View(memory, content, clock.GetUtcNow());
+    }
+
+    /// <summary>A subject's memories that are not forgotten, most recently recorded first, with their content.</summary>
+    public static async Task<IReadOnlyList<MemoryView>> OfSubject(
+        string subject, int limit, string tenant, IDocumentStore store, NpgsqlDataSource dataSource, SubjectKeyStore keys,
+        TimeProvider clock, CancellationToken ct)
+    {
+        await using var session = store.QuerySession(tenant);
+        var memories = await session.Query<MemoryState>()
+            .Where(m => m.Subject == subject && m.Status != Domain.Memory.MemoryStatus.Forgotten)
+            .OrderByDescending(m => m.RecordedAt).Take(limit)
+            .ToListAsync(ct);
+        var keyIds = memories.Where(m => m.Content is not null).Select(m => m.Content!.KeyId).Distinct().ToArray();
+        var found = keyIds.Length == 0 ? new Dictionary<Guid, DataKey>() : await keys.FindAsync(dataSource, tenant, keyIds, ct);
+        var now = clock.GetUtcNow();
+        var views = memories.Select(m => View(m, MemoryContent.Open(found, tenant, m.Id, m.Content), now)).ToList();
+        foreach (var key in found.Values) key.Dispose();
+        return views;
+    }
+
+    private static MemoryView View(MemoryState memory, string? content, DateTimeOffset now) =>
+        new(memory.Id, content, memory.Subject,
             memory.Agent, memory.Session, Lower(memory.Kind), memory.Tags, memory.Importance, Lower(memory.Classification),
             memory.OccurredAt, memory.RecordedAt, memory.ExpiresAt, memory.Source, memory.Version,
-            Lower(memory.StatusAt(clock.GetUtcNow())), memory.ContentHash);
-    }
+            Lower(memory.StatusAt(now)), memory.ContentHash);
 
     public static async Task<IReadOnlyList<MemoryHistoryEntry>> History(
         Guid id, string tenant, IDocumentStore store, CancellationToken ct)

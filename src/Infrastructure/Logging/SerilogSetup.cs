@@ -19,6 +19,8 @@ public static class SerilogSetup
             .MinimumLevel.Override("Npgsql", LogEventLevel.Warning)
             // Aetherra has HTTP endpoints and no message handlers, by design: Wolverine's warning about that is noise.
             .Filter.ByExcluding(e => e.MessageTemplate.Text.StartsWith("Wolverine found no handlers", StringComparison.Ordinal))
+            // The MCP SDK logs every request at Information; the request log line of /mcp says enough.
+            .MinimumLevel.Override("ModelContextProtocol", LogEventLevel.Warning)
             .Enrich.FromLogContext();
         // A command-line verb's standard output is its result: its logs go to standard error (Program.cs sets this).
         LogEventLevel? stderrFrom = config["AETHERRA_LOG_TO_STDERR"] == "1" ? LogEventLevel.Verbose : null;
