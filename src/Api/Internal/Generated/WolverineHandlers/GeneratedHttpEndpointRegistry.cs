@@ -9,7 +9,7 @@ namespace Internal.Generated.WolverineHandlers
     {
         public override System.Type[] EndpointTypes()
         {
-            return new System.Type[] { typeof(Aetherra.Api.Admin.KeyEndpoints), typeof(Aetherra.Api.Admin.ProjectionEndpoints), typeof(Aetherra.Api.Audit.AuditEndpoints), typeof(Aetherra.Api.Audit.AuditLogEndpoints), typeof(Aetherra.Api.Decisions.DecisionEndpoints), typeof(Aetherra.Api.Decisions.LearningEndpoints), typeof(Aetherra.Api.Events.EventEndpoints), typeof(Aetherra.Api.Homeostasis.HomeostasisEndpoints), typeof(Aetherra.Api.Memory.MemoryEndpoints), typeof(Aetherra.Api.Memory.RecallEndpoints), typeof(Aetherra.Api.Plugins.PluginEndpoints), typeof(Aetherra.Api.Plugins.TrustEndpoints) };
+            return new System.Type[] { typeof(Aetherra.Api.Admin.KeyEndpoints), typeof(Aetherra.Api.Admin.ProjectionEndpoints), typeof(Aetherra.Api.Audit.AuditEndpoints), typeof(Aetherra.Api.Audit.AuditLogEndpoints), typeof(Aetherra.Api.Auth.WhoAmIEndpoint), typeof(Aetherra.Api.Decisions.DecisionEndpoints), typeof(Aetherra.Api.Decisions.LearningEndpoints), typeof(Aetherra.Api.Events.EventEndpoints), typeof(Aetherra.Api.Homeostasis.HomeostasisEndpoints), typeof(Aetherra.Api.Memory.MemoryEndpoints), typeof(Aetherra.Api.Memory.RecallEndpoints), typeof(Aetherra.Api.Plugins.PluginEndpoints), typeof(Aetherra.Api.Plugins.TrustEndpoints) };
         }
     }
 
@@ -39,6 +39,7 @@ namespace Internal.Generated.WolverineHandlers
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.GET_decisions_id))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.GET_events))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.GET_homeostasis))]
+        [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.GET_homeostasis_vitals_name_history))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.GET_learning_agent))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.GET_memories_consolidate_jobId))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.GET_memories_id))]
@@ -46,6 +47,7 @@ namespace Internal.Generated.WolverineHandlers
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.GET_plugins))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.GET_plugins_id))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.GET_trust_publishers))]
+        [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.GET_whoami))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.POST_admin_keys))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.POST_admin_projections_name_rebuild))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.POST_audit_verify))]
@@ -70,6 +72,7 @@ namespace Internal.Generated.WolverineHandlers
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Aetherra.Api.Admin.ProjectionEndpoints))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Aetherra.Api.Audit.AuditEndpoints))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Aetherra.Api.Audit.AuditLogEndpoints))]
+        [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Aetherra.Api.Auth.WhoAmIEndpoint))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Aetherra.Api.Decisions.DecisionEndpoints))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Aetherra.Api.Decisions.LearningEndpoints))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Aetherra.Api.Events.EventEndpoints))]
