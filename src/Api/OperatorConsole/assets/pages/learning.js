@@ -17,8 +17,8 @@ export default {
       const seen = new Set();
       let after;
       // The agents that proposed anything, from the decisions themselves (a few pages at most).
-      for (let i = 0; i < 5; i++) {
-        const page = await api(`/decisions${qs({ limit: 500, after })}`);
+      for (let i = 0; i < 10; i++) {
+        const page = await api(`/decisions${qs({ limit: 200, after })}`);
         page.items.forEach((d) => seen.add(d.agent));
         if (!page.next) break;
         after = page.next;
