@@ -78,10 +78,19 @@ public sealed class ConsoleTests(ConsoleBrowser b)
         await card.Locator("input.note").FillAsync("checked the ledger");
         var navigations = 0;
         page.FrameNavigated += (_, _) => navigations++;
+        // The queue's polling is held while the card is watched: the click itself must take it away.
+        var hold = new TaskCompletionSource();
+        await page.RouteAsync("**/decisions?status=escalated*", async route =>
+        {
+            await hold.Task;
+            await route.ContinueAsync();
+        });
         await card.Locator("button.approve").ClickAsync();
 
         await Expect(card).ToHaveCountAsync(0);
         Assert.Equal(0, navigations);
+        hold.SetResult();
+        await page.UnrouteAllAsync(new() { Behavior = UnrouteBehavior.Wait });
         var stored = await b.Admin.GetFromJsonAsync<JsonElement>($"/decisions/{id}", Ct);
         Assert.Equal("approved", stored.GetProperty("status").GetString());
         Assert.Equal("checked the ledger", stored.GetProperty("review").GetProperty("note").GetString());

@@ -31,7 +31,7 @@ public sealed class ConsoleTourTests(ConsoleBrowser b)
             if (!string.IsNullOrEmpty(shots))
             {
                 Directory.CreateDirectory(shots);
-                await page.ScreenshotAsync(new() { Path = Path.Combine(shots, $"{id}.png"), FullPage = true });
+                await page.ScreenshotAsync(new() { Path = Path.Combine(shots, $"{id}.png"), FullPage = id is "homeostasis" or "learning" });
             }
         }
 

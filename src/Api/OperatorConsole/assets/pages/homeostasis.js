@@ -22,7 +22,9 @@ export default {
       const histories = await Promise.all(names.map((n) => api(`/homeostasis/vitals/${encodeURIComponent(n)}/history${qs({ window: window.value })}`)));
       clear(charts, histories.map((hist) => {
         const now = report.vitals.filter((v) => v.name === hist.vital);
-        const x = [Date.parse(hist.from), Date.parse(hist.to)];
+        // A node that began sampling inside the window is drawn from its first sample, not squeezed to the right.
+        const first = Math.min(...hist.nodes.flatMap((n) => n.points.map((p) => Date.parse(p.at))));
+        const x = [Math.max(Date.parse(hist.from), Number.isFinite(first) ? first : 0), Date.parse(hist.to)];
         const series = hist.nodes.map((n) => ({ name: n.node, points: n.points.map((p) => ({ x: Date.parse(p.at), y: p.value })) }));
         const spans = hist.nodes.flatMap((n) => n.deviations.map((d) => ({
           from: Date.parse(d.at), to: d.until ? Date.parse(d.until) : null,
