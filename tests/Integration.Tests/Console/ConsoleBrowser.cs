@@ -92,8 +92,11 @@ public sealed class ConsoleBrowser(AetherraFixture fx) : IAsyncLifetime
     }
 }
 
-/// <summary>The console's tests share one server and one browser, and run one after another.</summary>
-[CollectionDefinition(Name)]
+/// <summary>
+/// The console's tests share one server and one browser, and run one after another, after the tests that run in
+/// parallel: a child server and a chromium starting under the whole suite's load missed the server's 90 s start-up.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class ConsoleCollection : ICollectionFixture<ConsoleBrowser>
 {
     public const string Name = "console";
