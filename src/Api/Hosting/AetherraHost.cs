@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Aetherra.Api.Auth;
+using Aetherra.Api.OperatorConsole;
 using Aetherra.Api.Health;
 using Aetherra.Api.Http;
 using Aetherra.Api.Mcp;
@@ -198,6 +199,12 @@ public static class AetherraHost
         app.MapMetrics();
         app.MapOpenApi().AllowAnonymous();
         app.MapScalarApiReference("/docs").AllowAnonymous();
+        app.MapConsole();
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            foreach (var url in app.Urls)
+                app.Logger.LogInformation("Operator console: {ConsoleUrl}/console (sign in with an API key)", url.TrimEnd('/'));
+        });
         app.MapWolverineEndpoints(opts =>
         {
             opts.AddPolicy<ValidationPolicy>();

@@ -47,6 +47,7 @@ public sealed class StartupTasks(
 
             Bootstrap admin key (tenant '{BootstrapTenant}', scopes admin and operator) — shown once{(settings.AdminKeyFile is null ? "" : $", saved to {settings.AdminKeyFile}")}:
                 {secret}
+            Sign in with it at /console (the operator console) or send it as "Authorization: Bearer <key>".
 
             """);
         log.LogInformation("Created the bootstrap admin key {KeyId}", key.Id);
