@@ -19,6 +19,7 @@ switch (args)
     case ["recall", .. var rest]: return await RecallBench.RunAsync(rest, ct);
     case ["operations", .. var rest]: return await OperationsBench.RunAsync(rest, ct);
     case ["decisions", .. var rest]: return await DecisionBench.RunAsync(rest, ct);
+    case ["tasks", .. var rest]: return await TaskBench.RunAsync(rest, ct);
 }
 
 var options = Options.Parse(args);

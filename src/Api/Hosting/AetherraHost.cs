@@ -48,6 +48,9 @@ public static class AetherraHost
         HomeostasisConfiguration.Configure(opts, homeostasis);
         PluginConfiguration.Configure(opts);
         Application.Decisions.DecisionConfiguration.Configure(opts);
+        Application.Agents.AgentConfiguration.Configure(opts);
+        Application.Tasks.TaskConfiguration.Configure(opts);
+        Application.Changes.ChangeConfiguration.Configure(opts);
     }
 
     public static WebApplicationBuilder AddAetherra(this WebApplicationBuilder builder)

@@ -33,6 +33,12 @@ public static class Problems
             case NotFound e:
                 write = () => Write(context, 404, "Not found", e.Message);
                 return true;
+            case Domain.Changes.GatesMissing e:
+                write = () => Write(context, 422, "Gates not passed", e.Message, new Dictionary<string, object?>
+                {
+                    ["missingGates"] = e.Gates.Select(g => new { gate = g.Gate, reason = g.Reason }).ToList()
+                });
+                return true;
             case VersionConflict e:
                 write = () => Write(context, 409, "Version conflict", e.Message,
                     new Dictionary<string, object?> { ["currentVersion"] = e.CurrentVersion });
