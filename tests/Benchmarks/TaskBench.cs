@@ -109,7 +109,8 @@ public static class TaskBench
         using var response = await http.PostAsJsonAsync("/tasks/claim", new { agent, leaseSeconds = 3600 }, ct);
         if (response.StatusCode != HttpStatusCode.OK) throw new HttpRequestException($"claim answered {(int)response.StatusCode}");
         var body = await response.Content.ReadFromJsonAsync<JsonElement>(ct);
-        return claimed.TryAdd(body.GetProperty("id").GetGuid(), 0) || throw new InvalidOperationException("a task was claimed twice");
+        if (!claimed.TryAdd(body.GetProperty("id").GetGuid(), 0)) throw new InvalidOperationException("a task was claimed twice");
+        return true;
     }
 
     private static async Task RawSeedAsync(NpgsqlDataSource raw, int count, Random rng, CancellationToken ct)
@@ -141,7 +142,8 @@ public static class TaskBench
         cmd.Parameters.Add(new() { Value = agent });
         var id = await cmd.ExecuteScalarAsync(ct) as long? ?? throw new InvalidOperationException("the raw queue ran dry");
         await tx.CommitAsync(ct);
-        return claimed.TryAdd(id, 0) || throw new InvalidOperationException("a row was claimed twice");
+        if (!claimed.TryAdd(id, 0)) throw new InvalidOperationException("a row was claimed twice");
+        return true;
     }
 
     private static string Markdown(IReadOnlyList<(Measurement Aetherra, Measurement Raw)> rows, int tasks, Machine machine)

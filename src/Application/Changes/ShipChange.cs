@@ -41,7 +41,7 @@ public static class ShipChangeHandler
                 .Where(d => d.Category == ChangeRules.DecisionCategory && d.Subject == id.ToString())
                 .OrderByDescending(d => d.Sequence).ToListAsync(ct))
             .OrderByDescending(Approved).FirstOrDefault();
-        var gate = decision is null ? null : new DecisionGate(decision.Id, decision.Category, decision.Subject, Approved(decision),
+        var gate = decision is null ? (DecisionGate?)null : new DecisionGate(decision.Id, decision.Category, decision.Subject, Approved(decision),
             decision.Status.ToString().ToLowerInvariant());
         var trusted = keys.Keys.ToHashSet();
         var missing = ChangeRules.MissingGates(change, trusted, gate);

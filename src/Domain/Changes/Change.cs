@@ -3,7 +3,7 @@ namespace Aetherra.Domain.Changes;
 public enum ChangeStatus { Proposed, Shipped, RolledBack }
 
 /// <summary>The latest verdict of one stage; <see cref="Revoked"/> when its runner key was revoked since.</summary>
-public sealed record StageResult(
+public readonly record struct StageResult(
     string Stage, bool Passed, string EvidenceSha256, string RunnerKeyId, string Signature, DateTimeOffset At, bool Revoked);
 
 /// <summary>A governed change proposal, folded from its stream.</summary>

@@ -4,7 +4,7 @@ namespace Aetherra.Domain.Changes;
 public readonly record struct MissingGate(string Gate, string Reason);
 
 /// <summary>The code-change decision as the ship gate sees it.</summary>
-public sealed record DecisionGate(Guid DecisionId, string Category, string? Subject, bool Approved, string How);
+public readonly record struct DecisionGate(Guid DecisionId, string Category, string? Subject, bool Approved, string How);
 
 /// <summary>Shipping refused: every gate not passed, each with its reason.</summary>
 public sealed class GatesMissing(IReadOnlyList<MissingGate> gates)
@@ -41,12 +41,12 @@ public static class ChangeRules
             missing.Add(new("status", $"the change is {Lower(change.Status)}"));
         foreach (var stage in RequiredStages)
         {
-            var result = change.Stages.FirstOrDefault(s => s.Stage == stage);
-            var reason = result switch
+            var recorded = change.Stages.Where(s => s.Stage == stage).Select(s => (StageResult?)s).FirstOrDefault();
+            var reason = recorded switch
             {
                 null => "no result recorded",
-                { Revoked: true } => $"its runner key {result.RunnerKeyId} was revoked",
-                _ when !trustedKeys.Contains(result.RunnerKeyId) => $"its runner key {result.RunnerKeyId} is not trusted",
+                { Revoked: true } r => $"its runner key {r.RunnerKeyId} was revoked",
+                { } r when !trustedKeys.Contains(r.RunnerKeyId) => $"its runner key {r.RunnerKeyId} is not trusted",
                 { Passed: false } => "it did not pass",
                 _ => null,
             };
@@ -55,9 +55,9 @@ public static class ChangeRules
         var decisionReason = decision switch
         {
             null => $"no decision of category {DecisionCategory} with subject {change.Id}",
-            { Category: not DecisionCategory } => $"decision {decision.DecisionId} is of category {decision.Category}, not {DecisionCategory}",
-            _ when decision.Subject != change.Id.ToString() => $"decision {decision.DecisionId} is about {decision.Subject ?? "nothing"}, not this change",
-            { Approved: false } => $"decision {decision.DecisionId} is {decision.How}, not approved",
+            { Category: not DecisionCategory } d => $"decision {d.DecisionId} is of category {d.Category}, not {DecisionCategory}",
+            { } d when d.Subject != change.Id.ToString() => $"decision {d.DecisionId} is about {d.Subject ?? "nothing"}, not this change",
+            { Approved: false } d => $"decision {d.DecisionId} is {d.How}, not approved",
             _ => null,
         };
         if (decisionReason is not null) missing.Add(new("decision", decisionReason));
@@ -69,7 +69,7 @@ public static class ChangeRules
     {
         var missing = MissingGates(change, trustedKeys, decision);
         if (missing.Count > 0) throw new GatesMissing(missing);
-        return new ChangeShipped(change.Id, decision!.DecisionId, manifest, signature, now);
+        return new ChangeShipped(change.Id, decision!.Value.DecisionId, manifest, signature, now);
     }
 
     public static ChangeRolledBack RollBack(Change change, string reason, DateTimeOffset now) =>

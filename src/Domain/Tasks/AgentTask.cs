@@ -5,7 +5,7 @@ namespace Aetherra.Domain.Tasks;
 public enum AgentTaskStatus { Queued, Waiting, Claimed, Completed, Failed, Cancelled }
 
 /// <summary>One entry of a task's history, as the read model shows it.</summary>
-public sealed record TaskStep(string Type, DateTimeOffset At, string? Agent, int Attempt, string? Detail)
+public readonly record struct TaskStep(string Type, DateTimeOffset At, string? Agent, int Attempt, string? Detail)
 {
     /// <summary>The key that caused the step (the event's actor).</summary>
     public string? Actor { get; init; }
