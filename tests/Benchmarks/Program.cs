@@ -20,6 +20,7 @@ switch (args)
     case ["operations", .. var rest]: return await OperationsBench.RunAsync(rest, ct);
     case ["decisions", .. var rest]: return await DecisionBench.RunAsync(rest, ct);
     case ["ratelimit", .. var rest]: return await RateLimitBench.RunAsync(rest, ct);
+    case ["tasks", .. var rest]: return await TaskBench.RunAsync(rest, ct);
 }
 
 var options = Options.Parse(args);

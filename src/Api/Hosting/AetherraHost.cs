@@ -53,6 +53,9 @@ public static class AetherraHost
         Application.Operations.OperationsConfiguration.Configure(opts);
         Application.Conversations.ConversationConfiguration.Configure(opts);
         Application.Ai.AiConfiguration.Configure(opts);
+        Application.Agents.AgentConfiguration.Configure(opts);
+        Application.Tasks.TaskConfiguration.Configure(opts);
+        Application.Changes.ChangeConfiguration.Configure(opts);
     }
 
     public static WebApplicationBuilder AddAetherra(this WebApplicationBuilder builder)

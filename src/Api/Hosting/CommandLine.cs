@@ -36,6 +36,9 @@ public static partial class CommandLine
                                    the read models of a running server, or rebuild one
           plugins keygen|sign|verify ...
                                    the plugin publisher's tool (no server needed; `aetherra plugins` for its usage)
+          changes verify [--public-key BASE64] [--patch FILE] MANIFEST | changes sign-stage ...
+                                   check a change's ship manifest offline; sign a stage verdict with a runner
+                                   key (no server needed; docs/agents.md)
           mcp --stdio              serve the MCP tools over standard input and output, as the key in
                                    AETHERRA_KEY (docs/mcp.md)
           dev COMMAND ...          the framework's developer commands (codegen write, db-apply, describe, ...;
@@ -47,7 +50,7 @@ public static partial class CommandLine
         argument to audit or read-models); 2 bad usage (an unknown verb, a bad argument to plugins).
         """;
 
-    public enum Route { Help, Plugins, Mcp, Framework, Unknown }
+    public enum Route { Help, Plugins, Changes, Mcp, Framework, Unknown }
 
     /// <summary>What to do with <paramref name="args"/>, and the arguments the framework gets.</summary>
     public static (Route Route, string[] Args) Resolve(string[] args)
@@ -58,6 +61,7 @@ public static partial class CommandLine
             "help" or "-h" or "--help" or "?" => (Route.Help, args),
             "plugins" => (Route.Plugins, args[1..]),
             "mcp" => (Route.Mcp, args[1..]),
+            "changes" => (Route.Changes, args[1..]),
             "run" or "audit" or "read-models" => (Route.Framework, args),
             "dev" => (Route.Framework, args.Length == 1 ? ["help"] : args[1..]),
             // The ops/ scripts' name for it since the start; kept working, not listed.

@@ -54,6 +54,10 @@ public static class Problems
     {
         NotFound e => new(404, "Not found", e.Message),
         Forbidden e => new(403, "Forbidden", e.Message),
+        Domain.Changes.GatesMissing e => new(422, "Gates not passed", e.Message, new Dictionary<string, object?>
+        {
+            ["missingGates"] = e.Gates.Select(g => new { gate = g.Gate, reason = g.Reason }).ToList()
+        }),
         VersionConflict e => new(409, "Version conflict", e.Message,
             new Dictionary<string, object?> { ["currentVersion"] = e.CurrentVersion }),
         Domain.Plugins.PluginNotEnabled e => new(409, "Plugin not enabled", e.Message),

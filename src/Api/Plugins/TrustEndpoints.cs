@@ -40,7 +40,7 @@ public static partial class TrustEndpoints
         // An id that cannot be a key id names no key: the same 404 as an unknown one.
         if (!KeyIdPattern().IsMatch(id)) throw new NotFound("publisher key");
         var r = await RevokePublisherHandler.Handle(id, reason, http.Command(), store, clock, ct);
-        return Results.Ok(new { keyId = r.KeyId, status = r.Status, pluginsDisabled = r.PluginsDisabled, disabled = r.Disabled, sequence = r.Sequence });
+        return Results.Ok(new { keyId = r.KeyId, status = r.Status, pluginsDisabled = r.PluginsDisabled, disabled = r.Disabled, changesAffected = r.ChangesAffected, sequence = r.Sequence });
     }
 
     [GeneratedRegex("^[0-9a-f]{32}$")]

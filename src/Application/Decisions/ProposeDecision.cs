@@ -68,7 +68,9 @@ public static class ProposeDecisionHandler
             var threshold = policy?.Threshold ?? settings.Threshold.Initial;
             var proposed = new DecisionProposed(id, body.Agent!, body.Category!, body.Action!, body.Confidence!.Value,
                 body.Rationale!, body.Risk!.Value, evidence, body.Subject, now);
-            var (governed, verdict) = DecisionRules.Propose(proposed, threshold, settings.AllowsHighRisk(body.Category!));
+            // A suspended agent's decisions all go to a human (its name unregistered: as before agents existed).
+            var suspended = await Agents.AgentStatuses.IsSuspendedAsync(session, body.Agent!, ct);
+            var (governed, verdict) = DecisionRules.Propose(proposed, threshold, settings.AllowsHighRisk(body.Category!), suspended);
             session.Events.StartStream<Decision>(id, proposed, governed);
             var sequence = await session.CommitAsync(command, id.ToString(), 201, now, ct);
             return new ProposeDecisionResult(id, verdict.AutoApprove ? "approved" : "escalated", threshold, verdict.Reason, sequence);

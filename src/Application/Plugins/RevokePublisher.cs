@@ -4,11 +4,13 @@ using Marten;
 
 namespace Aetherra.Application.Plugins;
 
-public sealed record RevokePublisherResult(string KeyId, string Status, int PluginsDisabled, IReadOnlyList<string> Disabled, long Sequence);
+public sealed record RevokePublisherResult(
+    string KeyId, string Status, int PluginsDisabled, IReadOnlyList<string> Disabled, int ChangesAffected, long Sequence);
 
 /// <summary>
 /// Revokes a publisher key and, in the same transaction, disables every plugin of this tenant that it signed and
 /// that could still run: nobody can call code whose publisher is no longer vouched for, not even for a moment.
+/// The same key may sign stage verdicts of code changes (a runner key): unshipped changes lose those stages too.
 /// </summary>
 public static class RevokePublisherHandler
 {
@@ -32,10 +34,11 @@ public static class RevokePublisherHandler
             stream.AppendOne(PluginDecisions.Disable(stream.Aggregate!, $"publisher key {keyId} revoked: {why}", now));
             disabled.Add(plugin.PluginId);
         }
+        var changes = await Changes.ChangeRevocations.RevokeRunnerAsync(session, keyId, why, now, ct);
         try
         {
             var sequence = await session.CommitAsync(command, keyId, 200, now, ct);
-            return new RevokePublisherResult(keyId, "revoked", disabled.Count, disabled, sequence);
+            return new RevokePublisherResult(keyId, "revoked", disabled.Count, disabled, changes, sequence);
         }
         catch (JasperFx.ConcurrencyException)
         {

@@ -57,11 +57,12 @@ public sealed record Decision(
 public static class DecisionRules
 {
     /// <summary>A proposal and the governor's verdict on it, appended together.</summary>
-    public static (object Event, Verdict Verdict) Propose(DecisionProposed proposed, double threshold, bool highRiskAllowed)
+    public static (object Event, Verdict Verdict) Propose(
+        DecisionProposed proposed, double threshold, bool highRiskAllowed, bool agentSuspended = false)
     {
         if (proposed.Confidence is < 0 or > 1 || double.IsNaN(proposed.Confidence))
             throw new DomainRuleViolated("confidence is between 0 and 1");
-        var verdict = Governor.Judge(proposed.Confidence, proposed.Risk, threshold, highRiskAllowed);
+        var verdict = Governor.Judge(proposed.Confidence, proposed.Risk, threshold, highRiskAllowed, agentSuspended);
         object e = verdict.AutoApprove
             ? new DecisionAutoApproved(proposed.DecisionId, proposed.Agent, proposed.Category, proposed.Confidence, threshold, proposed.ProposedAt)
             : new DecisionEscalated(proposed.DecisionId, proposed.Agent, proposed.Category, proposed.Confidence, threshold, verdict.Reason, proposed.ProposedAt);

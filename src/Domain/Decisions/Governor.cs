@@ -6,13 +6,16 @@ namespace Aetherra.Domain.Decisions;
 public readonly record struct Verdict(bool AutoApprove, string Reason);
 
 /// <summary>
-/// Whether a proposal may go ahead on its own. Low and medium risk: when the stated confidence reaches the threshold
-/// of its agent and category. High risk: never, unless the policy allows high risk for that category.
+/// Whether a proposal may go ahead on its own. Never for a suspended agent. Low and medium risk: when the stated
+/// confidence reaches the threshold of its agent and category. High risk: never, unless the policy allows high risk
+/// for that category.
 /// </summary>
 public static class Governor
 {
-    public static Verdict Judge(double confidence, Risk risk, double threshold, bool highRiskAllowed)
+    public static Verdict Judge(double confidence, Risk risk, double threshold, bool highRiskAllowed, bool agentSuspended = false)
     {
+        if (agentSuspended)
+            return new Verdict(false, "the agent is suspended: every decision of it escalates");
         if (risk == Risk.High && !highRiskAllowed)
             return new Verdict(false, "high risk always escalates");
         return confidence >= threshold

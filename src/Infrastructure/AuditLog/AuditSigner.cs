@@ -20,5 +20,15 @@ public sealed class AuditSigner : IDisposable
 
     public string Sign(long treeSize, byte[] rootHash) => CheckpointNote.Sign(new Checkpoint(Origin, treeSize, rootHash), _key);
 
+    /// <summary>
+    /// An Ed25519 signature over other statements of the installation (ship manifests). They are JSON objects naming
+    /// their own type, so none can be read as a checkpoint note (which starts with the origin line), nor one as them.
+    /// </summary>
+    public byte[] SignStatement(ReadOnlySpan<byte> canonicalJson)
+    {
+        if (canonicalJson.IsEmpty || canonicalJson[0] != (byte)'{') throw new ArgumentException("a statement is a canonical JSON object");
+        return SignatureAlgorithm.Ed25519.Sign(_key, canonicalJson);
+    }
+
     public void Dispose() => _key.Dispose();
 }

@@ -1,0 +1,35 @@
+using Aetherra.Domain.Tasks;
+using JasperFx.Events.Projections;
+using Marten;
+
+namespace Aetherra.Application.Tasks;
+
+public static class TaskConfiguration
+{
+    /// <summary>The TaskQueue table's name (claims lock its rows with SKIP LOCKED).</summary>
+    public const string Alias = "task_queue";
+
+    public static void Configure(StoreOptions opts)
+    {
+        opts.Events.MapEventType<TaskCreated>("task.created.v1");
+        opts.Events.MapEventType<TaskClaimed>("task.claimed.v1");
+        opts.Events.MapEventType<TaskHeartbeat>("task.heartbeat.v1");
+        opts.Events.MapEventType<TaskCompleted>("task.completed.v1");
+        opts.Events.MapEventType<TaskFailed>("task.failed.v1");
+        opts.Events.MapEventType<TaskLeaseExpired>("task.lease-expired.v1");
+        opts.Events.MapEventType<TaskCancelled>("task.cancelled.v1");
+
+        // Inline: a claim locks the task's row and its own transaction updates it.
+        opts.Projections.Add(new TaskQueueProjection(), ProjectionLifecycle.Inline);
+        // Real columns for what the claim filters and orders on (the queue's index), and what lists filter on.
+        opts.Schema.For<AgentTask>()
+            .DocumentAlias(Alias)
+            .Duplicate(x => x.Status)
+            .Duplicate(x => x.Priority)
+            .Duplicate(x => x.Sequence)
+            .Duplicate(x => x.NotBefore)
+            .Duplicate(x => x.LeaseUntil)
+            .Duplicate(x => x.Agent)
+            .Duplicate(x => x.ClaimedBy);
+    }
+}

@@ -1,0 +1,41 @@
+using Npgsql;
+
+namespace Aetherra.Application.Tasks;
+
+/// <summary>
+/// The queue's one query: the next task this agent may take, its TaskQueue row locked FOR UPDATE SKIP LOCKED in
+/// the caller's transaction. A row another claimer holds is skipped, never waited for and never handed out twice;
+/// one that changed while this query waited for it is re-checked by PostgreSQL against the WHERE clause.
+/// </summary>
+public static class TaskQueue
+{
+    private const string Table = $"{Infrastructure.AetherraSettings.Schema}.mt_doc_{TaskConfiguration.Alias}";
+
+    // Ready: queued or waiting, past its backoff, for any agent or this one, every dependency completed. A claim
+    // whose lease ran out is ready too (the claim expires it first). Highest priority first, then oldest.
+    private const string NextSql = $"""
+        select t.id from {Table} t
+        where t.tenant_id = $1
+          and (t.agent is null or t.agent = $2)
+          and ((t.status in ('Queued', 'Waiting') and t.not_before <= $3) or (t.status = 'Claimed' and t.lease_until <= $3))
+          and not (t.id = any($4))
+          and not exists (
+              select 1 from jsonb_array_elements_text(t.data -> 'dependsOn') dep
+              left join {Table} d on d.tenant_id = t.tenant_id and d.id = dep::uuid
+              where d.status is distinct from 'Completed')
+        order by t.priority desc, t.sequence
+        limit 1
+        for update of t skip locked
+        """;
+
+    public static async Task<Guid?> NextAsync(
+        NpgsqlConnection connection, string tenant, string agent, DateTimeOffset now, IReadOnlyCollection<Guid> passed, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(NextSql, connection);
+        cmd.Parameters.Add(new() { Value = tenant });
+        cmd.Parameters.Add(new() { Value = agent });
+        cmd.Parameters.Add(new() { Value = now });
+        cmd.Parameters.Add(new() { Value = passed.ToArray() });
+        return await cmd.ExecuteScalarAsync(ct) is Guid id ? id : null;
+    }
+}

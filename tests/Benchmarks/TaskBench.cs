@@ -1,0 +1,163 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Npgsql;
+
+namespace Aetherra.Benchmarks;
+
+/// <summary>
+/// `ops/bench tasks`: claims per second through POST /tasks/claim (HTTP, auth, the SKIP LOCKED row lock on the
+/// TaskQueue, the claim event, its inline projection and its audit record, one transaction) at 1, 8 and 32
+/// concurrent claimers, beside a raw `SELECT ... FOR UPDATE SKIP LOCKED` + UPDATE queue on the same PostgreSQL in
+/// the same run. Tasks have mixed priorities (0-9); every claim must succeed and no task may be claimed twice.
+/// </summary>
+public static class TaskBench
+{
+    public const string Usage = """
+        aetherra-bench tasks [options]   (normally run through `ops/bench tasks`)
+
+          --tasks N        tasks claimed per row (default 1500)
+          --clients LIST   concurrent claimers per row (default 1,8,32)
+          --write          replace the tasks section of docs/benchmarks.md
+          --server DLL     the built server (default src/Api/bin/Release/net10.0/aetherra.dll)
+        """;
+
+    public const string Begin = "<!-- bench-tasks:begin -->";
+    public const string End = "<!-- bench-tasks:end -->";
+
+    public static async Task<int> RunAsync(string[] args, CancellationToken ct)
+    {
+        var tasks = 1500;
+        int[] clients = [1, 8, 32];
+        var write = false;
+        string? serverDll = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--tasks": tasks = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--clients": clients = args[++i].Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray(); break;
+                case "--write": write = true; break;
+                case "--server": serverDll = args[++i]; break;
+                default:
+                    Console.WriteLine(Usage);
+                    return args[i] is "-h" or "--help" ? 0 : 2;
+            }
+        }
+        var cluster = Environment.GetEnvironmentVariable("AETHERRA_BENCH_DB")
+            ?? throw new InvalidOperationException("AETHERRA_BENCH_DB is not set: run ops/bench tasks (it starts a throwaway PostgreSQL).");
+        serverDll ??= Paths.DefaultServerDll();
+        var machine = await Machine.DescribeAsync(cluster);
+        var workDir = Directory.CreateTempSubdirectory("aetherra-bench-tasks.").FullName;
+        await using var databases = new Databases(cluster);
+        await using var server = await ServerProcess.StartAsync(serverDll, await databases.CreateAsync("tasks", ct), workDir, ct,
+            new Dictionary<string, string> { ["AETHERRA_EMBEDDINGS"] = "off" });
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 })
+        {
+            BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromMinutes(1)
+        };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer",
+            await server.NewKeyAsync("bench", "bench", ["tasks:read", "tasks:write"], ct));
+        await using var raw = NpgsqlDataSource.Create(await databases.CreateAsync("rawqueue", ct));
+        var probe = new CpuProbe(() => server.Pid, null);
+
+        var rows = new List<(Measurement Aetherra, Measurement Raw)>();
+        var rng = new Random(7);
+        // Untimed: the server's JIT and pools warm up on a small queue first.
+        await SeedAsync(http, 200, rng, ct);
+        await Load.ForCountAsync(8, 200, _ => token => ClaimAsync(http, "warm", new ConcurrentDictionary<Guid, byte>(), token), 0, probe, ct);
+        foreach (var c in clients)
+        {
+            Console.Error.WriteLine($"aetherra-bench: {tasks} tasks, {c} claimer(s)");
+            await SeedAsync(http, tasks, rng, ct);
+            var claimed = new ConcurrentDictionary<Guid, byte>();
+            var viaHttp = await Load.ForCountAsync(c, tasks, i => token => ClaimAsync(http, $"agent-{i % c}", claimed, token), 1, probe, ct);
+            if (claimed.Count != viaHttp.Operations) throw new InvalidOperationException($"{viaHttp.Operations} claims but {claimed.Count} distinct tasks");
+            Console.Error.WriteLine($"aetherra-bench:   POST /tasks/claim {viaHttp.OperationsPerSecond:F0}/s p50 {viaHttp.P50:F1} ms p99 {viaHttp.P99:F1} ms, errors {viaHttp.Errors}");
+
+            await RawSeedAsync(raw, tasks, rng, ct);
+            var rawClaimed = new ConcurrentDictionary<long, byte>();
+            var viaRaw = await Load.ForCountAsync(c, tasks, i => token => RawClaimAsync(raw, $"agent-{i % c}", rawClaimed, token), 1, probe, ct);
+            if (rawClaimed.Count != viaRaw.Operations) throw new InvalidOperationException("the raw queue handed a row out twice");
+            Console.Error.WriteLine($"aetherra-bench:   raw SKIP LOCKED {viaRaw.OperationsPerSecond:F0}/s p50 {viaRaw.P50:F1} ms p99 {viaRaw.P99:F1} ms");
+            rows.Add((viaHttp, viaRaw));
+        }
+
+        var markdown = Markdown(rows, tasks, machine);
+        Console.WriteLine(markdown);
+        if (write) Report.WriteSection(Paths.DefaultDoc(), markdown, Begin, End);
+        Directory.Delete(workDir, recursive: true);
+        return rows.Any(r => r.Aetherra.Errors > 0 || r.Raw.Errors > 0) ? 1 : 0;
+    }
+
+    private static async Task SeedAsync(HttpClient http, int count, Random rng, CancellationToken ct)
+    {
+        var priorities = Enumerable.Range(0, count).Select(_ => rng.Next(0, 10)).ToArray();
+        await Load.ForCountAsync(16, count, i => async token =>
+        {
+            using var response = await http.PostAsJsonAsync("/tasks", new { title = $"task {i}", priority = priorities[i], input = new { n = i } }, token);
+            return response.StatusCode == HttpStatusCode.Created;
+        }, 0, new CpuProbe(() => null, null), ct);
+    }
+
+    private static async Task<bool> ClaimAsync(HttpClient http, string agent, ConcurrentDictionary<Guid, byte> claimed, CancellationToken ct)
+    {
+        using var response = await http.PostAsJsonAsync("/tasks/claim", new { agent, leaseSeconds = 3600 }, ct);
+        if (response.StatusCode != HttpStatusCode.OK) throw new HttpRequestException($"claim answered {(int)response.StatusCode}");
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>(ct);
+        if (!claimed.TryAdd(body.GetProperty("id").GetGuid(), 0)) throw new InvalidOperationException("a task was claimed twice");
+        return true;
+    }
+
+    private static async Task RawSeedAsync(NpgsqlDataSource raw, int count, Random rng, CancellationToken ct)
+    {
+        await using (var ddl = raw.CreateCommand("""
+            drop table if exists raw_queue;
+            create table raw_queue (id bigserial primary key, priority int not null, status text not null, claimed_by text,
+                                    lease_until timestamptz, input jsonb);
+            create index raw_queue_ready on raw_queue (priority desc, id) where status = 'queued';
+            """))
+            await ddl.ExecuteNonQueryAsync(ct);
+        await using var cmd = raw.CreateCommand(
+            "insert into raw_queue (priority, status, input) select ($1::int[])[g], 'queued', jsonb_build_object('n', g) from generate_series(1, $2) g");
+        cmd.Parameters.Add(new() { Value = Enumerable.Range(0, count).Select(_ => rng.Next(0, 10)).ToArray() });
+        cmd.Parameters.Add(new() { Value = count });
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    // The queue everyone writes by hand: lock the best ready row, mark it, commit.
+    private static async Task<bool> RawClaimAsync(NpgsqlDataSource raw, string agent, ConcurrentDictionary<long, byte> claimed, CancellationToken ct)
+    {
+        await using var connection = await raw.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        await using var cmd = new NpgsqlCommand("""
+            update raw_queue set status = 'claimed', claimed_by = $1, lease_until = now() + interval '1 hour'
+            where id = (select id from raw_queue where status = 'queued' order by priority desc, id limit 1 for update skip locked)
+            returning id
+            """, connection, tx);
+        cmd.Parameters.Add(new() { Value = agent });
+        var id = await cmd.ExecuteScalarAsync(ct) as long? ?? throw new InvalidOperationException("the raw queue ran dry");
+        await tx.CommitAsync(ct);
+        if (!claimed.TryAdd(id, 0)) throw new InvalidOperationException("a row was claimed twice");
+        return true;
+    }
+
+    private static string Markdown(IReadOnlyList<(Measurement Aetherra, Measurement Raw)> rows, int tasks, Machine machine)
+    {
+        var md = new StringBuilder();
+        md.AppendLine(CultureInfo.InvariantCulture,
+            $"Command: `{Environment.GetEnvironmentVariable("AETHERRA_BENCH_COMMAND") ?? "ops/bench tasks"}` ({tasks:N0} tasks of priorities 0–9 per row, " +
+            $"claimed with no completion; commit {machine.Commit}, {machine.At:yyyy-MM-dd}, {machine.Cpus} CPUs {machine.CpuModel}, {machine.Postgres}).");
+        md.AppendLine();
+        md.AppendLine("| claimers | POST /tasks/claim /s | p50 ms | p99 ms | raw SKIP LOCKED /s | p50 ms | p99 ms | ratio |");
+        md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var (a, r) in rows)
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"| {a.Concurrency} | {a.OperationsPerSecond:F0} | {a.P50:F1} | {a.P99:F1} | {r.OperationsPerSecond:F0} | {r.P50:F1} | {r.P99:F1} | {a.OperationsPerSecond / r.OperationsPerSecond:F2} |");
+        return md.ToString().TrimEnd();
+    }
+}
