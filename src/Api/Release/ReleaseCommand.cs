@@ -17,6 +17,8 @@ public static class ReleaseCommand
           aetherra release keygen --out FILE
               new Ed25519 release key: the private key (base64 seed) goes to FILE (mode 600, never overwritten);
               prints the public key (base64) to publish beside the releases
+          aetherra release public-key --key FILE
+              prints the public key (base64) of a release private key
           aetherra release sign --key FILE MANIFEST
               writes MANIFEST.sig: the Ed25519 signature (base64) over MANIFEST's exact bytes
           aetherra release verify MANIFEST [--public-key BASE64] [--manifest-only]
@@ -34,6 +36,9 @@ public static class ReleaseCommand
             {
                 case "keygen" when options.TryGetValue("out", out var file) && files.Count == 0:
                     return await KeygenAsync(file!);
+                case "public-key" when options.TryGetValue("key", out var privateFile) && files.Count == 0:
+                    Console.WriteLine(Convert.ToBase64String(Ed25519Signatures.PublicKeyOf(Convert.FromBase64String((await File.ReadAllTextAsync(privateFile!)).Trim()))));
+                    return 0;
                 case "sign" when options.TryGetValue("key", out var key) && files.Count == 1:
                     var signature = Sign(await File.ReadAllBytesAsync(files[0]), Convert.FromBase64String((await File.ReadAllTextAsync(key!)).Trim()));
                     await File.WriteAllTextAsync(files[0] + ".sig", signature + "\n");
