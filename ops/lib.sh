@@ -149,3 +149,59 @@ run_codegen_write() {
 usage_from_header() {
   awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$1"
 }
+
+# --- client tools (ops/backup, ops/restore) -----------------------------------------------
+
+# pg_dump/pg_restore/psql of the newest installed major (a newer pg_dump reads an older server).
+pg_client_bindir() {
+  pg_ensure_installed
+  pg_find_bindir
+}
+
+# Exports PGHOST/PGPORT/PGDATABASE/PGUSER/PGPASSWORD from an Npgsql connection string
+# (Host=...;Port=...;Database=...;Username=...;Password=...), so libpq tools reach the same database.
+pg_libpq_env() {
+  local part key value
+  local IFS=';'
+  for part in $1; do
+    [[ $part == *=* ]] || continue
+    key=${part%%=*}; value=${part#*=}
+    key=$(tr -d ' ' <<<"${key,,}")
+    case $key in
+      host|server) export PGHOST=$value ;;
+      port) export PGPORT=$value ;;
+      database|db) export PGDATABASE=$value ;;
+      username|userid|user) export PGUSER=$value ;;
+      password) export PGPASSWORD=$value ;;
+    esac
+  done
+}
+
+# One line of JSON about the store, as ops/backup writes it into backup.json and ops/restore checks it:
+# the highest event sequence, the Merkle tree's size and root from its stored nodes (RFC 9162: the perfect
+# subtrees of the binary decomposition of the size, folded from the right with SHA-256(0x01 || l || r)),
+# the latest signed checkpoint and the number of live subject keys.
+store_figures_sql() {
+  tr '\n' ' ' <<'SQL'
+with recursive
+  t as (select coalesce(max(leaf_index) + 1, 0) as n, coalesce(max(sequence), 0) as last from aetherra.audit_leaves),
+  cover as (
+    select row_number() over (order by b) as k,
+      case when b = 0 then (select leaf_hash from aetherra.audit_leaves where leaf_index = t.n - 1)
+           else (select hash from aetherra.audit_nodes where level = b and node_index = ((t.n >> (b + 1)) << (b + 1)) >> b) end as h
+    from t, generate_series(0, 62) b where (t.n >> b) & 1 = 1),
+  fold as (select k, h as r from cover where k = 1
+           union all select c.k, sha256('\x01'::bytea || c.h || f.r) from fold f join cover c on c.k = f.k + 1),
+  cp as (select tree_size, root_hash from aetherra.audit_checkpoints order by tree_size desc limit 1)
+select json_build_object(
+  'sequence', (select coalesce(max(seq_id), 0) from aetherra.mt_events),
+  'events', (select count(*) from aetherra.mt_events),
+  'treeSize', t.n,
+  'lastLeafSequence', t.last,
+  'rootHash', coalesce((select encode(r, 'base64') from fold order by k desc limit 1), encode(sha256(''::bytea), 'base64')),
+  'checkpoint', (select json_build_object('treeSize', tree_size, 'rootHash', encode(root_hash, 'base64')) from cp),
+  'subjectKeys', (select count(*) from aetherra.subject_keys),
+  'postgres', current_setting('server_version'))
+from t;
+SQL
+}

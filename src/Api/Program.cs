@@ -12,6 +12,8 @@ switch (route)
     // The publisher's verbs need no server, database or keys of ours: they run before anything is configured.
     case CommandLine.Route.Plugins:
         return await Aetherra.Api.Plugins.PluginsCommand.RunAsync(rest);
+    case CommandLine.Route.Release:
+        return await Aetherra.Api.Release.ReleaseCommand.RunAsync(rest);
     case CommandLine.Route.Changes:
         return await Aetherra.Api.Changes.ChangesCommand.RunAsync(rest, Console.Out, Console.Error);
     // MCP over stdio: stdout is the protocol's alone, so it must not go through the command line's banners.

@@ -156,11 +156,27 @@ public sealed class AetherraFixture : IAsyncLifetime
     {
         var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)); // bin/<config>/<tfm>
         var (tfm, configuration) = (here.Name, here.Parent!.Name);
-        var root = here;
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Aetherra.sln"))) root = root.Parent;
-        var dll = Path.Combine(root?.FullName ?? throw new InvalidOperationException("Aetherra.sln not found above the tests"),
-            "src", "Api", "bin", configuration, tfm, "aetherra.dll");
+        var dll = Path.Combine(RepoRoot(), "src", "Api", "bin", configuration, tfm, "aetherra.dll");
         return File.Exists(dll) ? dll : throw new InvalidOperationException($"{dll} is missing: build the solution first (ops/test does)");
+    }
+
+    /// <summary>The repository's root (where Aetherra.sln is), for the ops/ scripts the tests run.</summary>
+    internal static string RepoRoot()
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Aetherra.sln"))) root = root.Parent;
+        return root?.FullName ?? throw new InvalidOperationException("Aetherra.sln not found above the tests");
+    }
+
+    /// <summary>Drops a database made by <see cref="NewDatabaseAsync"/>, closing its connections (a wipe).</summary>
+    public async Task DropDatabaseAsync(string connectionString)
+    {
+        var name = new NpgsqlConnectionStringBuilder(connectionString).Database;
+        NpgsqlConnection.ClearAllPools();
+        await using var admin = new NpgsqlConnection(_adminConnection);
+        await admin.OpenAsync();
+        await using var drop = new NpgsqlCommand($"drop database if exists {name} with (force)", admin);
+        await drop.ExecuteNonQueryAsync();
     }
 
     public NpgsqlConnection OpenDatabase()

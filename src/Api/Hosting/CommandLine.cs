@@ -34,6 +34,12 @@ public static partial class CommandLine
           read-models list | read-models rebuild NAME [--as-of-sequence N | --as-of-time T] [--target-schema S]
                                    [--url URL] [--key KEY]
                                    the read models of a running server, or rebuild one
+          events export --to FILE|- [--from-sequence N]
+                                   the event log as JSON Lines with a signed trailer (docs/operations.md)
+          export --tenant T --out DIR [--datasets decisions,memories] [--as-of-sequence N]
+                                   a reproducible training export of one tenant (docs/operations.md)
+          release keygen|public-key|sign|verify ...
+                                   sign or check a release manifest offline (no server needed)
           plugins keygen|sign|verify ...
                                    the plugin publisher's tool (no server needed; `aetherra plugins` for its usage)
           changes verify [--public-key BASE64] [--patch FILE] MANIFEST | changes sign-stage ...
@@ -50,7 +56,7 @@ public static partial class CommandLine
         argument to audit or read-models); 2 bad usage (an unknown verb, a bad argument to plugins).
         """;
 
-    public enum Route { Help, Plugins, Changes, Mcp, Framework, Unknown }
+    public enum Route { Help, Plugins, Changes, Release, Mcp, Framework, Unknown }
 
     /// <summary>What to do with <paramref name="args"/>, and the arguments the framework gets.</summary>
     public static (Route Route, string[] Args) Resolve(string[] args)
@@ -62,7 +68,8 @@ public static partial class CommandLine
             "plugins" => (Route.Plugins, args[1..]),
             "mcp" => (Route.Mcp, args[1..]),
             "changes" => (Route.Changes, args[1..]),
-            "run" or "audit" or "read-models" => (Route.Framework, args),
+            "release" => (Route.Release, args[1..]),
+            "run" or "audit" or "read-models" or "events" or "export" => (Route.Framework, args),
             "dev" => (Route.Framework, args.Length == 1 ? ["help"] : args[1..]),
             // The ops/ scripts' name for it since the start; kept working, not listed.
             "codegen" => (Route.Framework, args),

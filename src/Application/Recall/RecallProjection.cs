@@ -120,9 +120,10 @@ public sealed class RecallProjection(
                     break;
 
                 case SubjectForgotten s:
-                    // The key is gone: no plaintext, text vector or embedding of the subject stays anywhere.
+                    // The key is gone: no plaintext, text vector, embedding or length of the subject stays anywhere (and the
+                    // row equals what a rebuild, which can no longer read the content, writes: the backup drill checks it).
                     operations.QueueSqlCommand($"""
-                        update {n.Entries} set content = null, tsv = null, tsv_scoped = null, embedding = null,
+                        update {n.Entries} set content = null, tsv = null, tsv_scoped = null, embedding = null, doc_len = 0,
                             valid_to = coalesce(valid_to, ?), ended_by = coalesce(ended_by, 'forgotten'), changed_seq = ?
                         where tenant_id = ? and subject = ?
                         """, e.Timestamp, e.Sequence, tenant, s.Subject);

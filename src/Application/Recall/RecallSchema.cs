@@ -95,7 +95,7 @@ public static class RecallSchema
         await using var batch = new NpgsqlBatch(connection);
         foreach (var (table, action) in new[]
                  {
-                     (n.Entries, "update {0} e set content = null, tsv = null, tsv_scoped = null, embedding = null"),
+                     (n.Entries, "update {0} e set content = null, tsv = null, tsv_scoped = null, embedding = null, doc_len = 0"),
                      (n.Terms, "delete from {0} e"), (n.Subjects, "delete from {0} e"),
                  })
         {
