@@ -28,6 +28,20 @@ namespace Internal.Generated.WolverineHandlers
 
         public override async System.Threading.Tasks.Task Handle(Microsoft.AspNetCore.Http.HttpContext httpContext)
         {
+            // Reading the request body via JSON deserialization
+            var (body, jsonContinue) = await ReadJsonAsync<Aetherra.Application.Changes.ShipChange>(httpContext);
+            if (jsonContinue == Wolverine.HandlerContinuation.Stop) return;
+            
+            // Text, numbers and ids no field may hold
+            var result1 = Aetherra.Api.Http.RequestValidation.CheckInput<Aetherra.Application.Changes.ShipChange>(body, httpContext);
+
+            // Evaluate whether or not the execution should be stopped based on the IResult value
+            if (result1 != null && !(result1 is Wolverine.Http.WolverineContinue))
+            {
+                await result1.ExecuteAsync(httpContext).ConfigureAwait(false);
+                return;
+            }
+
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("handler.type", "Aetherra.Api.Changes.ChangeEndpoints").SetTag("http.route", "/changes/{id}/ship").SetTag("http.request.method", "POST");
             string id_rawValue = (string?)httpContext.GetRouteValue("id");
             System.Guid id = default;
@@ -41,9 +55,6 @@ namespace Internal.Generated.WolverineHandlers
                 return;
             }
 
-            // Reading the request body via JSON deserialization
-            var (body, jsonContinue) = await ReadJsonAsync<Aetherra.Application.Changes.ShipChange>(httpContext);
-            if (jsonContinue == Wolverine.HandlerContinuation.Stop) return;
             
             // The actual HTTP request handler execution
             var shipChangeResult_response = await Aetherra.Api.Changes.ChangeEndpoints.Ship(id, body, httpContext, _documentStore, _auditSigner, _timeProvider, httpContext.RequestAborted).ConfigureAwait(false);

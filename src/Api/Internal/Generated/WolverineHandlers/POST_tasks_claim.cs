@@ -32,13 +32,24 @@ namespace Internal.Generated.WolverineHandlers
             var (body, jsonContinue) = await ReadJsonAsync<Aetherra.Application.Tasks.ClaimTask>(httpContext);
             if (jsonContinue == Wolverine.HandlerContinuation.Stop) return;
             
-            // FluentValidation
-            var result1 = await Aetherra.Api.Http.RequestValidation.ValidateAsync<Aetherra.Application.Tasks.ClaimTask>(_validatorOfClaimTask, body, httpContext).ConfigureAwait(false);
+            // Text, numbers and ids no field may hold
+            var result1 = Aetherra.Api.Http.RequestValidation.CheckInput<Aetherra.Application.Tasks.ClaimTask>(body, httpContext);
 
             // Evaluate whether or not the execution should be stopped based on the IResult value
             if (result1 != null && !(result1 is Wolverine.Http.WolverineContinue))
             {
                 await result1.ExecuteAsync(httpContext).ConfigureAwait(false);
+                return;
+            }
+
+            
+            // FluentValidation
+            var result2 = await Aetherra.Api.Http.RequestValidation.ValidateAsync<Aetherra.Application.Tasks.ClaimTask>(_validatorOfClaimTask, body, httpContext).ConfigureAwait(false);
+
+            // Evaluate whether or not the execution should be stopped based on the IResult value
+            if (result2 != null && !(result2 is Wolverine.Http.WolverineContinue))
+            {
+                await result2.ExecuteAsync(httpContext).ConfigureAwait(false);
                 return;
             }
 
