@@ -55,9 +55,9 @@ public static class RateLimitBench
         for (var round = 1; round <= rounds; round++)
             foreach (var (name, http) in new[] { ("on", httpOn), ("off", httpOff) })
             {
-                var m = await http.SingleWritesAsync(clients, ct);
+                var m = await http.SingleWritesAsync(clients, $"rate-{name}-r{round}", ct);
                 results[name].Add(m);
-                Console.Error.WriteLine($"aetherra-bench: round {round} limiter {name}: {m.OperationsPerSecond:F0}/s p50 {m.P50:F1} ms p99 {m.P99:F1} ms, {m.Errors} errors");
+                Console.Error.WriteLine($"aetherra-bench: round {round} limiter {name}: {m.OperationsPerSecond:F0}/s p50 {m.P50:F1} ms p99 {m.P99:F1} ms, {m.Errors} errors{(m.FirstError is null ? "" : " (first: " + m.FirstError + ")")}");
             }
 
         Console.WriteLine($"single writes, {clients} clients, {rounds} alternating rounds of {seconds} s per server (after 2 s warm-up each)");

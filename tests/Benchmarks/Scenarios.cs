@@ -46,6 +46,10 @@ public sealed class HttpScenarios(ServerProcess server, Timing timing, CpuProbe 
     public Task<Measurement> SingleWritesAsync(int clients, CancellationToken ct) =>
         SingleWritesAsync(clients, $"http-c{clients}", timing.Warmup, timing.Duration, ct);
 
+    /// <summary>Single writes whose memories are named after <paramref name="stream"/>: rounds of their own write new memories.</summary>
+    public Task<Measurement> SingleWritesAsync(int clients, string stream, CancellationToken ct) =>
+        SingleWritesAsync(clients, stream, timing.Warmup, timing.Duration, ct);
+
     /// <summary>Untimed load first: the server's JIT tiers up and its pools fill before the first row, not during it.</summary>
     public Task<Measurement> PrimeAsync(CancellationToken ct) =>
         SingleWritesAsync(8, "http-prime", timing.Prime, TimeSpan.Zero, ct);

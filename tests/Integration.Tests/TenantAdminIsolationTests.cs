@@ -163,6 +163,8 @@ public sealed class TenantAdminIsolationTests(AetherraFixture fx)
             foreach (var request in @case.Requests(victim))
             {
                 var path = request.RequestUri!.ToString();
+                // An answer may repeat what B itself sent (a refused manifest names its publisher key): only the rest counts.
+                var sent = path + (request.Content is null ? "" : await request.Content.ReadAsStringAsync());
                 var client = @case.Decision == Decision.Anonymous ? fx.Client() : clientB;
                 var (status, body) = await SendAsync(client, request);
                 var expected = @case.Expected ?? @case.Decision switch
@@ -174,7 +176,7 @@ public sealed class TenantAdminIsolationTests(AetherraFixture fx)
                 if (!expected.Contains(status)) failures.Add($"{route} ({request.Method} {path}): {(int)status}, wanted {string.Join('/', expected.Cast<int>())}: {Cut(body)}");
                 // The 404's instance repeats the path, which holds A's id: only what the answer adds counts.
                 var added = body.Replace(path.Split('?')[0], "", StringComparison.Ordinal);
-                foreach (var secret in Secrets(victim))
+                foreach (var secret in Secrets(victim).Where(x => !sent.Contains(x, StringComparison.Ordinal)))
                     if (added.Contains(secret, StringComparison.Ordinal)) failures.Add($"{route} ({path}) shows A's '{secret}': {Cut(body)}");
             }
         }
