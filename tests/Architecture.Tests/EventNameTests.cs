@@ -56,6 +56,7 @@ public static partial class EventNames
         Aetherra.Application.Memory.MemoryConfiguration.Configure(options);
         Aetherra.Application.Plugins.PluginConfiguration.Configure(options);
         Aetherra.Application.Decisions.DecisionConfiguration.Configure(options);
+        Aetherra.Application.Operations.OperationsConfiguration.Configure(options);
         Aetherra.Application.Homeostasis.HomeostasisConfiguration.Configure(options,
             Aetherra.Application.Homeostasis.HomeostasisSettings.From(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build()));
         return options;
