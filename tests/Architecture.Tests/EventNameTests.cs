@@ -59,6 +59,7 @@ public static partial class EventNames
         Aetherra.Application.Agents.AgentConfiguration.Configure(options);
         Aetherra.Application.Tasks.TaskConfiguration.Configure(options);
         Aetherra.Application.Changes.ChangeConfiguration.Configure(options);
+        Aetherra.Application.Operations.OperationsConfiguration.Configure(options);
         Aetherra.Application.Homeostasis.HomeostasisConfiguration.Configure(options,
             Aetherra.Application.Homeostasis.HomeostasisSettings.From(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build()));
         return options;

@@ -162,6 +162,8 @@ public sealed class InputHardeningTests(AetherraFixture fx)
     [InlineData("{\"manifest\": {\"capabilities\": []}}")]
     [InlineData("{\"manifest\": {\"capabilities\": [{}]}}")]
     [InlineData("{\"manifest\": {\"capabilities\": null}}")]
+    [InlineData("{\"manifest\": \"\\ud800\", \"signature\": \"x\"}")]
+    [InlineData("{\"manifest\": {\"id\": \"\\udc00\"}, \"signature\": \"x\"}")]
     public async Task an_empty_plugin_manifest_is_refused(string body)
     {
         var response = await fx.Client(fx.AdminKey).PostAsync("/plugins", Json(body));

@@ -79,6 +79,20 @@ public static class InputText
     private static void WalkJson(JsonElement e, string path, Dictionary<string, string[]> errors, int depth)
     {
         if (depth > MaxDepth) return;
+        try
+        {
+            WalkJsonValue(e, path, errors, depth);
+        }
+        catch (InvalidOperationException)
+        {
+            // A JSON element keeps its text raw: an escaped unpaired surrogate ("\ud800") has no UTF-16 string
+            // to read, so it fails here (found by the OpenAPI fuzzer: a 500 on POST /plugins).
+            Add(errors, path, TextMessage);
+        }
+    }
+
+    private static void WalkJsonValue(JsonElement e, string path, Dictionary<string, string[]> errors, int depth)
+    {
         switch (e.ValueKind)
         {
             case JsonValueKind.String:
