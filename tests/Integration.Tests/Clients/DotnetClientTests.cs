@@ -11,6 +11,7 @@ namespace Aetherra.Integration.Tests.Clients;
 /// A .NET client generated with NSwag from the running server's /openapi/v1.json, compiled, and used as an application
 /// would: record a memory, then recall it, against the real server on a loopback socket.
 /// </summary>
+[Collection(ClientsCollection.Name)]
 public sealed class DotnetClientTests(AetherraFixture fx)
 {
     /// <summary>What an application writes against the generated client (README.md shows the same).</summary>

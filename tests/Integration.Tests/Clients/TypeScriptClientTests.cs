@@ -5,6 +5,7 @@ namespace Aetherra.Integration.Tests.Clients;
 /// /openapi/v1.json, the example type-checked against them by tsc and run by node (openapi-fetch makes the calls):
 /// it records a memory and recalls it over a loopback socket. ops/install-ts-client installs the npm packages.
 /// </summary>
+[Collection(ClientsCollection.Name)]
 public sealed class TypeScriptClientTests(AetherraFixture fx)
 {
     [Fact]
