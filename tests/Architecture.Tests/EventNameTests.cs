@@ -26,6 +26,8 @@ public static partial class EventNames
         var records = assembly.GetExportedTypes().Where(t => t.IsSealed && IsRecord(t)).ToList();
         var carried = records
             .SelectMany(r => r.GetProperties().Select(p => p.PropertyType))
+            // A value carried in a list (a conversation's turns, a configuration's providers) is carried too.
+            .SelectMany(t => t.IsGenericType ? t.GetGenericArguments().Append(t) : [t])
             .Select(t => Nullable.GetUnderlyingType(t) ?? t)
             .ToHashSet();
         return records
@@ -60,6 +62,8 @@ public static partial class EventNames
         Aetherra.Application.Tasks.TaskConfiguration.Configure(options);
         Aetherra.Application.Changes.ChangeConfiguration.Configure(options);
         Aetherra.Application.Operations.OperationsConfiguration.Configure(options);
+        Aetherra.Application.Conversations.ConversationConfiguration.Configure(options);
+        Aetherra.Application.Ai.AiConfiguration.Configure(options);
         Aetherra.Application.Homeostasis.HomeostasisConfiguration.Configure(options,
             Aetherra.Application.Homeostasis.HomeostasisSettings.From(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build()));
         return options;

@@ -9,7 +9,12 @@ public sealed record RecalledMemory(Guid MemoryId, int Version, string Content, 
 public sealed record PromptMessage(TurnRole Role, string Content);
 
 /// <summary>What a model is asked: the instructions with the memories as numbered context, then the recent turns.</summary>
-public sealed record GroundedPrompt(string System, IReadOnlyList<PromptMessage> Messages, IReadOnlyList<RecalledMemory> Memories);
+public sealed class GroundedPrompt(string system, IReadOnlyList<PromptMessage> messages, IReadOnlyList<RecalledMemory> memories)
+{
+    public string System { get; } = system;
+    public IReadOnlyList<PromptMessage> Messages { get; } = messages;
+    public IReadOnlyList<RecalledMemory> Memories { get; } = memories;
+}
 
 /// <summary>
 /// How a reply is grounded, pure so that tests and documentation can show exactly what a model sees. The memories
