@@ -110,7 +110,8 @@ public sealed class DeadLetterTests(AetherraFixture fx)
         Assert.NotNull(await DeadLetterOfAsync(op, poisoned.Tenant));
 
         // Not the tenant administrator's business.
-        Assert.Equal(HttpStatusCode.Forbidden, (await fx.Client(fx.AdminKey).GetAsync("/admin/projections/dead-letters")).StatusCode);
+        var tenantAdmin = await fx.NewTenantAsync("admin");
+        Assert.Equal(HttpStatusCode.Forbidden, (await fx.Client(tenantAdmin.Key).GetAsync("/admin/projections/dead-letters")).StatusCode);
 
         var skip = await op.PostAsync($"/admin/projections/dead-letters/{id}/skip", null);
         Assert.Equal(HttpStatusCode.OK, skip.StatusCode);

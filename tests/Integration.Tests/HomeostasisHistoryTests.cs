@@ -58,7 +58,9 @@ public sealed class HomeostasisHistoryTests(AetherraFixture fx)
         Assert.Equal(["memory:read", "audit:read"], me.GetProperty("scopes").EnumerateArray().Select(s => s.GetString()));
         Assert.Equal(["memory:read", "audit:read"], me.GetProperty("grants").EnumerateArray().Select(s => s.GetString()));
 
-        var admin = await (await Admin.GetAsync("/whoami")).Json();
+        // A tenant's administrator passes every scope of its tenant, never the installation's.
+        var tenantAdmin = await fx.NewTenantAsync("admin");
+        var admin = await (await fx.Client(tenantAdmin.Key).GetAsync("/whoami")).Json();
         var grants = admin.GetProperty("grants").EnumerateArray().Select(s => s.GetString()).ToList();
         Assert.Contains("decisions:approve", grants);
         Assert.DoesNotContain("operator", grants);

@@ -111,7 +111,7 @@ public sealed class RateLimitTests(AetherraFixture fx)
         using var http = new HttpClient { BaseAddress = server.BaseAddress };
         async Task<HttpStatusCode> WriteAsync(string key)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/memories") { Content = JsonContent.Create(Api.Memory("x")) };
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/memories") { Content = JsonContent.Create(Api.Memory("tenant limit " + Guid.NewGuid())) };
             request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
             using var response = await http.SendAsync(request, ct);
             return response.StatusCode;

@@ -29,7 +29,7 @@ public sealed class TenantAdminIsolationTests(AetherraFixture fx)
 
     private sealed record Victim(
         TenantKey Key, string Marker, Guid MemoryId, long MemorySequence, Guid DecisionId, string DecisionStatus, string PluginId, Publisher Publisher, string PublisherKeyId,
-        Guid JobId, TenantKey OtherKey);
+        Guid JobId, TenantKey OtherKey, Guid ConversationId, Guid TaskId, Guid ChangeId, string AgentName);
 
     private sealed record Case(Decision Decision, Func<Victim, HttpRequestMessage[]> Requests, HttpStatusCode[]? Expected = null);
 
@@ -89,10 +89,12 @@ public sealed class TenantAdminIsolationTests(AetherraFixture fx)
             new { min = 0, max = 1 })),
 
         ["GET /audit"] = new(Decision.OwnTenant, _ => One(HttpMethod.Get, "/audit?limit=1000")),
-        ["GET /audit/checkpoint"] = new(Decision.OwnTenant, _ => One(HttpMethod.Get, "/audit/checkpoint")),
+        // Before the first checkpoint (a fresh store) both answer 404 for everyone alike.
+        ["GET /audit/checkpoint"] = new(Decision.OwnTenant, _ => One(HttpMethod.Get, "/audit/checkpoint"), [HttpStatusCode.OK, HttpStatusCode.NotFound]),
         ["GET /audit/public-key"] = new(Decision.OwnTenant, _ => One(HttpMethod.Get, "/audit/public-key")),
         ["GET /audit/proof/inclusion"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Get, $"/audit/proof/inclusion?sequence={v.MemorySequence}")),
-        ["GET /audit/proof/consistency"] = new(Decision.OwnTenant, _ => One(HttpMethod.Get, "/audit/proof/consistency?from=1")),
+        ["GET /audit/proof/consistency"] = new(Decision.OwnTenant, _ => One(HttpMethod.Get, "/audit/proof/consistency?from=1"),
+            [HttpStatusCode.OK, HttpStatusCode.NotFound]),
         // The whole log's hashes and counts (API.md: admin); it names no tenant's content.
         ["POST /audit/verify"] = new(Decision.OwnTenant, _ => One(HttpMethod.Post, "/audit/verify")),
 
@@ -128,6 +130,72 @@ public sealed class TenantAdminIsolationTests(AetherraFixture fx)
             new { name = "B's own publisher", publicKey = Publisher.New().PublicKeyBase64 })),
         ["GET /trust/publishers"] = new(Decision.OwnTenant, _ => One(HttpMethod.Get, "/trust/publishers")),
         ["DELETE /trust/publishers/{id}"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Delete, $"/trust/publishers/{v.PublisherKeyId}")),
+
+        // MCP tools run the same use cases as the routes above, as the key's tenant (McpHttpTests covers each tool's tenancy).
+        ["POST /mcp/"] = new(Decision.OwnTenant, v =>
+        [
+            new HttpRequestMessage(HttpMethod.Post, "/mcp")
+            {
+                Content = JsonContent.Create(new { jsonrpc = "2.0", id = 1, method = "tools/call",
+                    @params = new { name = "get_memory", arguments = new { id = v.MemoryId } } }),
+                Headers = { { "Accept", "application/json, text/event-stream" } },
+            },
+        ]),
+        ["GET /whoami"] = new(Decision.OwnTenant, _ => One(HttpMethod.Get, "/whoami")),
+        ["GET /console"] = new(Decision.Anonymous, _ => One(HttpMethod.Get, "/console")),
+        ["GET /console/{*file}"] = new(Decision.Anonymous, _ => One(HttpMethod.Get, "/console/app.js"), [HttpStatusCode.OK, HttpStatusCode.NotFound]),
+        ["GET /homeostasis/vitals/{name}/history"] = new(Decision.OwnTenant, _ => One(HttpMethod.Get, "/homeostasis/vitals/recall.p95/history"),
+            [HttpStatusCode.OK, HttpStatusCode.NotFound]),
+        ["GET /admin/projections/dead-letters"] = new(Decision.OperatorOnly, _ => One(HttpMethod.Get, "/admin/projections/dead-letters")),
+        ["POST /admin/projections/dead-letters/{id}/retry"] = new(Decision.OperatorOnly, _ =>
+            One(HttpMethod.Post, $"/admin/projections/dead-letters/{Guid.NewGuid()}/retry")),
+        ["POST /admin/projections/dead-letters/{id}/skip"] = new(Decision.OperatorOnly, _ =>
+            One(HttpMethod.Post, $"/admin/projections/dead-letters/{Guid.NewGuid()}/skip")),
+        ["POST /subjects/forget"] = new(Decision.OwnTenant, _ => One(HttpMethod.Post, "/subjects/forget", new { subject = "alice" }),
+            [HttpStatusCode.OK, HttpStatusCode.NotFound]),
+
+        ["GET /admin/ai/providers"] = new(Decision.OperatorOnly, _ => One(HttpMethod.Get, "/admin/ai/providers")),
+        ["PUT /admin/ai/providers"] = new(Decision.OperatorOnly, _ => One(HttpMethod.Put, "/admin/ai/providers", new { providers = Array.Empty<object>() })),
+        ["GET /ai/usage"] = new(Decision.OwnTenant, _ => One(HttpMethod.Get, "/ai/usage")),
+        ["POST /conversations"] = new(Decision.OwnTenant, _ => One(HttpMethod.Post, "/conversations", new { subject = "alice", agent = "concierge" })),
+        ["GET /conversations"] = new(Decision.OwnTenant, _ => One(HttpMethod.Get, "/conversations?subject=alice")),
+        ["GET /conversations/{id}"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Get, $"/conversations/{v.ConversationId}")),
+        ["POST /conversations/{id}/turns"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Post, $"/conversations/{v.ConversationId}/turns",
+            new { role = "user", content = "B speaks in A's conversation" })),
+        ["POST /conversations/{id}/reply"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Post, $"/conversations/{v.ConversationId}/reply",
+            new { message = "what does alice like?" })),
+        ["POST /conversations/{id}/close"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Post, $"/conversations/{v.ConversationId}/close")),
+        ["GET /conversations/{id}/turns/{turn}/stream"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Get, $"/conversations/{v.ConversationId}/turns/1/stream")),
+
+        // An agent is a name inside a tenant: B naming A's agent reads or registers B's own, never A's.
+        ["POST /agents"] = new(Decision.OwnTenant, _ => One(HttpMethod.Post, "/agents", new { name = "b-agent-" + Guid.NewGuid().ToString("N")[..8] })),
+        ["GET /agents/{name}"] = new(Decision.OwnTenant, v => One(HttpMethod.Get, $"/agents/{v.AgentName}"), [HttpStatusCode.OK, HttpStatusCode.NotFound]),
+        ["POST /agents/{name}/suspend"] = new(Decision.OwnTenant, v => One(HttpMethod.Post, $"/agents/{v.AgentName}/suspend", new { reason = "B" }),
+            [HttpStatusCode.NotFound]),
+        ["POST /agents/{name}/resume"] = new(Decision.OwnTenant, v => One(HttpMethod.Post, $"/agents/{v.AgentName}/resume", new { }),
+            [HttpStatusCode.NotFound]),
+        ["POST /tasks"] = new(Decision.OwnTenant, _ => One(HttpMethod.Post, "/tasks", new { title = "B's own task" })),
+        ["GET /tasks"] = new(Decision.OwnTenant, _ => One(HttpMethod.Get, "/tasks")),
+        // B's claim takes B's own task (created just before), never A's.
+        ["POST /tasks/claim"] = new(Decision.OwnTenant, _ => One(HttpMethod.Post, "/tasks/claim", new { agent = "b-worker" }),
+            [HttpStatusCode.OK, HttpStatusCode.NoContent]),
+        ["GET /tasks/{id}"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Get, $"/tasks/{v.TaskId}")),
+        ["POST /tasks/{id}/heartbeat"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Post, $"/tasks/{v.TaskId}/heartbeat", new { })),
+        ["POST /tasks/{id}/complete"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Post, $"/tasks/{v.TaskId}/complete", new { })),
+        ["POST /tasks/{id}/fail"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Post, $"/tasks/{v.TaskId}/fail", new { error = "B" })),
+        ["POST /tasks/{id}/cancel"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Post, $"/tasks/{v.TaskId}/cancel", new { })),
+        ["POST /changes"] = new(Decision.OwnTenant, _ => One(HttpMethod.Post, "/changes", ChangeBody("B's own change"))),
+        ["GET /changes/{id}"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Get, $"/changes/{v.ChangeId}")),
+        ["POST /changes/{id}/stages"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Post, $"/changes/{v.ChangeId}/stages",
+            new { stage = "test", passed = true, evidence = "ok", runnerKeyId = v.PublisherKeyId, signature = Convert.ToBase64String(new byte[64]) })),
+        ["POST /changes/{id}/ship"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Post, $"/changes/{v.ChangeId}/ship", new { })),
+        ["POST /changes/{id}/rollback"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Post, $"/changes/{v.ChangeId}/rollback", new { reason = "B" })),
+    };
+
+    private static object ChangeBody(string title) => new
+    {
+        title, repository = "example/repo", baseRevision = "abc123", plan = "change one line", agent = "coder",
+        patch = "--- a/x.txt\n+++ b/x.txt\n@@ -1 +1 @@\n-a\n+b\n",
     };
 
     /// <summary>Every route the server maps, as "METHOD pattern".</summary>
@@ -186,7 +254,8 @@ public sealed class TenantAdminIsolationTests(AetherraFixture fx)
     }
 
     private static IEnumerable<string> Secrets(Victim v) =>
-        [v.Key.Tenant, v.Marker, v.MemoryId.ToString(), v.DecisionId.ToString(), v.PluginId, v.PublisherKeyId, v.JobId.ToString(), v.OtherKey.KeyId.ToString()];
+        [v.Key.Tenant, v.Marker, v.MemoryId.ToString(), v.DecisionId.ToString(), v.PluginId, v.PublisherKeyId, v.JobId.ToString(), v.OtherKey.KeyId.ToString(),
+            v.ConversationId.ToString(), v.TaskId.ToString(), v.ChangeId.ToString()];
 
     private static string Cut(string s) => s.Length > 300 ? s[..300] + "…" : s;
 
@@ -228,8 +297,17 @@ public sealed class TenantAdminIsolationTests(AetherraFixture fx)
         var job = await client.PostAsJsonAsync("/memories/consolidate", new { subject = "alice" });
         Assert.Equal(HttpStatusCode.Accepted, job.StatusCode);
         var other = await fx.NewKeyAsync(a.Tenant, "memory:read");
+        var conversation = await client.PostAsJsonAsync("/conversations", new { subject = "alice", agent = "concierge", title = marker });
+        Assert.Equal(HttpStatusCode.Created, conversation.StatusCode);
+        var task = await client.PostAsJsonAsync("/tasks", new { title = marker });
+        Assert.Equal(HttpStatusCode.Created, task.StatusCode);
+        var change = await client.PostAsJsonAsync("/changes", ChangeBody(marker));
+        Assert.Equal(HttpStatusCode.Created, change.StatusCode);
+        var agent = "agent-" + Guid.NewGuid().ToString("N")[..12];
+        Assert.Equal(HttpStatusCode.Created, (await client.PostAsJsonAsync("/agents", new { name = agent })).StatusCode);
         return new Victim(a, marker, memoryId, sequence, decision.Id(), decision.Str("status"), pluginId, publisher, publisher.KeyId,
-            (await job.Json()).GetProperty("jobId").GetGuid(), other);
+            (await job.Json()).GetProperty("jobId").GetGuid(), other, (await conversation.Json()).Id(), (await task.Json()).Id(),
+            (await change.Json()).Id(), agent);
     }
 
     private async Task AssertUnchangedAsync(Victim v)

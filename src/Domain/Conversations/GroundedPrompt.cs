@@ -4,9 +4,9 @@ using System.Text.RegularExpressions;
 namespace Aetherra.Domain.Conversations;
 
 /// <summary>A memory recall returned for a reply, numbered in the prompt as [n] (n = its index + 1).</summary>
-public sealed record RecalledMemory(Guid MemoryId, int Version, string Content, DateTimeOffset OccurredAt);
+public readonly record struct RecalledMemory(Guid MemoryId, int Version, string Content, DateTimeOffset OccurredAt);
 
-public sealed record PromptMessage(TurnRole Role, string Content);
+public readonly record struct PromptMessage(TurnRole Role, string Content);
 
 /// <summary>What a model is asked: the instructions with the memories as numbered context, then the recent turns.</summary>
 public sealed class GroundedPrompt(string system, IReadOnlyList<PromptMessage> messages, IReadOnlyList<RecalledMemory> memories)

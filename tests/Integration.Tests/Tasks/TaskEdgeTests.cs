@@ -12,7 +12,7 @@ public sealed class TaskEdgeTests(AetherraFixture fx)
         { """{"title": "x", "priority": -1}""", "priority" },
         { """{"title": "x", "maxAttempts": 0}""", "maxAttempts" },
         { """{"title": "nul \u0000 here"}""", "title" },
-        { """{"title": "x", "input": {"k": "nul \u0000 here"}}""", "input" },
+        { """{"title": "x", "input": {"k": "nul \u0000 here"}}""", "input.k" },
         { """{"title": "x", "dependsOn": ["00000000-0000-0000-0000-000000000000"]}""", "dependsOn[0]" },
     };
 
