@@ -14,10 +14,10 @@ public sealed class MetricsTests(AetherraFixture fx)
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.StartsWith("text/plain", response.Content.Headers.ContentType?.ToString());
         var text = await response.Content.ReadAsStringAsync();
-        Assert.Contains("http_server_request_duration_seconds_bucket", text);
-        Assert.Contains("marten_event_append_events_total", text);
-        Assert.Contains("aetherra_recall_duration_milliseconds_count", text);
-        Assert.Contains("db_client_operation_duration_seconds", text);
+        var families = string.Join(' ', text.Split('\n').Where(l => l.StartsWith("# TYPE ", StringComparison.Ordinal)).Select(l => l.Split(' ')[2]));
+        foreach (var expected in new[] { "http_server_request_duration_seconds_bucket", "marten_event_append_events_total",
+                     "aetherra_recall_duration_milliseconds_count", "db_client_operation_duration_seconds" })
+            Assert.True(text.Contains(expected, StringComparison.Ordinal), $"{expected} is not in /metrics; its families: {families}");
     }
 
     /// <summary>Issue 13: /metrics showed tenant names and their activity to anyone.</summary>
