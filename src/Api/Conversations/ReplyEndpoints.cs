@@ -22,6 +22,8 @@ public static class ReplyEndpoints
         // Read here rather than bound by Wolverine, whose JSON binding refuses (406) a client that accepts only
         // text/event-stream.
         var body = http.Request.HasJsonContentType() ? await http.Request.ReadFromJsonAsync<ReplyRequest>(ct) : null;
+        var unstorable = RequestValidation.CheckInput(body, http);
+        if (unstorable is not WolverineContinue) return unstorable;
         var invalid = await RequestValidation.ValidateAsync(validator, body, http);
         if (invalid is not WolverineContinue) return invalid;
         ReplyStream stream;

@@ -179,22 +179,12 @@ public static class McpGate
             size += key.Length + value.GetRawText().Length;
             if (size > MaxArgumentBytes)
                 return new Problem(413, "Request too large", $"A tool call's arguments are at most {MaxArgumentBytes} bytes of JSON.");
-            if (key.Contains('\0') || HasNul(value))
-                return new McpInvalidArguments(new Dictionary<string, string[]>
-                {
-                    [key] = ["Text must not contain NUL (\\u0000) characters."]
-                }).Problem;
         }
-        return null;
+        // The same check as every HTTP body (NUL, unpaired surrogates, non-finite numbers, the all-zero id).
+        var errors = InputText.Check(arguments.ToDictionary(a => a.Key, a => a.Value));
+        return errors.Count == 0 ? null
+            : new McpInvalidArguments(errors.ToDictionary(e => e.Key.TrimStart('.'), e => e.Value)).Problem;
     }
-
-    private static bool HasNul(JsonElement value) => value.ValueKind switch
-    {
-        JsonValueKind.String => value.GetString()!.Contains('\0'),
-        JsonValueKind.Array => value.EnumerateArray().Any(HasNul),
-        JsonValueKind.Object => value.EnumerateObject().Any(p => p.Name.Contains('\0') || HasNul(p.Value)),
-        _ => false
-    };
 
     private static string Reason(Problem problem) =>
         problem.Extensions?.TryGetValue("errors", out var errors) == true && errors is IDictionary<string, string[]> fields

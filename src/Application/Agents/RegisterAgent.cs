@@ -17,7 +17,7 @@ public sealed class RegisterAgentValidator : AbstractValidator<RegisterAgent>
         // Names travel in paths (/agents/{name}): letters, digits and . _ - : @ only.
         RuleFor(x => x.Name).NotEmpty().MaximumLength(AgentActions.MaxNameLength)
             .Matches("^[A-Za-z0-9][A-Za-z0-9._:@-]*$").WithMessage("'Name' must start with a letter or digit and hold only letters, digits and . _ - : @");
-        RuleFor(x => x.Description).MaximumLength(AgentActions.MaxDescriptionLength).NoNul();
+        RuleFor(x => x.Description).MaximumLength(AgentActions.MaxDescriptionLength);
     }
 }
 

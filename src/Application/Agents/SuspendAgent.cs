@@ -9,7 +9,7 @@ public sealed record SuspendAgent(string? Reason);
 
 public sealed class SuspendAgentValidator : AbstractValidator<SuspendAgent>
 {
-    public SuspendAgentValidator() => RuleFor(x => x.Reason).MaximumLength(AgentActions.MaxDescriptionLength).NoNul();
+    public SuspendAgentValidator() => RuleFor(x => x.Reason).MaximumLength(AgentActions.MaxDescriptionLength);
 }
 
 public static class SuspendAgentHandler

@@ -13,12 +13,12 @@ public sealed class ProposeChangeValidator : AbstractValidator<ProposeChange>
 {
     public ProposeChangeValidator()
     {
-        RuleFor(x => x.Title).NotEmpty().MaximumLength(ChangeLimits.MaxTitleLength).NoNul();
-        RuleFor(x => x.Repository).NotEmpty().MaximumLength(ChangeLimits.MaxRepositoryLength).NoNul();
-        RuleFor(x => x.BaseRevision).NotEmpty().MaximumLength(ChangeLimits.MaxRevisionLength).NoNul();
-        RuleFor(x => x.Plan).NotEmpty().MaximumLength(ChangeLimits.MaxPlanLength).NoNul();
-        RuleFor(x => x.Agent).NotEmpty().MaximumLength(Agents.AgentActions.MaxNameLength).NoNul();
-        RuleFor(x => x.Patch).NotEmpty().MaximumLength(ChangeLimits.MaxPatchLength).NoNul()
+        RuleFor(x => x.Title).NotEmpty().MaximumLength(ChangeLimits.MaxTitleLength);
+        RuleFor(x => x.Repository).NotEmpty().MaximumLength(ChangeLimits.MaxRepositoryLength);
+        RuleFor(x => x.BaseRevision).NotEmpty().MaximumLength(ChangeLimits.MaxRevisionLength);
+        RuleFor(x => x.Plan).NotEmpty().MaximumLength(ChangeLimits.MaxPlanLength);
+        RuleFor(x => x.Agent).NotEmpty().MaximumLength(Agents.AgentActions.MaxNameLength);
+        RuleFor(x => x.Patch).NotEmpty().MaximumLength(ChangeLimits.MaxPatchLength)
             .Must(BeAUnifiedDiff).WithMessage("'Patch' must be a unified diff: '--- ' and '+++ ' file lines and '@@' hunks.");
     }
 

@@ -21,7 +21,7 @@ public sealed partial class RecordStageValidator : AbstractValidator<RecordStage
         RuleFor(x => x.Stage).NotEmpty().Must(s => s is null || ChangeRules.RequiredStages.Contains(s))
             .WithMessage($"'Stage' must be one of {string.Join(", ", ChangeRules.RequiredStages)}.");
         RuleFor(x => x.Passed).NotNull();
-        RuleFor(x => x.Evidence).NotNull().MaximumLength(ChangeLimits.MaxEvidenceLength).NoNul();
+        RuleFor(x => x.Evidence).NotNull().MaximumLength(ChangeLimits.MaxEvidenceLength);
         RuleFor(x => x.RunnerKeyId).NotEmpty().Must(k => k is null || KeyId().IsMatch(k)).WithMessage("'Runner Key Id' must be a key id (32 lowercase hex digits).");
         RuleFor(x => x.Signature).NotEmpty().Must(s => s is null || ChangeSignatures.TryBase64(s)?.Length == 64)
             .WithMessage("'Signature' must be a base64 Ed25519 signature (64 bytes).");

@@ -11,7 +11,7 @@ public sealed record ChangeStatusResult(Guid Id, string Status, long Sequence);
 
 public sealed class RollbackChangeValidator : AbstractValidator<RollbackChange>
 {
-    public RollbackChangeValidator() => RuleFor(x => x.Reason).NotEmpty().MaximumLength(ChangeLimits.MaxReasonLength).NoNul();
+    public RollbackChangeValidator() => RuleFor(x => x.Reason).NotEmpty().MaximumLength(ChangeLimits.MaxReasonLength);
 }
 
 public static class RollbackChangeHandler

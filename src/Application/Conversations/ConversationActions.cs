@@ -20,8 +20,5 @@ public static class ConversationLimits
     public const int DefaultRecall = 8;
     public const int MaxRecall = 50;
 
-    /// <summary>Text a client sends: no NUL anywhere (PostgreSQL text cannot hold it, and nothing legitimate needs it).</summary>
-    public static bool NoNul(string? s) => s is null || !s.Contains('\0');
-
     public static bool NoControl(string? s) => s is null || !s.Any(char.IsControl);
 }

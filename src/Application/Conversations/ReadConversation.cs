@@ -29,10 +29,8 @@ public sealed class ConversationQueryValidator : AbstractValidator<ConversationQ
 {
     public ConversationQueryValidator()
     {
-        RuleFor(x => x.Subject).MaximumLength(ConversationLimits.MaxNameLength).Must(ConversationLimits.NoNul)
-            .WithMessage("'Subject' must not contain NUL characters.");
-        RuleFor(x => x.Agent).MaximumLength(ConversationLimits.MaxNameLength).Must(ConversationLimits.NoNul)
-            .WithMessage("'Agent' must not contain NUL characters.");
+        RuleFor(x => x.Subject).MaximumLength(ConversationLimits.MaxNameLength);
+        RuleFor(x => x.Agent).MaximumLength(ConversationLimits.MaxNameLength);
         RuleFor(x => x.Limit).InclusiveBetween(1, ConversationLimits.MaxPage);
     }
 }

@@ -26,7 +26,7 @@ public static class TurnRules
     public static IRuleBuilderOptions<T, string?> TurnContent<T>(this IRuleBuilderInitial<T, string?> rule) =>
         rule.Cascade(CascadeMode.Stop).NotEmpty().Must(c => !string.IsNullOrWhiteSpace(c)).WithMessage("'{PropertyName}' must not be blank.")
             .MaximumLength(ConversationLimits.MaxContentLength)
-            .Must(ConversationLimits.NoNul).WithMessage("'{PropertyName}' must not contain NUL characters.");
+            ;
 }
 
 /// <summary>An assistant that calls its own model logs its turns here; nothing is generated.</summary>

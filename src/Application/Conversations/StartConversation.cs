@@ -17,8 +17,7 @@ public sealed class StartConversationValidator : AbstractValidator<StartConversa
             .WithMessage("'Subject' must not contain control characters.");
         RuleFor(x => x.Agent).NotEmpty().MaximumLength(ConversationLimits.MaxNameLength).Must(ConversationLimits.NoControl)
             .WithMessage("'Agent' must not contain control characters.");
-        RuleFor(x => x.Title).MaximumLength(ConversationLimits.MaxTitleLength).Must(ConversationLimits.NoNul)
-            .WithMessage("'Title' must not contain NUL characters.");
+        RuleFor(x => x.Title).MaximumLength(ConversationLimits.MaxTitleLength);
     }
 }
 

@@ -9,7 +9,7 @@ public sealed record CancelTask(string? Reason);
 
 public sealed class CancelTaskValidator : AbstractValidator<CancelTask>
 {
-    public CancelTaskValidator() => RuleFor(x => x.Reason).MaximumLength(TaskLimits.MaxErrorLength).NoNul();
+    public CancelTaskValidator() => RuleFor(x => x.Reason).MaximumLength(TaskLimits.MaxErrorLength);
 }
 
 public static class CancelTaskHandler

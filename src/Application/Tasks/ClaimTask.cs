@@ -15,7 +15,7 @@ public sealed class ClaimTaskValidator : AbstractValidator<ClaimTask>
 {
     public ClaimTaskValidator()
     {
-        RuleFor(x => x.Agent).NotEmpty().MaximumLength(TaskLimits.MaxNameLength).NoNul();
+        RuleFor(x => x.Agent).NotEmpty().MaximumLength(TaskLimits.MaxNameLength);
         RuleFor(x => x.LeaseSeconds).InclusiveBetween(1, TaskLimits.MaxLeaseSeconds);
     }
 }

@@ -13,7 +13,7 @@ public sealed class CompleteTaskValidator : AbstractValidator<CompleteTask>
     public CompleteTaskValidator()
     {
         RuleFor(x => x.Output).StorableJson(TaskLimits.MaxJsonLength);
-        RuleFor(x => x.Agent).MaximumLength(TaskLimits.MaxNameLength).NoNul();
+        RuleFor(x => x.Agent).MaximumLength(TaskLimits.MaxNameLength);
         RuleFor(x => x.Attempt).GreaterThanOrEqualTo(1);
     }
 }

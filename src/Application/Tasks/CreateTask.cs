@@ -17,8 +17,8 @@ public sealed class CreateTaskValidator : AbstractValidator<CreateTask>
 {
     public CreateTaskValidator()
     {
-        RuleFor(x => x.Title).NotEmpty().MaximumLength(TaskLimits.MaxTitleLength).NoNul();
-        RuleFor(x => x.Agent).MaximumLength(TaskLimits.MaxNameLength).NoNul();
+        RuleFor(x => x.Title).NotEmpty().MaximumLength(TaskLimits.MaxTitleLength);
+        RuleFor(x => x.Agent).MaximumLength(TaskLimits.MaxNameLength);
         RuleFor(x => x.Priority).InclusiveBetween(TaskRules.MinPriority, TaskRules.MaxPriority);
         RuleFor(x => x.MaxAttempts).InclusiveBetween(1, TaskLimits.MaxAttempts);
         RuleFor(x => x.Input).StorableJson(TaskLimits.MaxJsonLength);

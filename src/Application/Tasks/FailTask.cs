@@ -12,9 +12,9 @@ public sealed class FailTaskValidator : AbstractValidator<FailTask>
 {
     public FailTaskValidator()
     {
-        RuleFor(x => x.Error).NotEmpty().MaximumLength(TaskLimits.MaxErrorLength).NoNul();
+        RuleFor(x => x.Error).NotEmpty().MaximumLength(TaskLimits.MaxErrorLength);
         RuleFor(x => x.RetryAfterSeconds).InclusiveBetween(0, TaskLimits.MaxRetryAfterSeconds);
-        RuleFor(x => x.Agent).MaximumLength(TaskLimits.MaxNameLength).NoNul();
+        RuleFor(x => x.Agent).MaximumLength(TaskLimits.MaxNameLength);
         RuleFor(x => x.Attempt).GreaterThanOrEqualTo(1);
     }
 }

@@ -12,7 +12,7 @@ public sealed class HeartbeatTaskValidator : AbstractValidator<HeartbeatTask>
 {
     public HeartbeatTaskValidator()
     {
-        RuleFor(x => x.Agent).MaximumLength(TaskLimits.MaxNameLength).NoNul();
+        RuleFor(x => x.Agent).MaximumLength(TaskLimits.MaxNameLength);
         RuleFor(x => x.Attempt).GreaterThanOrEqualTo(1);
         RuleFor(x => x.LeaseSeconds).InclusiveBetween(1, TaskLimits.MaxLeaseSeconds);
     }

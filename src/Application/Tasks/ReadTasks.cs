@@ -21,7 +21,7 @@ public sealed class TaskQueryValidator : AbstractValidator<TaskQuery>
     {
         RuleFor(x => x.Status).Must(s => s is null || Enum.TryParse<AgentTaskStatus>(s, true, out _) && !int.TryParse(s, out _))
             .WithMessage("'Status' must be one of queued, waiting, claimed, completed, failed, cancelled.");
-        RuleFor(x => x.Agent).MaximumLength(TaskLimits.MaxNameLength).NoNul();
+        RuleFor(x => x.Agent).MaximumLength(TaskLimits.MaxNameLength);
         RuleFor(x => x.Limit).InclusiveBetween(1, TaskLimits.MaxPage);
     }
 }
