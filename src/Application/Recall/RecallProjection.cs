@@ -26,7 +26,7 @@ public sealed class RecallProjection(
     private static string Insert(RecallSchema.Names n) => $"""
         insert into {n.Entries} (tenant_id, memory_id, version, subject, agent, session, kind, tags, importance,
             classification, occurred_at, recorded_at, expires_at, valid_from, content, tsv, tsv_scoped, doc_len,
-            embedding, reinforced_at, reinforced_weight, changed_seq)
+            embedding, reinforced_at, reinforced_weight, changed_seq, metadata)
         """;
 
     public async Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken ct)
@@ -73,7 +73,7 @@ public sealed class RecallProjection(
                         select p.tenant_id, p.memory_id, i.version, p.subject, p.agent, p.session, p.kind, p.tags, p.importance,
                             p.classification, p.occurred_at, p.recorded_at, p.expires_at, i.valid_from, i.content, v.tsv,
                             {RecallSchema.ScopedSql("v.tsv", "p.tenant_id", "p.subject")}, {RecallSchema.LengthSql("v.tsv")},
-                            i.embedding, p.reinforced_at, p.reinforced_weight, i.changed_seq
+                            i.embedding, p.reinforced_at, p.reinforced_weight, i.changed_seq, p.metadata
                         from (select ?::int as version, ?::timestamptz as valid_from, ?::text as content, ?::bytea as embedding,
                             ?::bigint as changed_seq) i,
                             lateral (select to_tsvector('{RecallSchema.TextConfig}', i.content) as tsv) v,
@@ -153,6 +153,7 @@ public sealed class RecallProjection(
         var contents = new string?[count];
         var embeddings = new byte[]?[count];
         var sequences = new long[count];
+        var metadata = new string?[count];
         for (var i = 0; i < count; i++)
         {
             var e = recorded[i];
@@ -174,6 +175,7 @@ public sealed class RecallProjection(
             contents[i] = Text(texts, e);
             embeddings[i] = Vector(vectorOf, e);
             sequences[i] = e.Sequence;
+            metadata[i] = r.Metadata is { Count: > 0 } m ? System.Text.Json.JsonSerializer.Serialize(m) : null;
         }
         recorded.Clear();
         operations.QueueSqlCommand($"""
@@ -182,16 +184,17 @@ public sealed class RecallProjection(
                 array(select jsonb_array_elements_text(i.tags::jsonb)), i.importance,
                 i.classification, i.occurred_at, i.recorded_at, i.expires_at, i.valid_from, i.content, v.tsv,
                 {RecallSchema.ScopedSql("v.tsv", "i.tenant_id", "i.subject")}, {RecallSchema.LengthSql("v.tsv")},
-                i.embedding, array[]::timestamptz[], array[]::double precision[], i.changed_seq
+                i.embedding, array[]::timestamptz[], array[]::double precision[], i.changed_seq, i.metadata::jsonb
             from unnest(?::text[], ?::uuid[], ?::int[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::double precision[],
-                    ?::text[], ?::timestamptz[], ?::timestamptz[], ?::timestamptz[], ?::timestamptz[], ?::text[], ?::bytea[], ?::bigint[])
+                    ?::text[], ?::timestamptz[], ?::timestamptz[], ?::timestamptz[], ?::timestamptz[], ?::text[], ?::bytea[], ?::bigint[],
+                    ?::text[])
                 as i(tenant_id, memory_id, version, subject, agent, session, kind, tags, importance, classification, occurred_at,
-                     recorded_at, expires_at, valid_from, content, embedding, changed_seq),
+                     recorded_at, expires_at, valid_from, content, embedding, changed_seq, metadata),
                 lateral (select to_tsvector('{RecallSchema.TextConfig}', i.content) as tsv) v
             on conflict do nothing
             """,
             tenants, ids, versions, subjects, agents, sessions, kinds, tags, importances, classifications, occurred, recordedAt,
-            expires, validFrom, contents, embeddings, sequences);
+            expires, validFrom, contents, embeddings, sequences, metadata);
         // The statistics of the new current versions, as CountIn does one by one.
         operations.QueueSqlCommand($"""
             insert into {n.Terms} (tenant_id, subject, lexeme, df)
