@@ -107,7 +107,50 @@ public sealed class RecallRichFilterTests(AetherraFixture fx)
 
             Assert.True(expected.SequenceEqual(results.Ids().Order()),
                 $"filter {filter.ToJsonString()}: expected {expected.Length} memories, recall gave {results.Length}");
+
+            var listed = await List(client, new JsonObject { ["subject"] = "prop", ["limit"] = 200, ["filter"] = filter.DeepClone() });
+            Assert.True(expected.SequenceEqual(listed.Ids().Order()),
+                $"filter {filter.ToJsonString()}: expected {expected.Length} memories, the listing gave {listed.Length}");
         }
+    }
+
+    private static async Task<JsonElement[]> List(HttpClient client, object body)
+    {
+        var response = await client.PostAsJsonAsync("/memories/list", body);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {text}");
+        return JsonDocument.Parse(text).RootElement.GetProperty("memories").EnumerateArray().Select(e => e.Clone()).ToArray();
+    }
+
+    [Fact]
+    public async Task the_listing_gives_current_memories_of_the_tenant_newest_first_with_the_same_filter()
+    {
+        var tenant = await fx.NewTenantAsync();
+        var client = fx.Client(tenant.Key);
+        var other = fx.Client((await fx.NewTenantAsync()).Key);
+        await other.RecordAsync(new { content = "Sol's other tenant note", subject = "sol", agent = "a", kind = "fact" });
+        var (ids, _) = await client.RecordBatchAsync([
+            new { content = "Sol plays chess", subject = "sol", agent = "a", kind = "fact", occurredAt = "2026-01-01T00:00:00Z",
+                  metadata = new Dictionary<string, object> { ["elo"] = 1500 } },
+            new { content = "Sol plays go", subject = "sol", agent = "a", kind = "fact", occurredAt = "2026-02-01T00:00:00Z",
+                  metadata = new Dictionary<string, object> { ["elo"] = 1200 } },
+            new { content = "Sol's sister plays chess", subject = "sol-sister", agent = "a", kind = "fact", occurredAt = "2026-03-01T00:00:00Z" },
+        ]);
+        var sequence = await client.DeleteAsync($"/memories/{ids[1]}").SequenceOf();
+
+        var all = await List(client, new { minSequence = sequence });
+        Assert.Equal([ids[2], ids[0]], all.Ids());
+        Assert.Equal("Sol plays chess", all[1].GetProperty("content").GetString());
+        Assert.Equal(1500, all[1].GetProperty("metadata").GetProperty("elo").GetInt32());
+        Assert.Equal([ids[0]], (await List(client, new { subject = "sol" })).Ids());
+        Assert.Equal([ids[0]], (await List(client, new { filter = new Dictionary<string, object> { ["metadata.elo"] = new { gte = 1400 } } })).Ids());
+        Assert.Equal([ids[2]], (await List(client, new { limit = 1 })).Ids());
+
+        var bad = await client.PostAsJsonAsync("/memories/list", new { filter = new { not = new { colour = new { eq = 1 } } }, limit = 0 });
+        var body = await bad.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("filter.not.colour", body);
+        Assert.Contains("limit", body);
     }
 
     [Fact]
