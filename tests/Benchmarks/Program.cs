@@ -22,6 +22,7 @@ switch (args)
     case ["ratelimit", .. var rest]: return await RateLimitBench.RunAsync(rest, ct);
     case ["tasks", .. var rest]: return await TaskBench.RunAsync(rest, ct);
     case ["mcp", .. var rest]: return await McpBench.RunAsync(rest, ct);
+    case ["embed", .. var rest]: return EmbedBench.Run(rest);
 }
 
 var options = Options.Parse(args);

@@ -66,6 +66,7 @@ public sealed class TenantAdminIsolationTests(AetherraFixture fx)
         ["DELETE /subjects/{subject}"] = new(Decision.OwnTenant, _ => One(HttpMethod.Delete, "/subjects/alice"),
             [HttpStatusCode.OK, HttpStatusCode.NotFound]),
         ["POST /recall"] = new(Decision.OwnTenant, v => One(HttpMethod.Post, "/recall", new { query = v.Marker, subject = "alice" })),
+        ["POST /memories/list"] = new(Decision.OwnTenant, _ => One(HttpMethod.Post, "/memories/list", new { subject = "alice" })),
         ["POST /memories/consolidate"] = new(Decision.OwnTenant, _ => One(HttpMethod.Post, "/memories/consolidate", new { subject = "alice" })),
         ["GET /memories/consolidate/{jobId}"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Get, $"/memories/consolidate/{v.JobId}")),
         ["GET /admin/jobs/{jobId}"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Get, $"/admin/jobs/{v.JobId}")),

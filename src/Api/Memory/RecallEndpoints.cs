@@ -18,6 +18,11 @@ public static class RecallEndpoints
     public static Task<RecallResponse> Recall(RecallRequest body, HttpContext http, RecallQuery recall, CancellationToken ct) =>
         recall.RunAsync(http.User.Tenant(), body, ct);
 
+    /// <summary>The current memories a filter accepts, newest first (the same filter as recall's; a query, not audited).</summary>
+    [WolverinePost("/memories/list", OperationId = "memory.list"), Authorize(Policy = Scopes.MemoryRead), QueryOverPost]
+    public static Task<ListMemoriesResponse> List(ListMemoriesRequest body, HttpContext http, ListMemories list, CancellationToken ct) =>
+        list.RunAsync(http.User.Tenant(), body, ct);
+
     [WolverinePost("/memories/{id}/reinforce", OperationId = MemoryActions.Reinforce), Authorize(Policy = Scopes.MemoryWrite)]
     public static Task<ReinforceMemoryResult> Reinforce(
         Guid id, ReinforceMemory body, HttpContext http, IDocumentStore store, TimeProvider clock, CancellationToken ct) =>

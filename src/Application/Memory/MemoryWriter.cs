@@ -70,7 +70,8 @@ internal static class MemoryWriter
                 item.Importance ?? 0.5,
                 item.Classification is null ? Classification.Internal : Enum.Parse<Classification>(item.Classification, true),
                 item.OccurredAt ?? now, now, item.ExpiresAt, item.Source,
-                MemoryContent.Seal(key, command.Tenant, id, item.Content!), hashes[i]));
+                MemoryContent.Seal(key, command.Tenant, id, item.Content!), hashes[i],
+                item.Metadata is { Count: > 0 } metadata ? new Dictionary<string, System.Text.Json.JsonElement>(metadata) : null));
             known[hashes[i]] = (id, 1);
             results.Add(new WrittenMemory(id, 1, hashes[i], false));
         }

@@ -9,7 +9,8 @@ namespace Aetherra.Application.Memory;
 public sealed record MemoryView(
     Guid Id, string? Content, string Subject, string Agent, string? Session, string Kind, IReadOnlyList<string> Tags,
     double Importance, string Classification, DateTimeOffset OccurredAt, DateTimeOffset RecordedAt,
-    DateTimeOffset? ExpiresAt, string? Source, int Version, string Status, string ContentHash);
+    DateTimeOffset? ExpiresAt, string? Source, int Version, string Status, string ContentHash,
+    IReadOnlyDictionary<string, System.Text.Json.JsonElement>? Metadata = null);
 
 public sealed record MemoryHistoryEntry(long Version, string Type, DateTimeOffset At, string? Actor);
 
@@ -52,7 +53,7 @@ public static class ReadMemory
         new(memory.Id, content, memory.Subject,
             memory.Agent, memory.Session, Lower(memory.Kind), memory.Tags, memory.Importance, Lower(memory.Classification),
             memory.OccurredAt, memory.RecordedAt, memory.ExpiresAt, memory.Source, memory.Version,
-            Lower(memory.StatusAt(now)), memory.ContentHash);
+            Lower(memory.StatusAt(now)), memory.ContentHash, memory.Metadata);
 
     public static async Task<IReadOnlyList<MemoryHistoryEntry>> History(
         Guid id, string tenant, IDocumentStore store, CancellationToken ct)

@@ -8,7 +8,8 @@ namespace Aetherra.Application.Memory;
 
 public sealed record RecordMemory(
     string? Content, string? Subject, string? Agent, string? Session, string? Kind, IReadOnlyList<string>? Tags,
-    double? Importance, string? Classification, DateTimeOffset? OccurredAt, DateTimeOffset? ExpiresAt, string? Source);
+    double? Importance, string? Classification, DateTimeOffset? OccurredAt, DateTimeOffset? ExpiresAt, string? Source,
+    IReadOnlyDictionary<string, System.Text.Json.JsonElement>? Metadata = null);
 
 public sealed record RecordMemoryResult(Guid Id, int Version, string ContentHash, bool Deduplicated, long Sequence);
 
@@ -36,6 +37,11 @@ public sealed class RecordMemoryValidator : AbstractValidator<RecordMemory>
             .When(x => x.ExpiresAt is not null && x.OccurredAt is not null)
             .WithMessage("'Expires At' must be after 'Occurred At'.");
         RuleFor(x => x.Source).MaximumLength(MemoryLimits.MaxSourceLength);
+        RuleFor(x => x.Metadata).Custom((metadata, context) =>
+        {
+            foreach (var (path, message) in MemoryMetadata.Problems(metadata, "Metadata"))
+                context.AddFailure(path, message);
+        });
     }
 
     private static bool NoControlCharacters(string? s) => s is null || !s.Any(char.IsControl);

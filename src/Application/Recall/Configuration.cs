@@ -39,6 +39,7 @@ public static class RecallConfiguration
         marten.Services.AddSingleton<TextEmbedder>();
         marten.Services.AddSingleton<RecallIndex>();
         marten.Services.AddSingleton<RecallQuery>();
+        marten.Services.AddSingleton<ListMemories>();
         marten.Services.AddSingleton<ConsolidateMemories>();
         return marten.AddProjectionWithServices<RecallProjection>(ProjectionLifecycle.Async, ServiceLifetime.Singleton, p =>
         {

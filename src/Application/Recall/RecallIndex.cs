@@ -14,7 +14,13 @@ public sealed class RecallIndex(NpgsqlDataSource dataSource)
 {
     public sealed record Entry(
         Guid MemoryId, int Version, string Agent, string? Session, string Kind, string[] Tags,
-        DateTimeOffset ValidFrom, DateTimeOffset? ValidTo, DateTimeOffset? ExpiresAt, float[] Vector);
+        DateTimeOffset ValidFrom, DateTimeOffset? ValidTo, DateTimeOffset? ExpiresAt, float[] Vector,
+        double Importance, DateTimeOffset OccurredAt, string Classification,
+        IReadOnlyDictionary<string, System.Text.Json.JsonElement>? Metadata)
+    {
+        /// <summary>What a recall filter is evaluated against.</summary>
+        public Domain.Recall.FilterFacts Facts => new(Kind, Tags, Agent, Session, Importance, OccurredAt, Classification, Metadata);
+    }
 
     private sealed class Partition
     {
@@ -55,7 +61,7 @@ public sealed class RecallIndex(NpgsqlDataSource dataSource)
             batch.BatchCommands.Add(new NpgsqlBatchCommand($"select epoch from {RecallSchema.State} where id = 1"));
             batch.BatchCommands.Add(new NpgsqlBatchCommand($"""
                 select tenant_id, subject, memory_id, version, agent, session, kind, tags, valid_from, valid_to,
-                    expires_at, embedding, changed_seq
+                    expires_at, embedding, changed_seq, importance, occurred_at, classification, metadata::text
                 from {RecallSchema.Entries} where changed_seq > $1 order by changed_seq
                 """) { Parameters = { new() { Value = watermark } } });
             await using var connection = await dataSource.OpenConnectionAsync(ct);
@@ -93,7 +99,9 @@ public sealed class RecallIndex(NpgsqlDataSource dataSource)
                         reader.GetFieldValue<DateTimeOffset>(8),
                         reader.IsDBNull(9) ? null : reader.GetFieldValue<DateTimeOffset>(9),
                         reader.IsDBNull(10) ? null : reader.GetFieldValue<DateTimeOffset>(10),
-                        TextEmbedder.FromBytes((byte[])reader[11]));
+                        TextEmbedder.FromBytes((byte[])reader[11]), reader.GetDouble(13), reader.GetFieldValue<DateTimeOffset>(14),
+                        reader.GetString(15),
+                        reader.IsDBNull(16) ? null : System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, System.Text.Json.JsonElement>>(reader.GetString(16)));
                 }
                 partition.Dirty = true;
                 seen = Math.Max(seen, reader.GetInt64(12));

@@ -26,7 +26,7 @@ public sealed class RecallProjection(
     private static string Insert(RecallSchema.Names n) => $"""
         insert into {n.Entries} (tenant_id, memory_id, version, subject, agent, session, kind, tags, importance,
             classification, occurred_at, recorded_at, expires_at, valid_from, content, tsv, tsv_scoped, doc_len,
-            embedding, reinforced_at, reinforced_weight, changed_seq)
+            embedding, reinforced_at, reinforced_weight, changed_seq, metadata)
         """;
 
     public async Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken ct)
@@ -52,32 +52,20 @@ public sealed class RecallProjection(
         }
         var vectorOf = texts.Keys.Select((e, i) => (e, i)).ToDictionary(x => x.e, x => vectors.Length > 0 ? TextEmbedder.ToBytes(vectors[x.i]) : null);
 
+        // Consecutive recordings (a batch import, a catch-up, a rebuild) are written as one statement per table,
+        // not three per memory; anything else flushes them first, so the rows change in the events' order.
+        var recorded = new List<IEvent>();
         foreach (var e in events)
         {
             var tenant = e.TenantId;
+            if (e.Data is MemoryRecorded)
+            {
+                recorded.Add(e);
+                continue;
+            }
+            InsertRecorded(operations, n, recorded, texts, vectorOf);
             switch (e.Data)
             {
-                case MemoryRecorded r:
-                    operations.QueueSqlCommand($"""
-                        {Insert(n)}
-                        select i.tenant_id, i.memory_id, i.version, i.subject, i.agent, i.session, i.kind, i.tags, i.importance,
-                            i.classification, i.occurred_at, i.recorded_at, i.expires_at, i.valid_from, i.content, v.tsv,
-                            {RecallSchema.ScopedSql("v.tsv", "i.tenant_id", "i.subject")}, {RecallSchema.LengthSql("v.tsv")},
-                            i.embedding, array[]::timestamptz[], array[]::double precision[], i.changed_seq
-                        from (select ?::text as tenant_id, ?::uuid as memory_id, ?::int as version, ?::text as subject, ?::text as agent,
-                            ?::text as session, ?::text as kind, ?::text[] as tags, ?::double precision as importance,
-                            ?::text as classification, ?::timestamptz as occurred_at, ?::timestamptz as recorded_at,
-                            ?::timestamptz as expires_at, ?::timestamptz as valid_from, ?::text as content, ?::bytea as embedding,
-                            ?::bigint as changed_seq) i,
-                            lateral (select to_tsvector('{RecallSchema.TextConfig}', i.content) as tsv) v
-                        on conflict do nothing
-                        """,
-                        tenant, r.MemoryId, (int)e.Version, r.Subject, r.Agent, r.Session!, Lower(r.Kind), r.Tags.ToArray(),
-                        r.Importance, Lower(r.Classification), r.OccurredAt, r.RecordedAt, r.ExpiresAt!, e.Timestamp,
-                        Text(texts, e)!, Vector(vectorOf, e)!, e.Sequence);
-                    CountIn(operations, n, tenant, r.MemoryId, (int)e.Version);
-                    break;
-
                 case MemoryRevised v:
                     End(operations, n, tenant, v.MemoryId, e, "revised");
                     operations.QueueSqlCommand($"""
@@ -85,7 +73,7 @@ public sealed class RecallProjection(
                         select p.tenant_id, p.memory_id, i.version, p.subject, p.agent, p.session, p.kind, p.tags, p.importance,
                             p.classification, p.occurred_at, p.recorded_at, p.expires_at, i.valid_from, i.content, v.tsv,
                             {RecallSchema.ScopedSql("v.tsv", "p.tenant_id", "p.subject")}, {RecallSchema.LengthSql("v.tsv")},
-                            i.embedding, p.reinforced_at, p.reinforced_weight, i.changed_seq
+                            i.embedding, p.reinforced_at, p.reinforced_weight, i.changed_seq, p.metadata
                         from (select ?::int as version, ?::timestamptz as valid_from, ?::text as content, ?::bytea as embedding,
                             ?::bigint as changed_seq) i,
                             lateral (select to_tsvector('{RecallSchema.TextConfig}', i.content) as tsv) v,
@@ -132,6 +120,102 @@ public sealed class RecallProjection(
                     break;
             }
         }
+        InsertRecorded(operations, n, recorded, texts, vectorOf);
+    }
+
+    /// <summary>
+    /// Inserts the versions of consecutive <see cref="MemoryRecorded"/> events in bulk: every column an array
+    /// parameter, unnested into one insert (the text vectors computed by PostgreSQL as on the single path), then
+    /// their term and subject statistics in one upsert each. Queued on the daemon's session like every other
+    /// change, so it commits with the projection's progress (a COPY would need a connection of its own and
+    /// could not).
+    /// </summary>
+    private static void InsertRecorded(
+        IDocumentOperations operations, RecallSchema.Names n, List<IEvent> recorded,
+        Dictionary<IEvent, string> texts, Dictionary<IEvent, byte[]?> vectorOf)
+    {
+        if (recorded.Count == 0) return;
+        var count = recorded.Count;
+        var tenants = new string[count];
+        var ids = new Guid[count];
+        var versions = new int[count];
+        var subjects = new string[count];
+        var agents = new string[count];
+        var sessions = new string?[count];
+        var kinds = new string[count];
+        var tags = new string[count];
+        var importances = new double[count];
+        var classifications = new string[count];
+        var occurred = new DateTimeOffset[count];
+        var recordedAt = new DateTimeOffset[count];
+        var expires = new DateTimeOffset?[count];
+        var validFrom = new DateTimeOffset[count];
+        var contents = new string?[count];
+        var embeddings = new byte[]?[count];
+        var sequences = new long[count];
+        var metadata = new string?[count];
+        for (var i = 0; i < count; i++)
+        {
+            var e = recorded[i];
+            var r = (MemoryRecorded)e.Data;
+            tenants[i] = e.TenantId;
+            ids[i] = r.MemoryId;
+            versions[i] = (int)e.Version;
+            subjects[i] = r.Subject;
+            agents[i] = r.Agent;
+            sessions[i] = r.Session;
+            kinds[i] = Lower(r.Kind);
+            tags[i] = System.Text.Json.JsonSerializer.Serialize(r.Tags);
+            importances[i] = r.Importance;
+            classifications[i] = Lower(r.Classification);
+            occurred[i] = r.OccurredAt.ToUniversalTime();
+            recordedAt[i] = r.RecordedAt.ToUniversalTime();
+            expires[i] = r.ExpiresAt?.ToUniversalTime();
+            validFrom[i] = e.Timestamp.ToUniversalTime();
+            contents[i] = Text(texts, e);
+            embeddings[i] = Vector(vectorOf, e);
+            sequences[i] = e.Sequence;
+            metadata[i] = r.Metadata is { Count: > 0 } m ? System.Text.Json.JsonSerializer.Serialize(m) : null;
+        }
+        recorded.Clear();
+        operations.QueueSqlCommand($"""
+            {Insert(n)}
+            select i.tenant_id, i.memory_id, i.version, i.subject, i.agent, i.session, i.kind,
+                array(select jsonb_array_elements_text(i.tags::jsonb)), i.importance,
+                i.classification, i.occurred_at, i.recorded_at, i.expires_at, i.valid_from, i.content, v.tsv,
+                {RecallSchema.ScopedSql("v.tsv", "i.tenant_id", "i.subject")}, {RecallSchema.LengthSql("v.tsv")},
+                i.embedding, array[]::timestamptz[], array[]::double precision[], i.changed_seq, i.metadata::jsonb
+            from unnest(?::text[], ?::uuid[], ?::int[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::double precision[],
+                    ?::text[], ?::timestamptz[], ?::timestamptz[], ?::timestamptz[], ?::timestamptz[], ?::text[], ?::bytea[], ?::bigint[],
+                    ?::text[])
+                as i(tenant_id, memory_id, version, subject, agent, session, kind, tags, importance, classification, occurred_at,
+                     recorded_at, expires_at, valid_from, content, embedding, changed_seq, metadata),
+                lateral (select to_tsvector('{RecallSchema.TextConfig}', i.content) as tsv) v
+            on conflict do nothing
+            """,
+            tenants, ids, versions, subjects, agents, sessions, kinds, tags, importances, classifications, occurred, recordedAt,
+            expires, validFrom, contents, embeddings, sequences, metadata);
+        // The statistics of the new current versions, as CountIn does one by one.
+        operations.QueueSqlCommand($"""
+            insert into {n.Terms} (tenant_id, subject, lexeme, df)
+            select e.tenant_id, e.subject, u.lexeme, count(*)
+            from unnest(?::text[], ?::uuid[], ?::int[]) k(tenant_id, memory_id, version)
+                join {n.Entries} e on e.tenant_id = k.tenant_id and e.memory_id = k.memory_id and e.version = k.version,
+                unnest(e.tsv) u
+            where e.valid_to is null
+            group by e.tenant_id, e.subject, u.lexeme
+            on conflict (tenant_id, subject, lexeme) do update set df = {n.Terms}.df + excluded.df
+            """, tenants, ids, versions);
+        operations.QueueSqlCommand($"""
+            insert into {n.Subjects} (tenant_id, subject, docs, total_len)
+            select e.tenant_id, e.subject, count(*), sum(e.doc_len)
+            from unnest(?::text[], ?::uuid[], ?::int[]) k(tenant_id, memory_id, version)
+                join {n.Entries} e on e.tenant_id = k.tenant_id and e.memory_id = k.memory_id and e.version = k.version
+            where e.valid_to is null and e.tsv is not null
+            group by e.tenant_id, e.subject
+            on conflict (tenant_id, subject) do update
+                set docs = {n.Subjects}.docs + excluded.docs, total_len = {n.Subjects}.total_len + excluded.total_len
+            """, tenants, ids, versions);
     }
 
     /// <summary>Adds a new current version to the BM25 statistics of its subject.</summary>

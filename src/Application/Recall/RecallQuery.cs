@@ -5,6 +5,7 @@ using Aetherra.Domain.Recall;
 using Aetherra.Infrastructure;
 using Aetherra.Infrastructure.Embeddings;
 using FluentValidation;
+using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -12,13 +13,22 @@ namespace Aetherra.Application.Recall;
 
 public sealed record RecallRequest(
     string? Query, string? Subject, string? Agent, string? Session, IReadOnlyList<string>? Kinds,
-    IReadOnlyList<string>? Tags, int? Limit, DateTimeOffset? AsOf, long? MinSequence, bool? Explain);
+    IReadOnlyList<string>? Tags, int? Limit, DateTimeOffset? AsOf, long? MinSequence, bool? Explain,
+    System.Text.Json.JsonElement? Filter = null)
+{
+    /// <summary>The parsed <see cref="Filter"/> (null without one); the validator has refused a bad one.</summary>
+    public FilterNode? ParsedFilter() =>
+        Filter is { ValueKind: not System.Text.Json.JsonValueKind.Null and not System.Text.Json.JsonValueKind.Undefined } f
+            ? RecallFilter.Parse(f, "filter", [])
+            : null;
+}
 
 public sealed record RecallExplain(double Text, double Semantic, double Recency, double Importance, double Reinforcement);
 
 public sealed record RecallResult(
     Guid Id, string Content, double Score, int Version, DateTimeOffset OccurredAt, IReadOnlyList<string> Tags,
-    string Subject, string Agent, string Kind, RecallExplain? Explain);
+    string Subject, string Agent, string Kind, RecallExplain? Explain,
+    IReadOnlyDictionary<string, System.Text.Json.JsonElement>? Metadata = null);
 
 public sealed record RecallResponse(IReadOnlyList<RecallResult> Results, double TookMs);
 
@@ -40,6 +50,13 @@ public sealed class RecallRequestValidator : AbstractValidator<RecallRequest>
         RuleForEach(x => x.Tags).NotEmpty().MaximumLength(MemoryLimits.MaxTagLength);
         RuleFor(x => x.Limit).InclusiveBetween(1, 100);
         RuleFor(x => x.MinSequence).GreaterThanOrEqualTo(0);
+        RuleFor(x => x.Filter).Custom((filter, context) =>
+        {
+            if (filter is not { ValueKind: not System.Text.Json.JsonValueKind.Null and not System.Text.Json.JsonValueKind.Undefined } f) return;
+            var errors = new List<(string Path, string Message)>();
+            RecallFilter.Parse(f, "filter", errors);
+            foreach (var (path, message) in errors) context.AddFailure(path, message);
+        });
     }
 }
 
@@ -92,7 +109,8 @@ public sealed class RecallQuery(NpgsqlDataSource dataSource, RecallIndex index, 
                     request.Explain == true
                         ? new RecallExplain(Math.Round(parts.Text, 6), Math.Round(parts.Semantic, 6), Math.Round(parts.Recency, 6),
                             parts.Importance, Math.Round(parts.Reinforcement, 6))
-                        : null);
+                        : null,
+                    row.Metadata);
             })
             .OrderByDescending(r => r.Score).ThenBy(r => r.Id)
             .Take(limit)
@@ -136,7 +154,8 @@ public sealed class RecallQuery(NpgsqlDataSource dataSource, RecallIndex index, 
                     and lexeme = any(tsvector_to_array(to_tsvector('{cfg}', $2)))
                   group by lexeme),
             m as (select memory_id, version, tsv, doc_len from {RecallSchema.Entries}, q
-                  where tenant_id = $1 and {(request.Subject is null ? "tsv" : "tsv_scoped")} @@ q.q and {filter.Sql}),
+                  where tenant_id = $1 and {(request.Subject is null ? "tsv" : "tsv_scoped")} @@ q.q and {filter.Sql}
+                    and {filter.Rich}),
             b as (select m.memory_id, m.version,
                       sum(t.idf * d.tf * {Bm25K1 + 1} / (d.tf + {Bm25K1} * (1 - {Bm25B} + {Bm25B} * m.doc_len / s.avgdl))) as bm25
                   from m cross join s
@@ -150,15 +169,16 @@ public sealed class RecallQuery(NpgsqlDataSource dataSource, RecallIndex index, 
                   select v.id, v.version, null from unnest($9::uuid[], $10::int[]) as v(id, version)
                   where not exists (select 1 from b where b.memory_id = v.id and b.version = v.version))
             select e.memory_id, e.version, k.bm25, e.content, e.subject, e.agent, e.kind, e.tags, e.importance, e.occurred_at,
-                e.reinforced_at, e.reinforced_weight
+                e.reinforced_at, e.reinforced_weight, e.metadata::text
             from k join {RecallSchema.Entries} e on e.tenant_id = $1 and e.memory_id = k.memory_id and e.version = k.version
-            where e.content is not null
+            where e.content is not null and {filter.RichOf("e.")}
             """);
         cmd.Parameters.Add(new() { Value = tenant });
         cmd.Parameters.Add(new() { Value = request.Query! });
         filter.AddParameters(cmd);
         cmd.Parameters.Add(new() { Value = semantic.Select(k => k.Id).ToArray() });
         cmd.Parameters.Add(new() { Value = semantic.Select(k => k.Version).ToArray() });
+        cmd.Parameters.AddRange(filter.RichParameters.ToArray());
         var text = new Dictionary<(Guid, int), double>();
         var rows = new Dictionary<(Guid, int), Row>();
         await using var reader = await cmd.ExecuteReaderAsync(ct);
@@ -169,7 +189,8 @@ public sealed class RecallQuery(NpgsqlDataSource dataSource, RecallIndex index, 
             var at = reader.GetFieldValue<DateTimeOffset[]>(10);
             var weight = reader.GetFieldValue<double[]>(11);
             rows[key] = new Row(reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetString(6),
-                (string[])reader[7], reader.GetDouble(8), reader.GetFieldValue<DateTimeOffset>(9), at.Zip(weight).ToList());
+                (string[])reader[7], reader.GetDouble(8), reader.GetFieldValue<DateTimeOffset>(9), at.Zip(weight).ToList(),
+                reader.IsDBNull(12) ? null : JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(reader.GetString(12)));
         }
         return (text, rows);
     }
@@ -179,16 +200,26 @@ public sealed class RecallQuery(NpgsqlDataSource dataSource, RecallIndex index, 
 
     private sealed record Row(
         string Content, string Subject, string Agent, string Kind, string[] Tags, double Importance, DateTimeOffset OccurredAt,
-        IReadOnlyList<(DateTimeOffset, double)> Reinforcements);
+        IReadOnlyList<(DateTimeOffset, double)> Reinforcements, IReadOnlyDictionary<string, JsonElement>? Metadata);
 
     /// <summary>The request's filters, once as SQL (full-text side) and once as a predicate (semantic side).</summary>
     private sealed record Filter(
-        string? Subject, string? Agent, string? Session, string[]? Kinds, string[]? Tags, DateTimeOffset Now, bool AsOf)
+        string? Subject, string? Agent, string? Session, string[]? Kinds, string[]? Tags, DateTimeOffset Now, bool AsOf, FilterNode? Node)
     {
         public static Filter From(RecallRequest r, DateTimeOffset now) => new(
             r.Subject, r.Agent, r.Session,
             r.Kinds is { Count: > 0 } k ? k.Select(x => x.ToLowerInvariant()).ToArray() : null,
-            r.Tags is { Count: > 0 } t ? t.ToArray() : null, now, r.AsOf is not null);
+            r.Tags is { Count: > 0 } t ? t.ToArray() : null, now, r.AsOf is not null, r.ParsedFilter());
+
+        /// <summary>The first parameter of the rich filter: after the tenant, the query, these filters and the semantic keys.</summary>
+        private const int FirstRichParameter = 11;
+
+        /// <summary>The request's <c>filter</c> as SQL over unqualified columns (its parameters from $11).</summary>
+        public string Rich => RichOf("");
+
+        public string RichOf(string prefix) => RecallFilterSql.Compile(Node, FirstRichParameter, prefix).Sql;
+
+        public IReadOnlyList<NpgsqlParameter> RichParameters => RecallFilterSql.Compile(Node, FirstRichParameter).Parameters;
 
         // Parameters $1 and $2 are the tenant and the text query; the filter's start at $3.
         public string Sql =>
@@ -211,6 +242,7 @@ public sealed class RecallQuery(NpgsqlDataSource dataSource, RecallIndex index, 
             (Agent is null || e.Agent == Agent) && (Session is null || e.Session == Session)
             && (Kinds is null || Kinds.Contains(e.Kind)) && (Tags is null || Tags.All(e.Tags.Contains))
             && (e.ExpiresAt is null || e.ExpiresAt > Now)
-            && (AsOf ? e.ValidFrom <= Now && (e.ValidTo is null || e.ValidTo > Now) : e.ValidTo is null);
+            && (AsOf ? e.ValidFrom <= Now && (e.ValidTo is null || e.ValidTo > Now) : e.ValidTo is null)
+            && (Node is null || RecallFilter.Evaluate(Node, e.Facts));
     }
 }

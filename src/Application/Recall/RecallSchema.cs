@@ -135,6 +135,8 @@ public static class RecallSchema
         entries.AddColumn("reinforced_at", "timestamptz[]").NotNull();
         entries.AddColumn("reinforced_weight", "double precision[]").NotNull();
         entries.AddColumn<long>("changed_seq").NotNull();
+        // The memory's metadata (a flat JSON object), for filters; null when it has none.
+        entries.AddColumn("metadata", "jsonb");
         entries.Indexes.Add(new IndexDefinition("recall_entries_tsv") { Columns = ["tsv"], Method = IndexMethod.gin });
         entries.Indexes.Add(new IndexDefinition("recall_entries_tsv_scoped") { Columns = ["tsv_scoped"], Method = IndexMethod.gin });
         entries.Indexes.Add(new IndexDefinition("recall_entries_subject") { Columns = ["tenant_id", "subject"] });

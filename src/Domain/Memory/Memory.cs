@@ -17,7 +17,8 @@ public sealed record Memory(
     EncryptedText? Content,
     string ContentHash,
     MemoryStatus Status,
-    int Version)
+    int Version,
+    IReadOnlyDictionary<string, System.Text.Json.JsonElement>? Metadata = null)
 {
     /// <summary>
     /// The content hash while the memory can still be deduplicated against, else null. A unique index
@@ -27,7 +28,7 @@ public sealed record Memory(
 
     public static Memory Create(MemoryRecorded e) => new(
         e.MemoryId, e.Subject, e.Agent, e.Session, e.Kind, e.Tags, e.Importance, e.Classification,
-        e.OccurredAt, e.RecordedAt, e.ExpiresAt, e.Source, e.Content, e.ContentHash, MemoryStatus.Active, 1);
+        e.OccurredAt, e.RecordedAt, e.ExpiresAt, e.Source, e.Content, e.ContentHash, MemoryStatus.Active, 1, e.Metadata);
 
     public Memory Apply(MemoryRevised e) =>
         this with { Content = e.Content, ContentHash = e.ContentHash, Version = Version + 1 };

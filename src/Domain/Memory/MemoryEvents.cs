@@ -26,7 +26,8 @@ public sealed record MemoryRecorded(
     DateTimeOffset? ExpiresAt,
     string? Source,
     EncryptedText Content,
-    string ContentHash);
+    string ContentHash,
+    IReadOnlyDictionary<string, System.Text.Json.JsonElement>? Metadata = null);
 
 public sealed record MemoryRevised(
     Guid MemoryId, EncryptedText Content, string ContentHash, string Reason, DateTimeOffset RevisedAt);
