@@ -79,6 +79,7 @@ public sealed class TenantAdminIsolationTests(AetherraFixture fx)
         ["DELETE /admin/keys/{id}"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Delete, $"/admin/keys/{v.OtherKey.KeyId}")),
         ["GET /admin/status"] = new(Decision.OperatorOnly, _ => One(HttpMethod.Get, "/admin/status")),
         ["GET /admin/projections"] = new(Decision.OperatorOnly, _ => One(HttpMethod.Get, "/admin/projections")),
+        ["GET /admin/cluster"] = new(Decision.OperatorOnly, _ => One(HttpMethod.Get, "/admin/cluster")),
         ["POST /admin/projections/{name}/rebuild"] = new(Decision.OperatorOnly, _ =>
         [
             Req(HttpMethod.Post, "/admin/projections/RecallEntry/rebuild", new { }),

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Aetherra.Api.Auth;
+using Aetherra.Api.Cluster;
 using Aetherra.Api.OperatorConsole;
 using Aetherra.Api.Health;
 using Aetherra.Api.Http;
@@ -82,7 +83,7 @@ public static class AetherraHost
         services.AddSingleton<Infrastructure.Jobs.JobRunner>();
         services.AddSingleton<Application.Operations.ProjectionOperations>();
         services.AddSingleton<Application.Operations.DeadLetters>();
-        services.AddHostedService(sp => sp.GetRequiredService<Application.Operations.DeadLetters>());
+        services.AddClusterTimer<Application.Operations.DeadLetters>("dead-letters");
         services.AddSingleton<Application.Events.EventFeed>();
         services.AddSingleton<Application.Events.HighWaterSignal>();
         services.AddHostedService(sp => sp.GetRequiredService<Application.Events.HighWaterSignal>());
@@ -97,8 +98,9 @@ public static class AetherraHost
         services.AddSingleton<Infrastructure.Telemetry.VitalRecorder>();
         services.AddSingleton<Corrections>();
         services.AddSingleton<VitalsSampler>();
-        services.AddHostedService(s => s.GetRequiredService<VitalsSampler>());
-        services.AddHostedService(s => s.GetRequiredService<CheckpointPublisher>());
+        // On exactly one node of the cluster each (Wolverine singular agents), moved when that node dies.
+        services.AddClusterTimer<VitalsSampler>("vitals");
+        services.AddClusterTimer<CheckpointPublisher>("checkpoints");
         services.AddPlugins(PluginSettings.From(builder.Configuration));
         Application.Conversations.ConversationServices.AddConversations(services);
         Application.Ai.AiConfiguration.AddAi(services, builder.Configuration);
@@ -117,6 +119,10 @@ public static class AetherraHost
             .IntegrateWithWolverine(m => m.UseWolverineManagedEventSubscriptionDistribution = true);
         // After Marten's own start-up work, which applies its schema first.
         services.AddHostedService<StartupTasks>();
+        var cluster = ClusterSettings.From(builder.Configuration);
+        services.AddSingleton(cluster);
+        services.AddSingleton<ClusterMembership>();
+        services.AddHostedService(sp => sp.GetRequiredService<ClusterMembership>());
 
         services.CritterStackDefaults(x =>
         {
@@ -133,7 +139,9 @@ public static class AetherraHost
             // The leader assigns the async projections after its first health check: a few seconds by
             // default, during which read-your-writes on recall would wait. Half a second is enough.
             opts.Durability.FirstHealthCheckExecution = TimeSpan.FromMilliseconds(500);
-            opts.Durability.HealthCheckPollingTime = TimeSpan.FromSeconds(2);
+            opts.Durability.HealthCheckPollingTime = ClusterSettings.Heartbeat;
+            // How long a killed node's projections and timers wait before another node takes them over.
+            opts.Durability.StaleNodeTimeout = cluster.StaleAfter;
         });
 
         services.AddValidatorsFromAssemblyContaining<RecordMemoryValidator>(ServiceLifetime.Singleton);

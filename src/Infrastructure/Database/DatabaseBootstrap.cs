@@ -3,7 +3,7 @@ using Npgsql;
 namespace Aetherra.Infrastructure.Database;
 
 /// <summary>
-/// The tables that are not Marten's: keys and idempotency records. Idempotent DDL, applied at start-up
+/// The tables that are not Marten's: keys, idempotency records, jobs and the cluster's members. Idempotent DDL, applied at start-up
 /// beside Marten's own schema migration.
 /// </summary>
 public static class DatabaseBootstrap
@@ -49,6 +49,13 @@ public static class DatabaseBootstrap
             finished_at timestamptz,
             error       text,
             result      jsonb);
+        create table if not exists {S}.cluster_members (
+            node_id     uuid        primary key,
+            name        text        not null,
+            urls        text,
+            pid         int         not null,
+            version     text        not null,
+            started_at  timestamptz not null);
         """;
 
     public static async Task ApplyAsync(NpgsqlDataSource dataSource, CancellationToken ct)

@@ -13,9 +13,6 @@ namespace Aetherra.Integration.Tests.Operations;
 /// </summary>
 public sealed class BackupDrillTests(AetherraFixture fx)
 {
-    private static readonly string[] NotReadModels =
-        ["mt_events", "mt_streams", "mt_event_progression", "mt_event_projection_floors", "mt_high_water_skips", "recall_state"];
-
     [Fact]
     public async Task a_restored_backup_has_the_same_root_the_same_read_models_and_forgets_what_was_forgotten()
     {
@@ -83,7 +80,7 @@ public sealed class BackupDrillTests(AetherraFixture fx)
         Assert.True(restore.ExitCode == 0, restore.ToString());
         Assert.Contains($"ok=True treeSize={manifest.GetProperty("treeSize").GetInt64()} rootHash={manifest.GetProperty("rootHash").GetString()}", restore.Stderr);
 
-        var restoredModels = await ReadModelsAsync(restoredDb, "aetherra", ct);
+        var restoredModels = await ReadModels.SnapshotAsync(restoredDb, "aetherra", ct);
         await using (var db = new NpgsqlConnection(restoredDb))
         {
             await db.OpenAsync(ct);
@@ -110,25 +107,7 @@ public sealed class BackupDrillTests(AetherraFixture fx)
             Assert.Equal("resolved", stored.GetProperty("status").GetString());
 
             // Every async read model equals a rebuild of it from the restored log, as of the backup's sequence.
-            var admin = Client(restoredServer, adminKey);
-            var projections = (await (await admin.GetAsync("/admin/projections", ct)).Json()).EnumerateArray()
-                .Where(p => p.GetProperty("lifecycle").GetString() == "async").Select(p => p.GetProperty("name").GetString()!).ToArray();
-            Assert.Contains("RecallEntry", projections);
-            Assert.Contains("AuditLog", projections);
-            // The rebuilds run side by side (each in a schema of its own): the drill stays short.
-            var schemas = projections.ToDictionary(p => p, p => $"drill_{p.ToLowerInvariant()}_{Guid.NewGuid():N}"[..40]);
-            await Task.WhenAll(projections.Select(p => admin.RebuildAsync(p, new { asOfSequence = sequence, targetSchema = schemas[p] })));
-            foreach (var projection in projections)
-            {
-                var rebuilt = await ReadModelsAsync(restoredDb, schemas[projection], ct);
-                foreach (var (table, rows) in rebuilt.Where(t => t.Value.Count > 0))
-                {
-                    var was = restoredModels.GetValueOrDefault(table) ?? [];
-                    Assert.True(was.SequenceEqual(rows), $"{projection}: {table} differs from its rebuild:\nrebuilt {string.Join("\n", rows.Except(was))}\nrestored {string.Join("\n", was.Except(rows))}");
-                }
-                if (projection is "RecallEntry" or "AuditLog" or "LearningLoop")
-                    Assert.True(rebuilt.Any(t => t.Value.Count > 0), $"{projection} rebuilt nothing to compare");
-            }
+            await ReadModels.AssertEqualToRebuildsAsync(Client(restoredServer, adminKey), restoredDb, restoredModels, sequence, ct);
         }
         Directory.Delete(work, recursive: true);
     }
@@ -141,7 +120,7 @@ public sealed class BackupDrillTests(AetherraFixture fx)
     }
 
     /// <summary>Polls the signed checkpoint (signed every second here) until it covers the sequence.</summary>
-    private static async Task WaitForCheckpointAsync(HttpClient admin, long sequence, CancellationToken ct)
+    internal static async Task WaitForCheckpointAsync(HttpClient admin, long sequence, CancellationToken ct)
     {
         var deadline = DateTimeOffset.UtcNow.AddSeconds(60);
         while (true)
@@ -151,39 +130,5 @@ public sealed class BackupDrillTests(AetherraFixture fx)
             Assert.True(DateTimeOffset.UtcNow < deadline, "no checkpoint covered the last write within 60 s");
             await Task.Delay(100, ct);
         }
-    }
-
-    /// <summary>
-    /// Each read-model table of the schema (not the log itself), as sorted row texts of its content columns:
-    /// Marten's bookkeeping columns (mt_last_modified, mt_version, mt_dotnet_type) say when and by which write
-    /// a document was stored, not what it holds.
-    /// </summary>
-    private static async Task<Dictionary<string, List<string>>> ReadModelsAsync(string connectionString, string schema, CancellationToken ct)
-    {
-        await using var db = new NpgsqlConnection(connectionString);
-        await db.OpenAsync(ct);
-        var tables = new Dictionary<string, List<string>>();
-        await using (var cmd = new NpgsqlCommand("""
-            select table_name, string_agg(quote_ident(column_name), ', ' order by ordinal_position)
-            from information_schema.columns where table_schema = $1 and column_name not in ('mt_last_modified', 'mt_version', 'mt_dotnet_type')
-              and (table_name like 'mt\_doc\_%' or table_name like 'recall\_%' or table_name like 'audit\_%')
-            group by table_name
-            """, db))
-        {
-            cmd.Parameters.Add(new() { Value = schema });
-            await using var reader = await cmd.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct)) tables[reader.GetString(0)] = [reader.GetString(1)];
-        }
-        foreach (var table in tables.Keys.Where(t => !NotReadModels.Contains(t) && t != "audit_checkpoints").ToList())
-        {
-            var columns = tables[table][0];
-            var rows = new List<string>();
-            await using var cmd = new NpgsqlCommand($"select row({columns})::text as r from {schema}.{table} order by 1", db);
-            await using var reader = await cmd.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct)) rows.Add(reader.GetString(0));
-            tables[table] = rows;
-        }
-        foreach (var excluded in NotReadModels.Append("audit_checkpoints")) tables.Remove(excluded);
-        return tables;
     }
 }

@@ -11,12 +11,12 @@ public static class OpsScripts
     }
 
     public static async Task<Outcome> RunAsync(string program, IEnumerable<string> args, IReadOnlyDictionary<string, string?> env,
-        CancellationToken ct, string? stdin = null)
+        CancellationToken ct, string? stdin = null, string? workingDirectory = null)
     {
         var start = new ProcessStartInfo(program)
         {
             RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
-            WorkingDirectory = AetherraFixture.RepoRoot(),
+            WorkingDirectory = workingDirectory ?? AetherraFixture.RepoRoot(),
         };
         foreach (var a in args) start.ArgumentList.Add(a);
         foreach (var (k, v) in env) start.Environment[k] = v;
