@@ -61,6 +61,7 @@ public static partial class EventNames
         Aetherra.Application.Agents.AgentConfiguration.Configure(options);
         Aetherra.Application.Tasks.TaskConfiguration.Configure(options);
         Aetherra.Application.Changes.ChangeConfiguration.Configure(options);
+        Aetherra.Application.Scripts.ScriptConfiguration.Configure(options);
         Aetherra.Application.Operations.OperationsConfiguration.Configure(options);
         Aetherra.Application.Conversations.ConversationConfiguration.Configure(options);
         Aetherra.Application.Ai.AiConfiguration.Configure(options);

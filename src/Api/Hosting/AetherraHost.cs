@@ -11,6 +11,7 @@ using Aetherra.Application.Keys;
 using Aetherra.Application.Memory;
 using Aetherra.Application.Plugins;
 using Aetherra.Application.Recall;
+using Aetherra.Application.Scripts;
 using Aetherra.Infrastructure;
 using Aetherra.Infrastructure.AuditLog;
 using Aetherra.Infrastructure.Crypto;
@@ -56,6 +57,7 @@ public static class AetherraHost
         Application.Agents.AgentConfiguration.Configure(opts);
         Application.Tasks.TaskConfiguration.Configure(opts);
         Application.Changes.ChangeConfiguration.Configure(opts);
+        Application.Scripts.ScriptConfiguration.Configure(opts);
     }
 
     public static WebApplicationBuilder AddAetherra(this WebApplicationBuilder builder)
@@ -111,6 +113,7 @@ public static class AetherraHost
         services.AddSingleton<Application.Operations.AnalysisRebuild>();
         services.AddMarten(opts => ConfigureStore(opts, dataSource, homeostasis, AetherraSettings.Schema))
             .AddRecall()
+            .AddScripts()
             .ApplyAllDatabaseChangesOnStartup()
             // Async projections run under Wolverine's agent distribution: each on exactly one node of the
             // cluster, moved to another node when that one dies (DESIGN.md, "Scaling past one machine").
@@ -134,6 +137,7 @@ public static class AetherraHost
             // default, during which read-your-writes on recall would wait. Half a second is enough.
             opts.Durability.FirstHealthCheckExecution = TimeSpan.FromMilliseconds(500);
             opts.Durability.HealthCheckPollingTime = TimeSpan.FromSeconds(2);
+            Application.Scripts.ScriptConfiguration.ConfigureWolverine(opts);
         });
 
         services.AddValidatorsFromAssemblyContaining<RecordMemoryValidator>(ServiceLifetime.Singleton);

@@ -32,6 +32,8 @@ public static partial class ScriptChecks
                 Add(s.At, $"'{s.Cron}' is not a cron expression (five fields, or six with seconds first)");
             if (t is OnEvent e && !EventTypePattern().IsMatch(e.EventType))
                 Add(e.At, $"'{e.EventType}' is not a stored event type name such as 'decision.escalated.v1'");
+            else if (t is OnEvent loop && !ScriptDecisions.CanTrigger(loop.EventType))
+                Add(loop.At, $"'{loop.EventType}' cannot trigger a script: script and audit events would trigger runs without end");
         }
 
         var scopesReported = new HashSet<string>();
