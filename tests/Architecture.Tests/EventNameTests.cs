@@ -62,6 +62,7 @@ public static partial class EventNames
         Aetherra.Application.Tasks.TaskConfiguration.Configure(options);
         Aetherra.Application.Changes.ChangeConfiguration.Configure(options);
         Aetherra.Application.Scripts.ScriptConfiguration.Configure(options);
+        Aetherra.Application.SelfModel.SelfModelConfiguration.Configure(options);
         Aetherra.Application.Operations.OperationsConfiguration.Configure(options);
         Aetherra.Application.Conversations.ConversationConfiguration.Configure(options);
         Aetherra.Application.Ai.AiConfiguration.Configure(options);

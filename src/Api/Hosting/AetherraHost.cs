@@ -58,6 +58,7 @@ public static class AetherraHost
         Application.Tasks.TaskConfiguration.Configure(opts);
         Application.Changes.ChangeConfiguration.Configure(opts);
         Application.Scripts.ScriptConfiguration.Configure(opts);
+        Application.SelfModel.SelfModelConfiguration.Configure(opts);
     }
 
     public static WebApplicationBuilder AddAetherra(this WebApplicationBuilder builder)
@@ -104,6 +105,7 @@ public static class AetherraHost
         services.AddPlugins(PluginSettings.From(builder.Configuration));
         Application.Conversations.ConversationServices.AddConversations(services);
         Application.Ai.AiConfiguration.AddAi(services, builder.Configuration);
+        Application.SelfModel.SelfModelConfiguration.AddSelfModel(services, builder.Configuration);
 
         services.AddSingleton(new Application.Operations.StoreShape((opts, schema, sp) =>
         {
