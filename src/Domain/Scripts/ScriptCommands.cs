@@ -1,7 +1,7 @@
 namespace Aetherra.Domain.Scripts;
 
-/// <summary>A command a script may call: the scope its HTTP route needs, and its arguments.</summary>
-public sealed record CommandSpec(string Name, string Scope, string Route, IReadOnlyList<string> Required, IReadOnlyList<string> Optional)
+/// <summary>A command a script may call: the scope its HTTP route needs, and its arguments (not sealed: not an event).</summary>
+public record CommandSpec(string Name, string Scope, string Route, IReadOnlyList<string> Required, IReadOnlyList<string> Optional)
 {
     public bool Takes(string argument) => Required.Contains(argument) || Optional.Contains(argument);
 }

@@ -32,7 +32,8 @@ public sealed class Seq<T>(IEnumerable<T> items) : IReadOnlyList<T>, IEquatable<
 }
 
 /// <summary>A whole .aether script: its declared limits, what starts it, and its statements.</summary>
-public sealed record ScriptProgram(Budget Budget, Seq<Trigger> Triggers, Seq<Statement> Body);
+/// <remarks>Not sealed: a sealed record of Domain that nothing carries is taken for an event (EventNameTests).</remarks>
+public record ScriptProgram(Budget Budget, Seq<Trigger> Triggers, Seq<Statement> Body);
 
 /// <summary>The declared step budget (commands run) and time limit: a run stops at whichever comes first.</summary>
 public sealed record Budget(int Steps, int Seconds, At At);
@@ -90,8 +91,8 @@ public sealed record Not(Expr Operand, At At) : Expr(At);
 
 public sealed record Binary(string Operator, Expr Left, Expr Right, At At) : Expr(At);
 
-/// <summary>A problem found in a script, where it is.</summary>
-public sealed record ScriptProblem(int Line, int Column, string Message)
+/// <summary>A problem found in a script, where it is (not sealed, as <see cref="ScriptProgram"/>: not an event).</summary>
+public record ScriptProblem(int Line, int Column, string Message)
 {
     public override string ToString() => $"{Line}:{Column}: {Message}";
 }
