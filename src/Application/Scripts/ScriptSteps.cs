@@ -13,6 +13,7 @@ using Aetherra.Infrastructure.Crypto;
 using FluentValidation;
 using Marten;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Aetherra.Application.Scripts;
 
@@ -46,6 +47,16 @@ public sealed class ScriptSteps(ScriptRun run, string tenant, IServiceProvider s
             await RecordAsync(n, call, command, "refused", refusal.Status, refusal.Reason);
             throw new ScriptStopped(call.At, $"'{call.Command}' was refused ({refusal.Status}): {refusal.Reason}");
         }
+        catch (Exception e) when (e is not OperationCanceledException and not ScriptStopped)
+        {
+            // Our fault, not the script's: recorded as the route would record a 500, and the run stops saying so.
+            services.GetRequiredService<ILogger<ScriptSteps>>().LogError(e, "Step {N} ({Command}) of script run {RunId} failed", n, call.Command, run.Id);
+            const string reason = "an unexpected error occurred; it has been logged";
+            if (!command.Audited)
+                await AuditTrail.RecordEndingAsync(_store, command, a.Target, 500, reason, _clock.GetUtcNow(), CancellationToken.None);
+            await RecordAsync(n, call, command, "failed", 500, reason);
+            throw new ScriptStopped(call.At, $"'{call.Command}' failed: {reason}");
+        }
         if (!command.Audited)
             await AuditTrail.RecordEndingAsync(_store, command, a.Target, status, null, _clock.GetUtcNow(), CancellationToken.None);
         await RecordAsync(n, call, command, "ok", status, Summary(result));
@@ -75,6 +86,8 @@ public sealed class ScriptSteps(ScriptRun run, string tenant, IServiceProvider s
             case "forget":
             {
                 var id = a.Id("id");
+                if (a.Text("reason") is { Length: > MemoryLimits.MaxReasonLength })
+                    throw new ScriptArgumentInvalid($"The length of 'Reason' must be {MemoryLimits.MaxReasonLength} characters or fewer.");
                 var r = await ForgetMemoryHandler.Handle(id, a.Text("reason"), command, _store, _clock, ct);
                 return (ScriptValues.FromResult(r), 200);
             }
