@@ -21,11 +21,30 @@ public sealed record SelfSnapshotResult(Guid Id, DateTimeOffset At, int Tenants,
 /// </summary>
 public sealed class TakeSelfSnapshot(
     IDocumentStore store, NpgsqlDataSource db, ProjectionOperations projections, HomeostasisSettings homeostasis, TimeProvider clock)
+    : IDisposable
 {
     public const string Action = "self.snapshot";
 
     /// <param name="actor">The operator's key id on demand; "system" for the periodic snapshot.</param>
     public async Task<SelfSnapshotResult> HandleAsync(string actor, Guid requestId, CancellationToken ct)
+    {
+        // A node's snapshots go to one stream (the node's day): taken one at a time, they never race for its next version.
+        await _one.WaitAsync(ct);
+        try
+        {
+            return await TakeAsync(actor, requestId, ct);
+        }
+        finally
+        {
+            _one.Release();
+        }
+    }
+
+    private readonly SemaphoreSlim _one = new(1, 1);
+
+    public void Dispose() => _one.Dispose();
+
+    private async Task<SelfSnapshotResult> TakeAsync(string actor, Guid requestId, CancellationToken ct)
     {
         var agents = new List<AgentTrust>();
         var volumes = new List<TenantVolumes>();
