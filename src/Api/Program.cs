@@ -12,6 +12,8 @@ switch (route)
     // The publisher's verbs need no server, database or keys of ours: they run before anything is configured.
     case CommandLine.Route.Plugins:
         return await Aetherra.Api.Plugins.PluginsCommand.RunAsync(rest);
+    case CommandLine.Route.Scripts:
+        return await Aetherra.Api.Scripts.ScriptsCommand.RunAsync(rest, Console.Out, Console.Error);
     case CommandLine.Route.Release:
         return await Aetherra.Api.Release.ReleaseCommand.RunAsync(rest);
     case CommandLine.Route.Changes:

@@ -24,14 +24,17 @@ public static partial class EventNames
     public static IReadOnlyList<Type> EventTypes(Assembly assembly)
     {
         var records = assembly.GetExportedTypes().Where(t => t.IsSealed && IsRecord(t)).ToList();
-        var carried = records
+        // Carried by any record, sealed or not (a script's syntax tree is carried by its unsealed ScriptProgram).
+        var carried = assembly.GetExportedTypes().Where(IsRecord)
             .SelectMany(r => r.GetProperties().Select(p => p.PropertyType))
             // A value carried in a list (a conversation's turns, a configuration's providers) is carried too.
             .SelectMany(t => t.IsGenericType ? t.GetGenericArguments().Append(t) : [t])
             .Select(t => Nullable.GetUnderlyingType(t) ?? t)
             .ToHashSet();
         return records
-            .Where(t => !carried.Contains(t) && t.GetMethod("Create", BindingFlags.Public | BindingFlags.Static) is null)
+            // A value carried as its abstract base (a script's syntax nodes, carried as Expr or Statement) is carried too.
+            .Where(t => !carried.Contains(t) && !(t.BaseType is { IsAbstract: true } b && carried.Contains(b))
+                        && t.GetMethod("Create", BindingFlags.Public | BindingFlags.Static) is null)
             .OrderBy(t => t.FullName, StringComparer.Ordinal)
             .ToList();
     }
@@ -61,6 +64,8 @@ public static partial class EventNames
         Aetherra.Application.Agents.AgentConfiguration.Configure(options);
         Aetherra.Application.Tasks.TaskConfiguration.Configure(options);
         Aetherra.Application.Changes.ChangeConfiguration.Configure(options);
+        Aetherra.Application.Scripts.ScriptConfiguration.Configure(options);
+        Aetherra.Application.SelfModel.SelfModelConfiguration.Configure(options);
         Aetherra.Application.Operations.OperationsConfiguration.Configure(options);
         Aetherra.Application.Conversations.ConversationConfiguration.Configure(options);
         Aetherra.Application.Ai.AiConfiguration.Configure(options);

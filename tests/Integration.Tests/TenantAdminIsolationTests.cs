@@ -192,6 +192,19 @@ public sealed class TenantAdminIsolationTests(AetherraFixture fx)
             new { stage = "test", passed = true, evidence = "ok", runnerKeyId = v.PublisherKeyId, signature = Convert.ToBase64String(new byte[64]) })),
         ["POST /changes/{id}/ship"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Post, $"/changes/{v.ChangeId}/ship", new { })),
         ["POST /changes/{id}/rollback"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Post, $"/changes/{v.ChangeId}/rollback", new { reason = "B" })),
+        // A's publisher key is not B's to sign with: refused (422) in B's tenant. Reaching A's real script and run is
+        // Scripts/ScriptTests.another_tenants_script_and_runs_are_not_found; here the id routes are called with unknown ids.
+        ["POST /scripts"] = new(Decision.OwnTenant, v => One(HttpMethod.Post, "/scripts", new
+        {
+            name = "b-own", source = "budget 1 steps 1 seconds\n", publisherKeyId = v.PublisherKeyId, signature = Convert.ToBase64String(new byte[64]),
+        }), [HttpStatusCode.UnprocessableEntity]),
+        ["GET /scripts/{id}"] = new(Decision.NamesAnotherTenant, _ => One(HttpMethod.Get, $"/scripts/{Guid.CreateVersion7()}")),
+        ["GET /scripts/{id}/runs"] = new(Decision.NamesAnotherTenant, _ => One(HttpMethod.Get, $"/scripts/{Guid.CreateVersion7()}/runs")),
+        ["POST /scripts/{id}/run"] = new(Decision.NamesAnotherTenant, _ => One(HttpMethod.Post, $"/scripts/{Guid.CreateVersion7()}/run", new { })),
+        // The self-model: the snapshot is the operator's; B reads only its own tenant's part (Selfmodel/SelfModelTests).
+        ["POST /self/snapshot"] = new(Decision.OperatorOnly, _ => One(HttpMethod.Post, "/self/snapshot", new { })),
+        ["GET /self"] = new(Decision.OwnTenant, _ => One(HttpMethod.Get, "/self"), [HttpStatusCode.OK, HttpStatusCode.NotFound]),
+        ["GET /scripts/runs/{runId}"] = new(Decision.NamesAnotherTenant, _ => One(HttpMethod.Get, $"/scripts/runs/{Guid.CreateVersion7()}")),
     };
 
     private static object ChangeBody(string title) => new

@@ -12,6 +12,7 @@ using Aetherra.Application.Keys;
 using Aetherra.Application.Memory;
 using Aetherra.Application.Plugins;
 using Aetherra.Application.Recall;
+using Aetherra.Application.Scripts;
 using Aetherra.Infrastructure;
 using Aetherra.Infrastructure.AuditLog;
 using Aetherra.Infrastructure.Crypto;
@@ -57,6 +58,8 @@ public static class AetherraHost
         Application.Agents.AgentConfiguration.Configure(opts);
         Application.Tasks.TaskConfiguration.Configure(opts);
         Application.Changes.ChangeConfiguration.Configure(opts);
+        Application.Scripts.ScriptConfiguration.Configure(opts);
+        Application.SelfModel.SelfModelConfiguration.Configure(opts);
     }
 
     public static WebApplicationBuilder AddAetherra(this WebApplicationBuilder builder)
@@ -104,6 +107,8 @@ public static class AetherraHost
         services.AddPlugins(PluginSettings.From(builder.Configuration));
         Application.Conversations.ConversationServices.AddConversations(services);
         Application.Ai.AiConfiguration.AddAi(services, builder.Configuration);
+        Application.SelfModel.SelfModelConfiguration.AddSelfModel(services, builder.Configuration);
+        services.AddClusterTimer<Application.SelfModel.PeriodicSelfSnapshots>("self-snapshots");
 
         services.AddSingleton(new Application.Operations.StoreShape((opts, schema, sp) =>
         {
@@ -113,6 +118,7 @@ public static class AetherraHost
         services.AddSingleton<Application.Operations.AnalysisRebuild>();
         services.AddMarten(opts => ConfigureStore(opts, dataSource, homeostasis, AetherraSettings.Schema))
             .AddRecall()
+            .AddScripts()
             .ApplyAllDatabaseChangesOnStartup()
             // Async projections run under Wolverine's agent distribution: each on exactly one node of the
             // cluster, moved to another node when that one dies (DESIGN.md, "Scaling past one machine").
@@ -142,6 +148,7 @@ public static class AetherraHost
             opts.Durability.HealthCheckPollingTime = ClusterSettings.Heartbeat;
             // How long a killed node's projections and timers wait before another node takes them over.
             opts.Durability.StaleNodeTimeout = cluster.StaleAfter;
+            Application.Scripts.ScriptConfiguration.ConfigureWolverine(opts);
         });
 
         services.AddValidatorsFromAssemblyContaining<RecordMemoryValidator>(ServiceLifetime.Singleton);

@@ -42,6 +42,9 @@ public static partial class CommandLine
                                    sign or check a release manifest offline (no server needed)
           plugins keygen|sign|verify ...
                                    the plugin publisher's tool (no server needed; `aetherra plugins` for its usage)
+          scripts check|sign|verify FILE ...
+                                   check a .aether script, sign it for POST /scripts, or verify a signed body
+                                   (no server needed; `aetherra scripts` for its usage; docs/aether.md)
           changes verify [--public-key BASE64] [--patch FILE] MANIFEST | changes sign-stage ...
                                    check a change's ship manifest offline; sign a stage verdict with a runner
                                    key (no server needed; docs/agents.md)
@@ -56,7 +59,7 @@ public static partial class CommandLine
         argument to audit or read-models); 2 bad usage (an unknown verb, a bad argument to plugins).
         """;
 
-    public enum Route { Help, Plugins, Changes, Release, Mcp, Framework, Unknown }
+    public enum Route { Help, Plugins, Scripts, Changes, Release, Mcp, Framework, Unknown }
 
     /// <summary>What to do with <paramref name="args"/>, and the arguments the framework gets.</summary>
     public static (Route Route, string[] Args) Resolve(string[] args)
@@ -66,6 +69,7 @@ public static partial class CommandLine
         {
             "help" or "-h" or "--help" or "?" => (Route.Help, args),
             "plugins" => (Route.Plugins, args[1..]),
+            "scripts" => (Route.Scripts, args[1..]),
             "mcp" => (Route.Mcp, args[1..]),
             "changes" => (Route.Changes, args[1..]),
             "release" => (Route.Release, args[1..]),

@@ -65,6 +65,10 @@ public static class Problems
             new Dictionary<string, object?> { ["errorClass"] = e.ErrorClass, ["invocationId"] = e.InvocationId, ["sequence"] = e.Sequence }),
         Application.Conversations.ReplyFailed e => new(e.TimedOut ? 504 : 502, e.TimedOut ? "Model timed out" : "Model failed", e.Message,
             new Dictionary<string, object?> { ["errorClass"] = e.ErrorClass, ["turn"] = e.Turn }),
+        Domain.Scripts.ScriptRefused e => new(422, "Script refused", e.Message, new Dictionary<string, object?>
+        {
+            ["errors"] = e.Problems.Select(p => new { line = p.Line, column = p.Column, message = p.Message }).ToList()
+        }),
         DomainRuleViolated e => new(422, "Domain rule violated", e.Message),
         NotYetConsistent e => new(503, "Read model not yet consistent", e.Message,
             new Dictionary<string, object?> { ["minSequence"] = e.MinSequence }, RetryAfterSeconds: 1),

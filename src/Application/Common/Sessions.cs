@@ -11,7 +11,7 @@ public static class Sessions
     {
         var session = store.LightweightSession(command.Tenant);
         session.LastModifiedBy = command.Actor;
-        session.CorrelationId = command.RequestId.ToString();
+        session.CorrelationId = command.Correlation ?? command.RequestId.ToString();
         return session;
     }
 

@@ -24,6 +24,8 @@ public static class Scopes
     public const string TasksWrite = "tasks:write";
     public const string ChangesWrite = "changes:write";
     public const string ChangesStage = "changes:stage";
+    public const string ScriptsRead = "scripts:read";
+    public const string ScriptsRun = "scripts:run";
     public const string Admin = "admin";
     public const string Operator = "operator";
 
@@ -31,7 +33,7 @@ public static class Scopes
     [
         MemoryRead, MemoryWrite, DecisionsRead, DecisionsWrite, DecisionsApprove, PluginsRead, PluginsInvoke,
         PluginsAdmin, AuditRead, HomeostasisRead, EventsRead, ConversationsRead, ConversationsWrite, TasksRead,
-        TasksWrite, ChangesWrite, ChangesStage, Admin, Operator
+        TasksWrite, ChangesWrite, ChangesStage, ScriptsRead, ScriptsRun, Admin, Operator
     ];
 
     public static bool Grants(IEnumerable<string> held, string wanted) =>

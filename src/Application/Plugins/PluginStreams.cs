@@ -16,7 +16,7 @@ public static class PluginStreams
 
     public static Guid PublisherKey(string tenant, string keyId) => NameBased($"publisher-key\n{tenant}\n{keyId}");
 
-    private static Guid NameBased(string name)
+    public static Guid NameBased(string name)
     {
         var ns = Namespace.ToByteArray(bigEndian: true);
         var input = ns.Concat(Encoding.UTF8.GetBytes(name)).ToArray();

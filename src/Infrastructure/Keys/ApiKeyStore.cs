@@ -104,6 +104,18 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, MasterKey master, T
 
     public const string BootstrapName = "bootstrap-admin";
 
+    /// <summary>A live key by its id (not its secret): what a script runs as, looked up afresh at every run.</summary>
+    public async Task<ApiKey?> FindByIdAsync(Guid id, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(
+            $"select id, name, tenant_id, scopes, rate_permits, rate_burst from {Table} where id = $1 and revoked_at is null");
+        cmd.Parameters.Add(new() { Value = id });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct)) return null;
+        return new ApiKey(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<string[]>(3),
+            reader.IsDBNull(4) || reader.IsDBNull(5) ? null : new KeyRateLimit(reader.GetDouble(4), reader.GetInt32(5)));
+    }
+
     /// <summary>Whether the key exists and is not revoked.</summary>
     public async Task<bool> IsLiveAsync(Guid id, CancellationToken ct)
     {

@@ -62,7 +62,7 @@ public sealed class ClusterFailoverTests(AetherraFixture fx)
             // Every async projection and every cluster timer runs on exactly one of the three nodes.
             var projections = (await (await Client("a", adminKey).GetAsync("/admin/projections", ct)).Json()).EnumerateArray()
                 .Where(p => p.GetProperty("lifecycle").GetString() == "async").Select(p => p.GetProperty("name").GetString()!.ToLowerInvariant()).ToArray();
-            string[] timers = ["aetherra-checkpoints://", "aetherra-vitals://", "aetherra-dead-letters://"];
+            string[] timers = ["aetherra-checkpoints://", "aetherra-vitals://", "aetherra-dead-letters://", "aetherra-self-snapshots://"];
             bool Complete(JsonElement cluster, IReadOnlyCollection<string> names) =>
                 cluster.GetProperty("nodes").GetArrayLength() == names.Count
                 && cluster.GetProperty("nodes").EnumerateArray().All(n => names.Contains(n.GetProperty("name").GetString()))
