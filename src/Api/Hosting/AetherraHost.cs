@@ -134,6 +134,7 @@ public static class AetherraHost
             // default, during which read-your-writes on recall would wait. Half a second is enough.
             opts.Durability.FirstHealthCheckExecution = TimeSpan.FromMilliseconds(500);
             opts.Durability.HealthCheckPollingTime = TimeSpan.FromSeconds(2);
+            Application.Conversations.ConversationServices.ConfigureMessaging(opts);
         });
 
         services.AddValidatorsFromAssemblyContaining<RecordMemoryValidator>(ServiceLifetime.Singleton);
