@@ -79,13 +79,15 @@ public static class MemoryExtraction
             if (calls.Count > 0)
                 engine.Log.LogWarning("No provider extracted memories from turn {Turn} of conversation {Conversation}; the turn is kept as an episode",
                     turn.Number, c.Id);
-            await RecordAsync(message, engine, new RecordMemory(text, c.Subject, c.Agent, null, nameof(MemoryKind.Episode), null, null, null,
-                turn.At, null, source), ct);
+            if (!await ForgottenAsync(engine, message.Tenant, turn, ct))
+                await RecordAsync(message, engine, new RecordMemory(text, c.Subject, c.Agent, null, nameof(MemoryKind.Episode), null, null,
+                    null, turn.At, null, source), ct);
             return;
         }
 
         foreach (var candidate in candidates)
         {
+            if (await ForgottenAsync(engine, message.Tenant, turn, ct)) return;
             if (candidate.Replaces is { } n && await SupersedeAsync(message, engine, known[n - 1], candidate.Content, c.Id, turn.Number, ct))
                 continue;
             await RecordAsync(message, engine, new RecordMemory(candidate.Content, c.Subject, c.Agent, null, candidate.Kind.ToString(), null,
@@ -120,6 +122,18 @@ public static class MemoryExtraction
                 old.MemoryId, e.Message);
             return false;
         }
+    }
+
+    /// <summary>
+    /// Whether the subject was forgotten while the model was asked (the turn's key is gone): then nothing the turn
+    /// said may be written again, under a new key. Checked before each write, which leaves only the moment between
+    /// this check and the write's commit.
+    /// </summary>
+    private static async Task<bool> ForgottenAsync(ConversationEngine engine, string tenant, Turn turn, CancellationToken ct)
+    {
+        var found = await engine.Keys.FindAsync(engine.DataSource, tenant, [turn.Content.KeyId], ct);
+        foreach (var key in found.Values) key.Dispose();
+        return found.Count == 0;
     }
 
     /// <summary>Each write a command of its own (its own audit record), on behalf of the turn's author.</summary>
