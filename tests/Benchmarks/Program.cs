@@ -21,6 +21,7 @@ switch (args)
     case ["decisions", .. var rest]: return await DecisionBench.RunAsync(rest, ct);
     case ["ratelimit", .. var rest]: return await RateLimitBench.RunAsync(rest, ct);
     case ["tasks", .. var rest]: return await TaskBench.RunAsync(rest, ct);
+    case ["conversations", .. var rest]: return await ConversationBench.RunAsync(rest, ct);
 }
 
 var options = Options.Parse(args);

@@ -8,7 +8,7 @@ namespace Aetherra.Domain.Conversations;
 /// A memory the provider extracted from a user turn. <c>Replaces</c> is the number ([n]) of the known memory it
 /// contradicts and supersedes, among those it was shown; null for a memory that stands beside the others.
 /// </summary>
-public sealed record ExtractedMemory(string Content, MemoryKind Kind, double Importance, int? Replaces);
+public readonly record struct ExtractedMemory(string Content, MemoryKind Kind, double Importance, int? Replaces);
 
 /// <summary>
 /// How memories are extracted from what a user said (what Mem0's add(messages) does), pure so that tests and the
