@@ -23,6 +23,7 @@ switch (args)
     case ["tasks", .. var rest]: return await TaskBench.RunAsync(rest, ct);
     case ["mcp", .. var rest]: return await McpBench.RunAsync(rest, ct);
     case ["embed", .. var rest]: return EmbedBench.Run(rest);
+    case ["conversations", .. var rest]: return await ConversationBench.RunAsync(rest, ct);
 }
 
 var options = Options.Parse(args);

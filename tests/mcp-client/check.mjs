@@ -35,6 +35,13 @@ for (let attempt = 0; ; attempt++) {
   if (attempt >= 20 || !text(result).startsWith("Read model not yet consistent")) throw new Error(`recall failed: ${text(result)}`);
 }
 
+// A conversation: started, a turn logged, a reply grounded in the memory above (no provider: the memory quoted, cited).
+const conversation = (await call("start_conversation", { subject: "ts-check", agent: "node", extraction: false })).structuredContent.id;
+const turn = (await call("record_turn", { id: conversation, role: "user", content: "hello from TypeScript" })).structuredContent.turn;
+const reply = (await call("reply", {
+  id: conversation, message: "what about the TypeScript client?", minSequence: remembered.structuredContent.sequence,
+})).structuredContent;
+
 const refused = await client.callTool({ name: "get_memory", arguments: { id: "not-a-uuid" } });
 const stranger = await client.callTool({ name: "get_memory", arguments: { id: "01900000-0000-7000-8000-000000000000" } });
 
@@ -44,6 +51,7 @@ console.log(JSON.stringify({
   content: read.structuredContent.content,
   actorText: text(remembered),
   recalled: recalled.structuredContent.results.map((r) => r.id),
+  conversation: { turn, replyTurn: reply.turn, generated: reply.generated, cited: reply.citations.map((c) => c.memoryId) },
   refused: { isError: refused.isError === true, text: text(refused) },
   notFound: { isError: stranger.isError === true, text: text(stranger) },
 }));

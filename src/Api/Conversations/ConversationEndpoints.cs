@@ -25,9 +25,9 @@ public static class ConversationEndpoints
 
     [WolverinePost("/conversations/{id}/turns", OperationId = ConversationActions.RecordTurn), Authorize(Policy = Scopes.ConversationsWrite)]
     public static async Task<IResult> RecordTurn(
-        Guid id, RecordTurn body, HttpContext http, IDocumentStore store, SubjectKeyStore keys, TimeProvider clock, CancellationToken ct)
+        Guid id, RecordTurn body, HttpContext http, ConversationEngine engine, CancellationToken ct)
     {
-        var r = await RecordTurnHandler.Handle(id, body, http.Command(), store, keys, clock, ct);
+        var r = await RecordTurnHandler.Handle(id, body, http.Command(), engine, ct);
         return Results.Created($"/conversations/{id}", r);
     }
 

@@ -149,6 +149,7 @@ public static class AetherraHost
             // How long a killed node's projections and timers wait before another node takes them over.
             opts.Durability.StaleNodeTimeout = cluster.StaleAfter;
             Application.Scripts.ScriptConfiguration.ConfigureWolverine(opts);
+            Application.Conversations.ConversationServices.ConfigureMessaging(opts);
         });
 
         services.AddValidatorsFromAssemblyContaining<RecordMemoryValidator>(ServiceLifetime.Singleton);

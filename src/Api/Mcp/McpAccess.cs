@@ -20,7 +20,7 @@ public sealed class McpAccessAttribute(string scope) : Attribute
 public static class McpCatalogue
 {
     public static readonly IReadOnlyList<Type> ToolTypes =
-        [typeof(MemoryTools), typeof(DecisionTools), typeof(PluginTools), typeof(SystemTools)];
+        [typeof(MemoryTools), typeof(DecisionTools), typeof(PluginTools), typeof(SystemTools), typeof(ConversationTools)];
 
     public static readonly IReadOnlyList<MethodInfo> Methods = ToolTypes
         .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static))

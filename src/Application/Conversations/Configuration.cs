@@ -3,6 +3,7 @@ using JasperFx.Events.Projections;
 using Marten;
 using Marten.Events.Aggregation;
 using Microsoft.Extensions.DependencyInjection;
+using Wolverine;
 
 namespace Aetherra.Application.Conversations;
 
@@ -39,4 +40,8 @@ public static class ConversationServices
         services.AddSingleton<ConversationEngine>();
         return services;
     }
+
+    /// <summary>Extraction runs on a durable local queue (its messages survive a restart), one at a time per node.</summary>
+    public static void ConfigureMessaging(WolverineOptions opts) =>
+        opts.PublishMessage<ExtractMemories>().ToLocalQueue(MemoryExtraction.Queue).UseDurableInbox().Sequential();
 }

@@ -1,6 +1,7 @@
 using Aetherra.Application.Recall;
 using Aetherra.Infrastructure.Crypto;
 using Marten;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -14,7 +15,8 @@ namespace Aetherra.Application.Conversations;
 /// </summary>
 public sealed class ConversationEngine(
     IDocumentStore store, SubjectKeyStore keys, NpgsqlDataSource dataSource, RecallQuery recall, ModelChain models,
-    ReplyStreams streams, TimeProvider clock, IHostApplicationLifetime lifetime, ILogger<ConversationEngine> log)
+    ReplyStreams streams, TimeProvider clock, IHostApplicationLifetime lifetime, ILogger<ConversationEngine> log,
+    IServiceScopeFactory scopes)
 {
     public IDocumentStore Store { get; } = store;
     public SubjectKeyStore Keys { get; } = keys;
@@ -25,4 +27,6 @@ public sealed class ConversationEngine(
     public TimeProvider Clock { get; } = clock;
     public CancellationToken Stopping => lifetime.ApplicationStopping;
     public ILogger Log { get; } = log;
+    /// <summary>Queues a user turn's extraction in the turn's own transaction.</summary>
+    public IServiceScopeFactory Scopes { get; } = scopes;
 }

@@ -60,6 +60,60 @@ public sealed class ModelChain(AiProviders providers, TimeProvider clock)
             "no provider answered: " + string.Join("; ", calls.Select(c => $"{c.Provider}: {c.ErrorClass} ({c.Error})")), 0, calls);
     }
 
+    /// <summary>The time a structured (non-streamed) answer may take, on top of the provider's first-token timeout.</summary>
+    public static readonly TimeSpan AnswerAllowance = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// A whole JSON answer (no streaming), through the chain in order with the same fallback and breakers as a reply:
+    /// the first provider that answers wins. Null with no provider configured, or when none answered.
+    /// </summary>
+    public async Task<(string? Answer, IReadOnlyList<ModelCall> Calls)> AskJsonAsync(
+        string instructions, string message, JsonElement schema, string schemaName, CancellationToken ct)
+    {
+        var chain = await providers.CurrentAsync(ct);
+        var calls = new List<ModelCall>();
+        List<ChatMessage> messages = [new(ChatRole.System, instructions), new(ChatRole.User, message)];
+        foreach (var provider in chain)
+        {
+            var p = provider.Settings;
+            var started = clock.GetTimestamp();
+            using var call = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            try
+            {
+                var response = await provider.Breaker.ExecuteAsync(async token =>
+                {
+                    call.CancelAfter(provider.FirstTokenTimeout + AnswerAllowance);
+                    try
+                    {
+                        return await provider.Client.GetResponseAsync(messages, new ChatOptions
+                        {
+                            ModelId = p.Model, Temperature = 0, ResponseFormat = ChatResponseFormat.ForJsonSchema(schema, schemaName),
+                        }, call.Token);
+                    }
+                    catch (Exception error) when (error is not ModelCallFailed)
+                    {
+                        throw Classify(error, ct, call.Token);
+                    }
+                }, ct);
+                var elapsed = clock.GetElapsedTime(started).TotalMilliseconds;
+                calls.Add(new ModelCall(p.Name, p.Model, true, elapsed, elapsed, (int?)response.Usage?.InputTokenCount,
+                    (int?)response.Usage?.OutputTokenCount, null, null));
+                return (response.Text, calls);
+            }
+            catch (BrokenCircuitException)
+            {
+                calls.Add(new ModelCall(p.Name, p.Model, false, clock.GetElapsedTime(started).TotalMilliseconds, null, null, null,
+                    ModelErrors.CircuitOpen, "the provider's circuit breaker is open after repeated failures"));
+            }
+            catch (ModelCallFailed failed)
+            {
+                calls.Add(new ModelCall(p.Name, p.Model, false, clock.GetElapsedTime(started).TotalMilliseconds, null, null, null,
+                    failed.ErrorClass, failed.Message));
+            }
+        }
+        return (null, calls);
+    }
+
     private async Task<(Generation?, ModelCall)> CallAsync(
         ConfiguredProvider provider, IReadOnlyList<ChatMessage> messages, Func<string, ValueTask> onText, CancellationToken ct)
     {

@@ -33,14 +33,13 @@ public static class TurnRules
 public static class RecordTurnHandler
 {
     public static async Task<RecordTurnResult> Handle(
-        Guid id, RecordTurn body, CommandContext command, IDocumentStore store, SubjectKeyStore keys, TimeProvider clock,
-        CancellationToken ct)
+        Guid id, RecordTurn body, CommandContext command, ConversationEngine engine, CancellationToken ct)
     {
         var role = Enum.Parse<TurnRole>(body.Role!, true);
         return await OnConflict.RetryAsync(async () =>
         {
-            await using var session = store.OpenFor(command);
-            var (turn, _) = await TurnWriter.AppendAsync(session, command, keys, id, role, body.Content!, [], null, clock.GetUtcNow(), ct);
+            await using var session = engine.Store.OpenFor(command);
+            var (turn, _) = await TurnWriter.AppendAsync(session, command, engine, id, role, body.Content!, [], null, engine.Clock.GetUtcNow(), ct);
             var sequence = await session.CommitAsync(command, id.ToString(), 201, turn.At, ct);
             return new RecordTurnResult(turn.Turn, sequence);
         });
@@ -51,11 +50,11 @@ public static class RecordTurnHandler
 internal static class TurnWriter
 {
     /// <summary>
-    /// Appends the turn to the session (which the caller commits). The subject's key is held FOR KEY SHARE until
+    /// Appends the turn to the session (which the caller commits), with a user turn's extraction message. The subject's key is held FOR KEY SHARE until
     /// then, so forgetting the subject waits for this turn and its key destroys it too.
     /// </summary>
     public static async Task<(TurnRecorded Turn, Conversation Before)> AppendAsync(
-        IDocumentSession session, CommandContext command, SubjectKeyStore keys, Guid id, TurnRole role, string content,
+        IDocumentSession session, CommandContext command, ConversationEngine engine, Guid id, TurnRole role, string content,
         IReadOnlyList<Citation> citations, ReplyInfo? reply, DateTimeOffset now, CancellationToken ct)
     {
         var connection = await session.BeginAsync(ct);
@@ -63,10 +62,14 @@ internal static class TurnWriter
         // row instead of colliding on its version and retrying.
         var stream = await session.Events.FetchForExclusiveWriting<Conversation>(id, ct);
         var current = stream.Aggregate ?? throw new NotFound("conversation");
-        using var key = await keys.GetOrCreateAsync(connection, command.Tenant, current.Subject, ct);
+        using var key = await engine.Keys.GetOrCreateAsync(connection, command.Tenant, current.Subject, ct);
         var turn = ConversationDecisions.RecordTurn(current, role,
             ConversationContent.Seal(key, command.Tenant, id, current.NextTurn, content), citations, reply, now);
         stream.AppendOne(turn);
+        // What the user said is extracted off the reply's path, queued if and only if the turn commits.
+        if (role == TurnRole.User && current.Extraction)
+            await MemoryExtraction.EnqueueAsync(session, engine.Scopes,
+                new ExtractMemories(command.Tenant, id, turn.Turn, command.Actor, command.Channel));
         return (turn, current);
     }
 }

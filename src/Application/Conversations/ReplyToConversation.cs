@@ -40,7 +40,7 @@ public static class ReplyToConversation
         var (turn, before) = await OnConflict.RetryAsync(async () =>
         {
             await using var session = engine.Store.OpenFor(command);
-            var written = await TurnWriter.AppendAsync(session, command, engine.Keys, id, TurnRole.User, body.Message!, [], null,
+            var written = await TurnWriter.AppendAsync(session, command, engine, id, TurnRole.User, body.Message!, [], null,
                 engine.Clock.GetUtcNow(), ct);
             // Not the command's audit yet: that commits with the assistant turn, or records the failure.
             await session.SaveChangesAsync(ct);
@@ -85,7 +85,7 @@ public static class ReplyToConversation
             {
                 await using var session = engine.Store.OpenFor(command);
                 var now = engine.Clock.GetUtcNow();
-                var (recorded, _) = await TurnWriter.AppendAsync(session, command, engine.Keys, conversation.Id, TurnRole.Assistant,
+                var (recorded, _) = await TurnWriter.AppendAsync(session, command, engine, conversation.Id, TurnRole.Assistant,
                     content.Length == 0 ? "(empty reply)" : content, citations, reply, now, ct);
                 RecordCalls(session, conversation.Id, stream.Turn, calls, now);
                 return (recorded.Turn, await session.CommitAsync(command, conversation.Id.ToString(), 200, now, ct));
@@ -116,7 +116,7 @@ public static class ReplyToConversation
     }
 
     /// <summary>Each model call on a stream of its own: the conversation's stream stays free of them.</summary>
-    private static void RecordCalls(IDocumentSession session, Guid conversationId, int turn, IReadOnlyList<Ai.ModelCall> calls, DateTimeOffset now)
+    internal static void RecordCalls(IDocumentSession session, Guid conversationId, int turn, IReadOnlyList<Ai.ModelCall> calls, DateTimeOffset now)
     {
         foreach (var c in calls)
         {

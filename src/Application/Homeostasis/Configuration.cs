@@ -36,6 +36,7 @@ public sealed record HomeostasisSettings(TimeSpan Interval, string Node, Tuning 
         Vitals.ErrorRate => new(null, 0.05),
         Vitals.LargestSubject => new(null, SubjectBudget),
         Vitals.PluginFailureRate => new(null, 0.5),
+        Vitals.AiFailureRate => new(null, 0.5),
         Vitals.AutoApprovedFailureRate => new(null, 0.25),
         // Any skipped event is a read model missing something until an operator retries or skips it.
         Vitals.DeadLetters => new(null, 0),

@@ -15,11 +15,12 @@ public static class Vitals
     public const string AutoApprovedFailureRate = "decisions.auto-approved-failure-rate";
     public const string ProjectionLagPrefix = "projection.lag.";
     public const string DeadLetters = "projection.dead-letters";
+    public const string AiFailureRate = "ai.failure-rate";
 
     public static string ProjectionLag(string projection) => ProjectionLagPrefix + projection;
 
     public static bool IsKnown(string vital, IEnumerable<string> asyncProjections) =>
         vital is RecallLatency or WriteLatency or ErrorRate or AppendRate or DatabaseSize or Connections or LargestSubject
-            or PluginFailureRate or EscalationRate or AutoApprovedFailureRate or DeadLetters
+            or PluginFailureRate or EscalationRate or AutoApprovedFailureRate or DeadLetters or AiFailureRate
         || asyncProjections.Any(p => vital == ProjectionLag(p));
 }

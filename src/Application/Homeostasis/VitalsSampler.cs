@@ -126,6 +126,10 @@ public sealed class VitalsSampler(
         // The share of the interval's proposals that the governor escalated (all tenants; absent without any).
         if (previous is { } from && await EscalationsAsync(from, current, ct) is { Proposed: > 0 } d)
             values[Vitals.EscalationRate] = (double)d.Escalated / d.Proposed;
+        // The share of the interval's model calls that failed, on any provider of the chain (all tenants; absent
+        // without calls): a fallback that still answered the reply counts its failed attempts.
+        if (previous is { } since && await ModelCallsAsync(since, current, ct) is { Calls: > 0 } m)
+            values[Vitals.AiFailureRate] = (double)m.Failed / m.Calls;
         // The worst agent and category among those with enough recently resolved auto-approved decisions.
         var decisions = Corrections.Judged(await AutoApprovedFailures.RecentAsync(dataSource, Corrections.RecentDecisions, null, ct)).ToList();
         values[Vitals.AutoApprovedFailureRate] = decisions.Select(r => r.FailureRate).DefaultIfEmpty(0).Max();
@@ -147,6 +151,19 @@ public sealed class VitalsSampler(
         }
         _lastPositions = positions;
         return (values, new Readings(stalled, plugins, decisions));
+    }
+
+    private async Task<(long Calls, long Failed)> ModelCallsAsync(long after, long upTo, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand($"""
+            select count(*), count(*) filter (where (data->>'succeeded')::boolean is not true)
+            from {S}.mt_events where type = 'ai.completion-recorded.v1' and seq_id > $1 and seq_id <= $2
+            """);
+        cmd.Parameters.Add(new() { Value = after });
+        cmd.Parameters.Add(new() { Value = upTo });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        return (reader.GetInt64(0), reader.GetInt64(1));
     }
 
     private async Task<(long Proposed, long Escalated)> EscalationsAsync(long after, long upTo, CancellationToken ct)

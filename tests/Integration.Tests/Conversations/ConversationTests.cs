@@ -75,6 +75,46 @@ public sealed class ConversationTests(AetherraFixture fx)
     }
 
     [Fact]
+    public async Task after_forgetting_the_subject_no_turn_is_in_plaintext_anywhere_in_a_full_pg_dump()
+    {
+        var client = fx.Client((await fx.NewTenantAsync(ConversationSupport.AllScopes)).Key);
+        var subject = "una-" + Guid.NewGuid().ToString("N")[..8];
+        var (said, recalled) = ("usb" + Guid.NewGuid().ToString("N")[..12], "vault" + Guid.NewGuid().ToString("N")[..12]);
+        var (_, sequence) = await client.RecordAsync(Api.Memory($"Una keeps the {recalled} in the attic", subject: subject));
+        var id = await client.StartConversationAsync(subject: subject);
+        await client.AddTurnAsync(id, "user", $"Una's backup drive is labelled {said}");
+        // The reply quotes the recalled memory in the assistant turn; the user turn is extracted as an episode.
+        var reply = await client.ReplyAsync(id, $"Where is the {recalled}?", minSequence: await fx.RecallReached(sequence));
+        Assert.Contains(recalled, reply.Str("content"));
+        await Extracted.MemoryAsync(client, "backup drive labelled", subject, $"Una's backup drive is labelled {said}");
+        await Extracted.MemoryAsync(client, $"where {recalled}", subject, $"Where is the {recalled}?");
+
+        var forget = await client.DeleteAsync($"/subjects/{subject}");
+        Assert.Equal(HttpStatusCode.OK, forget.StatusCode);
+        // The async read models (recall keeps text for search) have caught up with the forgetting.
+        await fx.RecallReached((await forget.Json()).GetProperty("sequence").GetInt64());
+
+        var dump = Path.Combine(Path.GetTempPath(), $"aetherra-forget-{Guid.NewGuid():N}.sql");
+        try
+        {
+            var run = await Operations.OpsScripts.RunAsync("bash",
+                ["-c", "source ops/lib.sh && pg_libpq_env \"$CONN\" && \"$(pg_client_bindir)/pg_dump\" --no-owner -f \"$OUT\""],
+                new Dictionary<string, string?> { ["CONN"] = fx.ConnectionString, ["OUT"] = dump }, TestContext.Current.CancellationToken);
+            Assert.True(run.ExitCode == 0, run.ToString());
+            Assert.True(new FileInfo(dump).Length > 0);
+            foreach (var line in File.ReadLines(dump))
+            {
+                Assert.DoesNotContain(said, line);
+                Assert.DoesNotContain(recalled, line);
+            }
+        }
+        finally
+        {
+            File.Delete(dump);
+        }
+    }
+
+    [Fact]
     public async Task a_closed_conversation_takes_no_turn_and_the_refusal_is_audited()
     {
         var client = fx.Client((await fx.NewTenantAsync(ConversationSupport.AllScopes)).Key);

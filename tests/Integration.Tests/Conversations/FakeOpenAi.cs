@@ -29,6 +29,13 @@ public sealed class FakeOpenAi : IAsyncDisposable
 
     public static readonly string[] Reply = ["Alice", " drinks", " green", " tea", " [1]."];
 
+    /// <summary>
+    /// The answer to an extraction request (a non-streamed one asking for JSON), given the request's body; by default
+    /// nothing to keep. Each extraction request's body is kept in <see cref="Extractions"/>.
+    /// </summary>
+    public Func<string, string> Extract { get; set; } = _ => "{\"memories\": []}";
+    public ConcurrentQueue<string> Extractions { get; } = new();
+
     public static async Task<FakeOpenAi> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -47,7 +54,8 @@ public sealed class FakeOpenAi : IAsyncDisposable
         var mode = context.Request.Path.Value!.Split('/', StringSplitOptions.RemoveEmptyEntries)[0];
         _calls.AddOrUpdate(mode, 1, (_, n) => n + 1);
         Authorizations.Enqueue(context.Request.Headers.Authorization.ToString());
-        await context.Request.Body.CopyToAsync(Stream.Null);
+        var request = await new StreamReader(context.Request.Body).ReadToEndAsync();
+        var streamed = JsonDocument.Parse(request).RootElement.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True;
         var ct = context.RequestAborted;
         switch (mode)
         {
@@ -62,6 +70,23 @@ public sealed class FakeOpenAi : IAsyncDisposable
             case "slow":
                 await Task.Delay(TimeSpan.FromSeconds(5), ct);
                 break;
+        }
+        if (!streamed)
+        {
+            if (mode == "badjson")
+            {
+                context.Response.ContentType = "application/json";
+                await context.Response.WriteAsync("{this is not json", ct);
+                return;
+            }
+            Extractions.Enqueue(request);
+            await context.Response.WriteAsJsonAsync(new
+            {
+                id = "c2", @object = "chat.completion", created = 1, model = "fake",
+                choices = new[] { new { index = 0, message = new { role = "assistant", content = Extract(request) }, finish_reason = "stop" } },
+                usage = new { prompt_tokens = 30, completion_tokens = 12, total_tokens = 42 },
+            }, ct);
+            return;
         }
         context.Response.ContentType = "text/event-stream";
         if (mode == "badjson")

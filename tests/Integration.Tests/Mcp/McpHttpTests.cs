@@ -11,7 +11,8 @@ public sealed class McpHttpTests(AetherraFixture fx)
     private static readonly string[] AllTools =
     [
         "audit_verify", "forget_memory", "forget_subject", "get_memory", "homeostasis_status", "invoke_plugin", "list_pending_decisions",
-        "list_plugins", "memory_history", "propose_decision", "recall", "record_outcome", "remember", "revise_memory"
+        "list_plugins", "memory_history", "propose_decision", "recall", "record_outcome", "record_turn", "remember", "reply",
+        "revise_memory", "start_conversation"
     ];
 
     [Fact]
@@ -174,6 +175,54 @@ public sealed class McpHttpTests(AetherraFixture fx)
         var audit = await fx.Client(admin.Key).GetFromJsonAsync<JsonElement>("/audit?limit=100", Ct);
         var actions = audit.GetProperty("records").EnumerateArray().Select(r => r.GetProperty("action").GetString()).ToHashSet();
         Assert.Superset(new HashSet<string?> { "decision.propose", "decision.outcome", "plugin.invoke", "audit.verify" }, actions);
+    }
+
+    [Fact]
+    public async Task conversations_start_record_turns_and_reply_through_their_tools_as_over_http()
+    {
+        var key = await fx.NewTenantAsync("conversations:read", "conversations:write", "memory:read", "memory:write", "audit:read");
+        var http = fx.Client(key.Key);
+        await using var client = await fx.ConnectAsync(key.Key);
+        var tools = (await client.ListToolsAsync(cancellationToken: Ct)).ToDictionary(t => t.Name, t => t.ProtocolTool);
+        Assert.False(tools["reply"].Annotations!.ReadOnlyHint);
+        Assert.True(tools["reply"].Annotations!.OpenWorldHint);
+        Assert.False(tools["start_conversation"].Annotations!.IdempotentHint);
+        Assert.False(string.IsNullOrWhiteSpace(tools["record_turn"].InputSchema.GetProperty("properties").GetProperty("role").GetProperty("description").GetString()));
+        Assert.NotNull(tools["reply"].OutputSchema);
+        var (tea, sequence) = await http.RecordAsync(Api.Memory("Mia drinks rooibos in the evening", subject: "mia"));
+
+        var started = await client.OkAsync("start_conversation", new { subject = "mia", agent = "assistant", extraction = false });
+        var id = started.GetProperty("id").GetGuid();
+        Assert.Equal(1, (await client.OkAsync("record_turn", new { id, role = "user", content = "Hi, it is Mia" })).GetProperty("turn").GetInt32());
+        Assert.Equal(2, (await client.OkAsync("record_turn", new { id, role = "assistant", content = "Hello Mia" })).GetProperty("turn").GetInt32());
+        var reply = await client.OkAsync("reply", new { id, message = "What do I drink in the evening?", minSequence = sequence });
+
+        Assert.Equal((4, 3), (reply.GetProperty("turn").GetInt32(), reply.GetProperty("replyTo").GetInt32()));
+        Assert.False(reply.GetProperty("generated").GetBoolean());
+        Assert.Contains("rooibos", reply.GetProperty("content").GetString());
+        var citation = Assert.Single(reply.GetProperty("citations").EnumerateArray());
+        Assert.Equal((tea, 1), (citation.GetProperty("memoryId").GetGuid(), citation.GetProperty("version").GetInt32()));
+        // The same conversation over HTTP, and each command audited on the mcp channel with the key as actor.
+        var conversation = await http.GetFromJsonAsync<JsonElement>($"/conversations/{id}", Ct);
+        Assert.Equal(["user", "assistant", "user", "assistant"], conversation.GetProperty("turns").EnumerateArray().Select(t => t.GetProperty("role").GetString()));
+        foreach (var action in new[] { "conversation.start", "conversation.record-turn", "conversation.reply" })
+            Assert.All(await http.AuditAsync(action), r =>
+            {
+                Assert.Equal(("mcp", "accepted", key.KeyId.ToString()),
+                    (r.GetProperty("channel").GetString(), r.GetProperty("outcome").GetString(), r.GetProperty("actor").GetString()));
+            });
+        Assert.Equal(2, (await http.AuditAsync("conversation.record-turn")).Length);
+
+        // Bad arguments and another tenant's conversation are refused as over HTTP, and audited.
+        Assert.Equal(400, (await client.ProblemAsync("record_turn", new { id, role = "narrator", content = "x" })).GetProperty("status").GetInt32());
+        var other = await fx.NewTenantAsync("conversations:write");
+        await using var stranger = await fx.ConnectAsync(other.Key);
+        Assert.Equal(404, (await stranger.ProblemAsync("reply", new { id, message = "What does Mia drink?" })).GetProperty("status").GetInt32());
+        Assert.Equal(404, (await stranger.ProblemAsync("record_turn", new { id, role = "user", content = "hi" })).GetProperty("status").GetInt32());
+        Assert.Equal(4, (await http.GetFromJsonAsync<JsonElement>($"/conversations/{id}", Ct)).GetProperty("turns").GetArrayLength());
+        // A key that may only read conversations sees none of these tools.
+        await using var reader = await fx.ConnectAsync((await fx.NewTenantAsync("conversations:read")).Key);
+        Assert.Empty(await reader.ListToolsAsync(cancellationToken: Ct));
     }
 
     [Fact]

@@ -18,7 +18,7 @@ public sealed class McpTypeScriptClientTests(AetherraFixture fx)
         Assert.True(Directory.Exists(Path.Combine(ClientDir(), "node_modules", "@modelcontextprotocol", "sdk")),
             "tests/mcp-client/node_modules is missing: run ops/install-mcp-client (ops/test does)");
         await using var server = await fx.StartLoopbackServerAsync(new Dictionary<string, string> { ["AETHERRA_EMBEDDINGS"] = "off" }, Ct);
-        var key = await server.NewKeyAsync("ts", "ts-tenant", ["memory:read", "memory:write"], Ct);
+        var key = await server.NewKeyAsync("ts", "ts-tenant", ["memory:read", "memory:write", "conversations:write"], Ct);
 
         var start = new ProcessStartInfo("node")
         {
@@ -39,11 +39,17 @@ public sealed class McpTypeScriptClientTests(AetherraFixture fx)
 
         var output = JsonDocument.Parse(await stdout).RootElement;
         var tools = output.GetProperty("tools").EnumerateArray().ToDictionary(t => t.GetProperty("name").GetString()!);
-        Assert.Equal(["forget_memory", "forget_subject", "get_memory", "memory_history", "recall", "remember", "revise_memory"], tools.Keys.Order());
+        Assert.Equal(["forget_memory", "forget_subject", "get_memory", "memory_history", "recall", "record_turn", "remember", "reply",
+            "revise_memory", "start_conversation"], tools.Keys.Order());
+        Assert.False(tools["reply"].GetProperty("readOnly").GetBoolean());
         Assert.True(tools["recall"].GetProperty("readOnly").GetBoolean());
         Assert.True(tools["forget_subject"].GetProperty("destructive").GetBoolean());
         Assert.Equal("the TypeScript client was here", output.GetProperty("content").GetString());
         Assert.Contains(output.GetProperty("id").GetString(), output.GetProperty("recalled").EnumerateArray().Select(e => e.GetString()));
+        var conversation = output.GetProperty("conversation");
+        Assert.Equal((1, 3), (conversation.GetProperty("turn").GetInt32(), conversation.GetProperty("replyTurn").GetInt32()));
+        Assert.False(conversation.GetProperty("generated").GetBoolean());
+        Assert.Equal([output.GetProperty("id").GetString()], conversation.GetProperty("cited").EnumerateArray().Select(e => e.GetString()));
         Assert.True(output.GetProperty("refused").GetProperty("isError").GetBoolean());
         Assert.StartsWith("Invalid arguments", output.GetProperty("refused").GetProperty("text").GetString());
         Assert.True(output.GetProperty("notFound").GetProperty("isError").GetBoolean());
