@@ -185,6 +185,7 @@ public sealed class TenantAdminIsolationTests(AetherraFixture fx)
         ["POST /tasks/{id}/fail"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Post, $"/tasks/{v.TaskId}/fail", new { error = "B" })),
         ["POST /tasks/{id}/cancel"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Post, $"/tasks/{v.TaskId}/cancel", new { })),
         ["POST /changes"] = new(Decision.OwnTenant, _ => One(HttpMethod.Post, "/changes", ChangeBody("B's own change"))),
+        ["GET /changes"] = new(Decision.OwnTenant, _ => One(HttpMethod.Get, "/changes")),
         ["GET /changes/{id}"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Get, $"/changes/{v.ChangeId}")),
         ["POST /changes/{id}/stages"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Post, $"/changes/{v.ChangeId}/stages",
             new { stage = "test", passed = true, evidence = "ok", runnerKeyId = v.PublisherKeyId, signature = Convert.ToBase64String(new byte[64]) })),
