@@ -133,7 +133,7 @@ public sealed class BackupDrillTests(AetherraFixture fx)
         Directory.Delete(work, recursive: true);
     }
 
-    private static HttpClient Client(ServerProcess server, string key)
+    internal static HttpClient Client(ServerProcess server, string key)
     {
         var http = new HttpClient { BaseAddress = server.BaseAddress };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
@@ -141,7 +141,7 @@ public sealed class BackupDrillTests(AetherraFixture fx)
     }
 
     /// <summary>Polls the signed checkpoint (signed every second here) until it covers the sequence.</summary>
-    private static async Task WaitForCheckpointAsync(HttpClient admin, long sequence, CancellationToken ct)
+    internal static async Task WaitForCheckpointAsync(HttpClient admin, long sequence, CancellationToken ct)
     {
         var deadline = DateTimeOffset.UtcNow.AddSeconds(60);
         while (true)
@@ -158,7 +158,7 @@ public sealed class BackupDrillTests(AetherraFixture fx)
     /// Marten's bookkeeping columns (mt_last_modified, mt_version, mt_dotnet_type) say when and by which write
     /// a document was stored, not what it holds.
     /// </summary>
-    private static async Task<Dictionary<string, List<string>>> ReadModelsAsync(string connectionString, string schema, CancellationToken ct)
+    internal static async Task<Dictionary<string, List<string>>> ReadModelsAsync(string connectionString, string schema, CancellationToken ct)
     {
         await using var db = new NpgsqlConnection(connectionString);
         await db.OpenAsync(ct);
