@@ -84,7 +84,9 @@ public static class EventImport
     /// <summary>Copies the verified file's events into the store, which must hold no event and no stream.</summary>
     public static async Task ImportAsync(string path, IDocumentStore store, NpgsqlDataSource db, Action<long> progress, CancellationToken ct)
     {
+        // The schema a server applies at start: Marten's, then the store's own tables (subject keys, API keys, jobs).
         await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+        await Infrastructure.Database.DatabaseBootstrap.ApplyAsync(db, ct);
         var types = store.Options.Events.AllKnownEventTypes().GroupBy(t => t.EventTypeName).ToDictionary(g => g.Key, g => g.First().DotNetTypeName);
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
