@@ -21,6 +21,7 @@ public static class TaskBench
         aetherra-bench tasks [options]   (normally run through `ops/bench tasks`)
 
           --tasks N        tasks claimed per row (default 1500)
+          --quick          a smoke run: 300 tasks per row (seconds; not figures to quote)
           --clients LIST   concurrent claimers per row (default 1,8,32)
           --write          replace the tasks section of docs/benchmarks.md
           --server DLL     the built server (default src/Api/bin/Release/net10.0/aetherra.dll)
@@ -34,6 +35,7 @@ public static class TaskBench
         var tasks = 1500;
         int[] clients = [1, 8, 32];
         var write = false;
+        var quick = false;
         string? serverDll = null;
         for (var i = 0; i < args.Length; i++)
         {
@@ -42,6 +44,7 @@ public static class TaskBench
                 case "--tasks": tasks = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--clients": clients = args[++i].Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray(); break;
                 case "--write": write = true; break;
+                case "--quick": quick = true; tasks = 300; break;
                 case "--server": serverDll = args[++i]; break;
                 default:
                     Console.WriteLine(Usage);
@@ -87,7 +90,7 @@ public static class TaskBench
             rows.Add((viaHttp, viaRaw));
         }
 
-        var markdown = Markdown(rows, tasks, machine);
+        var markdown = Markdown(rows, tasks, machine, quick);
         Console.WriteLine(markdown);
         if (write) Report.WriteSection(Paths.DefaultDoc(), markdown, Begin, End);
         Directory.Delete(workDir, recursive: true);
@@ -146,12 +149,13 @@ public static class TaskBench
         return true;
     }
 
-    private static string Markdown(IReadOnlyList<(Measurement Aetherra, Measurement Raw)> rows, int tasks, Machine machine)
+    private static string Markdown(IReadOnlyList<(Measurement Aetherra, Measurement Raw)> rows, int tasks, Machine machine, bool quick)
     {
         var md = new StringBuilder();
         md.AppendLine(CultureInfo.InvariantCulture,
             $"Command: `{Environment.GetEnvironmentVariable("AETHERRA_BENCH_COMMAND") ?? "ops/bench tasks"}` ({tasks:N0} tasks of priorities 0–9 per row, " +
-            $"claimed with no completion; commit {machine.Commit}, {machine.At:yyyy-MM-dd}, {machine.Cpus} CPUs {machine.CpuModel}, {machine.Postgres}).");
+            $"claimed with no completion; commit {machine.Commit}, {machine.At:yyyy-MM-dd}, {machine.Cpus} CPUs {machine.CpuModel}, {machine.Postgres})" +
+            $"{(quick ? " (--quick: a smoke run, not figures to quote)." : ".")}");
         md.AppendLine();
         md.AppendLine("| claimers | POST /tasks/claim /s | p50 ms | p99 ms | raw SKIP LOCKED /s | p50 ms | p99 ms | ratio |");
         md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|");

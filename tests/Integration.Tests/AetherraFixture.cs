@@ -45,6 +45,7 @@ public sealed class AetherraFixture : IAsyncLifetime
         Environment.SetEnvironmentVariable("AETHERRA_DB", ConnectionString);
         Environment.SetEnvironmentVariable("AETHERRA_MASTER_KEY", Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
         Environment.SetEnvironmentVariable("AETHERRA_ADMIN_KEY_FILE", null);
+        Environment.SetEnvironmentVariable("AETHERRA_EXPORT_DIR", Directory.CreateTempSubdirectory("aetherra-exports-").FullName);
         // Homeostasis samples only when a test asks (VitalsSampler.SampleOnceAsync), and judges by setpoints
         // alone: a baseline built from whatever the parallel tests happen to do would make its answers vary.
         Environment.SetEnvironmentVariable("AETHERRA_VITALS_SECONDS", "0");

@@ -29,7 +29,7 @@ public sealed class TenantAdminIsolationTests(AetherraFixture fx)
 
     private sealed record Victim(
         TenantKey Key, string Marker, Guid MemoryId, long MemorySequence, Guid DecisionId, string DecisionStatus, string PluginId, Publisher Publisher, string PublisherKeyId,
-        Guid JobId, TenantKey OtherKey, Guid ConversationId, Guid TaskId, Guid ChangeId, string AgentName);
+        Guid JobId, TenantKey OtherKey, Guid ConversationId, Guid TaskId, Guid ChangeId, string AgentName, Guid ExportId);
 
     private sealed record Case(Decision Decision, Func<Victim, HttpRequestMessage[]> Requests, HttpStatusCode[]? Expected = null);
 
@@ -187,6 +187,11 @@ public sealed class TenantAdminIsolationTests(AetherraFixture fx)
         ["POST /tasks/{id}/fail"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Post, $"/tasks/{v.TaskId}/fail", new { error = "B" })),
         ["POST /tasks/{id}/cancel"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Post, $"/tasks/{v.TaskId}/cancel", new { })),
         ["POST /changes"] = new(Decision.OwnTenant, _ => One(HttpMethod.Post, "/changes", ChangeBody("B's own change"))),
+        ["GET /changes"] = new(Decision.OwnTenant, _ => One(HttpMethod.Get, "/changes")),
+        ["POST /exports"] = new(Decision.OwnTenant, _ => One(HttpMethod.Post, "/exports", new { datasets = new[] { "memories" } })),
+        ["GET /exports/{id}"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Get, $"/exports/{v.ExportId}")),
+        ["GET /exports/{id}/files/{name}"] = new(Decision.NamesAnotherTenant, v =>
+            [Req(HttpMethod.Get, $"/exports/{v.ExportId}/files/memories.jsonl"), Req(HttpMethod.Get, $"/exports/{v.ExportId}/files/manifest.json")]),
         ["GET /changes/{id}"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Get, $"/changes/{v.ChangeId}")),
         ["POST /changes/{id}/stages"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Post, $"/changes/{v.ChangeId}/stages",
             new { stage = "test", passed = true, evidence = "ok", runnerKeyId = v.PublisherKeyId, signature = Convert.ToBase64String(new byte[64]) })),
@@ -320,9 +325,11 @@ public sealed class TenantAdminIsolationTests(AetherraFixture fx)
         Assert.Equal(HttpStatusCode.Created, change.StatusCode);
         var agent = "agent-" + Guid.NewGuid().ToString("N")[..12];
         Assert.Equal(HttpStatusCode.Created, (await client.PostAsJsonAsync("/agents", new { name = agent })).StatusCode);
+        var export = await client.PostAsJsonAsync("/exports", new { datasets = new[] { "memories" } });
+        Assert.Equal(HttpStatusCode.Accepted, export.StatusCode);
         return new Victim(a, marker, memoryId, sequence, decision.Id(), decision.Str("status"), pluginId, publisher, publisher.KeyId,
             (await job.Json()).GetProperty("jobId").GetGuid(), other, (await conversation.Json()).Id(), (await task.Json()).Id(),
-            (await change.Json()).Id(), agent);
+            (await change.Json()).Id(), agent, (await export.Json()).Id());
     }
 
     private async Task AssertUnchangedAsync(Victim v)

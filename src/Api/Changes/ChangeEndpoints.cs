@@ -4,6 +4,7 @@ using Aetherra.Application.Changes;
 using Aetherra.Application.Common;
 using Aetherra.Application.Keys;
 using Aetherra.Infrastructure.AuditLog;
+using FluentValidation;
 using Marten;
 using Microsoft.AspNetCore.Authorization;
 using Npgsql;
@@ -41,11 +42,29 @@ public static class ChangeEndpoints
     public static async Task<IResult> Get(Guid id, long? minSequence, HttpContext http, IDocumentStore store, NpgsqlDataSource db,
         TimeProvider clock, CancellationToken ct)
     {
-        if (!new[] { Scopes.ChangesWrite, Scopes.ChangesStage, Scopes.TasksRead }.Any(http.User.HasScope))
-            return Results.Problem(statusCode: 403, title: "Forbidden", detail: "reading changes takes changes:write, changes:stage or tasks:read",
-                instance: http.Request.Path);
+        if (MayNotRead(http) is { } forbidden) return forbidden;
         await Consistency.WaitForAsync(db, minSequence, clock, ct);
         await using var session = store.QuerySession(http.User.Tenant());
         return Results.Ok(await ReadChange.Get(id, session, ct));
     }
+
+    /// <summary>The tenant's changes, oldest first, by status and proposing agent; <c>next</c> is the cursor for <c>after</c>. Read scopes as GET /changes/{id}.</summary>
+    [WolverineGet("/changes", OperationId = "change.list")]
+    public static async Task<IResult> List(string? status, string? agent, long? after, int? limit, long? minSequence, HttpContext http,
+        IValidator<ChangeQuery> validator, IDocumentStore store, NpgsqlDataSource db, TimeProvider clock, CancellationToken ct)
+    {
+        if (MayNotRead(http) is { } forbidden) return forbidden;
+        var query = new ChangeQuery(status, agent, after, limit);
+        var validation = await validator.ValidateAsync(query, ct);
+        if (!validation.IsValid) return RequestValidation.Invalid(http, validation);
+        await Consistency.WaitForAsync(db, minSequence, clock, ct);
+        await using var session = store.QuerySession(http.User.Tenant());
+        return Results.Ok(await ListChanges.Handle(session, query, ct));
+    }
+
+    private static IResult? MayNotRead(HttpContext http) =>
+        new[] { Scopes.ChangesWrite, Scopes.ChangesStage, Scopes.TasksRead }.Any(http.User.HasScope)
+            ? null
+            : Results.Problem(statusCode: 403, title: "Forbidden", detail: "reading changes takes changes:write, changes:stage or tasks:read",
+                instance: http.Request.Path);
 }

@@ -10,8 +10,14 @@ namespace Aetherra.Api.Events;
 
 public sealed class EventsInput : NetCoreInput
 {
-    [Description("export: write the event log as JSON Lines with a signed trailer")]
+    [Description("export: write the event log as JSON Lines with a signed trailer; import: load such a file into an empty store")]
     public string Verb { get; set; } = "";
+
+    [Description("import: the exported file to load"), FlagAlias("from")]
+    public string? FromFlag { get; set; }
+
+    [Description("import: the exporting log's public key (base64), obtained independently (GET /audit/public-key); default: the key the trailer names"), FlagAlias("public-key")]
+    public string? PublicKeyFlag { get; set; }
 
     [Description("export: the file to write (\"-\": standard output; the progress bar then stays on standard error)"), FlagAlias("to")]
     public string? ToFlag { get; set; }
@@ -26,23 +32,27 @@ public sealed class EventsInput : NetCoreInput
 /// timestamp in microseconds), then a trailer line: count, sequences, the Merkle tree's size and root at the last
 /// exported event, and the audit log's signed checkpoint of that root. The export stops at the last event the
 /// Merkle log covers, so the root covers every exported event: recomputing the leaves from the lines must give it.
-/// Streams (constant memory); the progress bar goes to standard error.
+/// Streams (constant memory); the progress bar goes to standard error. Each line also carries the event's id, user
+/// and correlation id (not hashed), so that <c>aetherra events import --from FILE</c> (<see cref="EventImport"/>)
+/// restores them.
 /// </summary>
-[Description("Export the event log as JSON Lines with a signed trailer", Name = "events")]
+[Description("Export the event log as JSON Lines with a signed trailer, or import one into an empty store", Name = "events")]
 public sealed class EventsCommand : JasperFxAsyncCommand<EventsInput>
 {
     public const string Format = "aetherra-events.v1";
 
     public EventsCommand()
     {
-        Usage("export").Arguments(x => x.Verb);
+        Usage("export or import").Arguments(x => x.Verb);
     }
 
     public override async Task<bool> Execute(EventsInput input)
     {
+        if (input.Verb.Equals("import", StringComparison.OrdinalIgnoreCase) && input.FromFlag is { Length: > 0 } from)
+            return await ImportAsync(input, from);
         if (!input.Verb.Equals("export", StringComparison.OrdinalIgnoreCase) || input.ToFlag is not { Length: > 0 } to)
         {
-            Console.Error.WriteLine("usage: events export --to FILE|- [--from-sequence N]");
+            Console.Error.WriteLine("usage: events export --to FILE|- [--from-sequence N] | events import --from FILE [--public-key KEY]");
             return false;
         }
         if (input.FromSequenceFlag is < 1)
@@ -76,7 +86,7 @@ public sealed class EventsCommand : JasperFxAsyncCommand<EventsInput>
             var task = ctx.AddTask($"exporting {total:N0} events", maxValue: Math.Max(total, 1));
             await using var connection = await db.OpenConnectionAsync();
             await using var writer = new Utf8JsonWriter(hashing);
-            await foreach (var e in StoredEvents.ReadAsync(connection, after, upTo, CancellationToken.None))
+            await foreach (var (e, id, user, correlation) in StoredEvents.ReadWithMetadataAsync(connection, after, upTo, CancellationToken.None))
             {
                 writer.WriteStartObject();
                 writer.WriteNumber("sequence", e.Sequence);
@@ -86,6 +96,9 @@ public sealed class EventsCommand : JasperFxAsyncCommand<EventsInput>
                 writer.WriteNumber("timestampMicros", e.TimestampMicros);
                 writer.WriteString("tenant", e.Tenant);
                 writer.WriteString("data", e.Data);
+                writer.WriteString("id", id);
+                if (user is not null) writer.WriteString("userName", user);
+                if (correlation is not null) writer.WriteString("correlationId", correlation);
                 writer.WriteEndObject();
                 await writer.FlushAsync();
                 writer.Reset();
@@ -109,6 +122,58 @@ public sealed class EventsCommand : JasperFxAsyncCommand<EventsInput>
         file.WriteByte((byte)'\n');
         Console.Error.WriteLine($"exported {written:N0} events (sequences {after + 1}..{upTo}); tree size {size}, root {trailer.trailer.rootHash}");
         return true;
+    }
+
+    /// <summary>
+    /// Checks the file (no store touched), then imports it into the configured store, which must be empty, and
+    /// rebuilds every projection; progress on standard error.
+    /// </summary>
+    private static async Task<bool> ImportAsync(EventsInput input, string from)
+    {
+        if (!File.Exists(from))
+        {
+            Console.Error.WriteLine($"{from} does not exist");
+            return false;
+        }
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        try
+        {
+            var key = input.PublicKeyFlag is { } given ? Convert.FromBase64String(given) : null;
+            EventsTrailer? trailer = null;
+            await console.Progress().AutoClear(false).StartAsync(async ctx =>
+            {
+                var check = ctx.AddTask("checking the file", maxValue: 1);
+                check.IsIndeterminate = true;
+                trailer = await EventImport.VerifyAsync(from, key, n => check.Description = $"checking the file: {n:N0} events", CancellationToken.None);
+                check.IsIndeterminate = false;
+                check.Value = 1;
+            });
+            Console.Error.WriteLine($"verified {trailer!.Count:N0} events: tree size {trailer.TreeSize}, root {trailer.RootHash}, signed by {trailer.Origin}" +
+                                    (key is null ? " (with the key the trailer names: pass --public-key to check it is the log's)" : ""));
+
+            using var host = input.BuildHost();
+            var store = host.Services.GetRequiredService<Marten.IDocumentStore>();
+            var db = host.Services.GetRequiredService<NpgsqlDataSource>();
+            await console.Progress().AutoClear(false).StartAsync(async ctx =>
+            {
+                var copy = ctx.AddTask($"importing {trailer.Count:N0} events", maxValue: Math.Max(trailer.Count, 1));
+                await EventImport.ImportAsync(from, store, db, n => copy.Value = n, CancellationToken.None);
+                copy.Value = copy.MaxValue;
+                var rebuild = ctx.AddTask("rebuilding the projections", maxValue: 1);
+                rebuild.IsIndeterminate = true;
+                await EventImport.RebuildAsync(store, db, name => rebuild.Description = $"rebuilding {name}", CancellationToken.None);
+                rebuild.IsIndeterminate = false;
+                rebuild.Value = 1;
+                rebuild.Description = "rebuilt every projection";
+            });
+            Console.Error.WriteLine($"imported {trailer.Count:N0} events (sequences 1..{trailer.LastSequence}); `aetherra audit verify` should give root {trailer.RootHash} at size {trailer.TreeSize}");
+            return true;
+        }
+        catch (Exception e) when (e is ImportRefused or FormatException)
+        {
+            Console.Error.WriteLine($"import refused: {e.Message}");
+            return false;
+        }
     }
 
     /// <summary>Writes through to the file while hashing what it writes: the trailer names the lines' SHA-256.</summary>

@@ -12,7 +12,7 @@ public sealed class ExportInput : NetCoreInput
     [Description("the tenant whose data is exported"), FlagAlias("tenant")]
     public string TenantFlag { get; set; } = "";
 
-    [Description("comma-separated: decisions, memories"), FlagAlias("datasets")]
+    [Description("comma-separated: conversations, decisions, memories"), FlagAlias("datasets")]
     public string DatasetsFlag { get; set; } = "decisions,memories";
 
     [Description("the global sequence to export as of (default: the last event the audit log covers)"), FlagAlias("as-of-sequence")]
@@ -23,7 +23,7 @@ public sealed class ExportInput : NetCoreInput
 }
 
 /// <summary>
-/// <c>aetherra export --tenant T --out DIR [--datasets decisions,memories] [--as-of-sequence N]</c>: a reproducible
+/// <c>aetherra export --tenant T --out DIR [--datasets conversations,decisions,memories] [--as-of-sequence N]</c>: a reproducible
 /// training export (Application/Exports/TrainingExport.cs) written to a directory, as the operator's tool on the
 /// store itself: the same files, byte for byte, as any other export of the tenant at that sequence.
 /// </summary>
@@ -34,7 +34,7 @@ public sealed class ExportCommand : JasperFxAsyncCommand<ExportInput>
     {
         if (input.TenantFlag.Length == 0 || input.OutFlag.Length == 0)
         {
-            Console.Error.WriteLine("usage: export --tenant T --out DIR [--datasets decisions,memories] [--as-of-sequence N]");
+            Console.Error.WriteLine("usage: export --tenant T --out DIR [--datasets conversations,decisions,memories] [--as-of-sequence N]");
             return false;
         }
         if (Directory.Exists(input.OutFlag) && Directory.EnumerateFileSystemEntries(input.OutFlag).Any())
@@ -50,9 +50,7 @@ public sealed class ExportCommand : JasperFxAsyncCommand<ExportInput>
             var (manifest, files) = await TrainingExport.BuildAsync(services.GetRequiredService<IDocumentStore>(),
                 services.GetRequiredService<NpgsqlDataSource>(), services.GetRequiredService<SubjectKeyStore>(),
                 services.GetRequiredService<AuditLogStore>(), input.TenantFlag, datasets, input.AsOfSequenceFlag, CancellationToken.None);
-            Directory.CreateDirectory(input.OutFlag);
-            foreach (var file in files) await File.WriteAllBytesAsync(Path.Combine(input.OutFlag, file.Name), file.Content);
-            await File.WriteAllBytesAsync(Path.Combine(input.OutFlag, "manifest.json"), TrainingExport.ManifestBytes(manifest));
+            await TrainingExport.WriteAsync(input.OutFlag, manifest, files, CancellationToken.None);
             foreach (var f in manifest.Files) Console.WriteLine($"{f.Name}  {f.Rows} rows  sha256 {f.Sha256}");
             Console.WriteLine($"as of sequence {manifest.AsOfSequence}: tree size {manifest.TreeSize}, root {manifest.RootHash}");
             return true;

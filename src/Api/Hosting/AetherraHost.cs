@@ -96,6 +96,8 @@ public static class AetherraHost
         services.AddSingleton<AuditLogVerifier>();
         services.AddSingleton<CheckpointPublisher>();
         services.AddSingleton(Application.Decisions.AutonomySettings.From(builder.Configuration));
+        services.AddSingleton(Application.Exports.ExportFiles.From(builder.Configuration));
+        services.AddSingleton<Application.Exports.ExportJobs>();
         var homeostasis = HomeostasisSettings.From(builder.Configuration);
         services.AddSingleton(homeostasis);
         services.AddSingleton<Infrastructure.Telemetry.VitalRecorder>();

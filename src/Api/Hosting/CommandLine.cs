@@ -36,7 +36,9 @@ public static partial class CommandLine
                                    the read models of a running server, or rebuild one
           events export --to FILE|- [--from-sequence N]
                                    the event log as JSON Lines with a signed trailer (docs/operations.md)
-          export --tenant T --out DIR [--datasets decisions,memories] [--as-of-sequence N]
+          events import --from FILE [--public-key KEY]
+                                   such a file into an empty store, every projection rebuilt
+          export --tenant T --out DIR [--datasets conversations,decisions,memories] [--as-of-sequence N]
                                    a reproducible training export of one tenant (docs/operations.md)
           release keygen|public-key|sign|verify ...
                                    sign or check a release manifest offline (no server needed)

@@ -17,6 +17,8 @@ public static class AgentStatuses
     {
         await using var session = store.QuerySession(tenant);
         if (await IsSuspendedAsync(session, agent, ct))
-            throw new DomainRuleViolated($"agent {agent} is suspended and may not {what}");
+            throw new DomainRuleViolated(Refusal(agent, what));
     }
+
+    public static string Refusal(string agent, string what) => $"agent {agent} is suspended and may not {what}";
 }

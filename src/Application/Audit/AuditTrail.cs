@@ -15,7 +15,7 @@ public static class AuditTrail
         IDocumentSession session, CommandContext command, string? target, int status, DateTimeOffset now, string? reason = null) =>
         session.Events.StartStream(command.RequestId,
             new AuditRecorded(command.RequestId, command.Actor, command.Tenant, command.Action, target,
-                status < 400 ? AuditOutcome.Accepted : AuditOutcome.Rejected, status, reason, ToMicroseconds(now), command.Channel));
+                status < 400 ? AuditOutcome.Accepted : AuditOutcome.Rejected, status, reason, now.ToMicroseconds(), command.Channel));
 
     /// <summary>A command that ended without its accepted record (rejected, or failed) is recorded on its own.</summary>
     public static async Task RecordEndingAsync(
@@ -24,7 +24,7 @@ public static class AuditTrail
         await using var session = store.OpenFor(command);
         var outcome = status < 400 ? AuditOutcome.Accepted : AuditOutcome.Rejected;
         session.Events.StartStream(command.RequestId,
-            new AuditRecorded(command.RequestId, command.Actor, command.Tenant, command.Action, target, outcome, status, reason, ToMicroseconds(now), command.Channel));
+            new AuditRecorded(command.RequestId, command.Actor, command.Tenant, command.Action, target, outcome, status, reason, now.ToMicroseconds(), command.Channel));
         await session.SaveChangesAsync(ct);
         command.Audited = true;
     }
@@ -33,5 +33,4 @@ public static class AuditTrail
     /// PostgreSQL keeps microseconds and rounds finer input: a record's time at .NET's 100 ns would be
     /// compared as a rounded-up value, and GET /audit?to= at exactly a record's own time would miss it.
     /// </summary>
-    private static DateTimeOffset ToMicroseconds(DateTimeOffset t) => t.AddTicks(-(t.Ticks % TimeSpan.TicksPerMicrosecond));
 }

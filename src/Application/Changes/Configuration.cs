@@ -1,4 +1,5 @@
 using Aetherra.Domain.Changes;
+using JasperFx.Events;
 using JasperFx.Events.Projections;
 using Marten;
 using Marten.Events.Aggregation;
@@ -23,6 +24,7 @@ public static class ChangeLimits
     public const int MaxEvidenceLength = 256 * 1024;
     public const int MaxReasonLength = 2_000;
     public const int MaxPage = 200;
+    public const int DefaultPage = 50;
 }
 
 public static class ChangeConfiguration
@@ -36,13 +38,14 @@ public static class ChangeConfiguration
         opts.Events.MapEventType<ChangeRolledBack>("change.rolled-back.v1");
         // Inline: stages, ship and a key's revocation decide on the change's state.
         opts.Projections.Add(new ChangeProjection(), ProjectionLifecycle.Inline);
-        opts.Schema.For<Change>().Index(x => x.Agent).Index(x => x.Status);
+        opts.Schema.For<Change>().Index(x => x.Agent).Index(x => x.Status).Index(x => x.Sequence);
     }
 }
 
 public sealed partial class ChangeProjection : SingleStreamProjection<Change, Guid>
 {
-    public static Change Create(ChangeProposed e) => Change.Create(e);
+    // The proposal's global sequence orders GET /changes and is its page cursor.
+    public static Change Create(IEvent<ChangeProposed> e) => Change.Create(e.Data) with { Sequence = e.Sequence };
     public static Change Apply(StageRecorded e, Change c) => c.Apply(e);
     public static Change Apply(StageRevoked e, Change c) => c.Apply(e);
     public static Change Apply(ChangeShipped e, Change c) => c.Apply(e);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Aetherra.Application.Agents;
 using Aetherra.Application.Common;
+using Aetherra.Domain;
 using Aetherra.Domain.Tasks;
 using FluentValidation;
 using Marten;
@@ -28,13 +29,13 @@ public static class ClaimTaskHandler
     /// <summary>
     /// Takes the next ready task for the agent under a lease, or null when none is ready. One transaction: the row
     /// lock (SKIP LOCKED), the claim and its audit record commit together, so a claimer that dies before the commit
-    /// claimed nothing, and one that dies after holds the task only until its lease runs out.
+    /// claimed nothing, and one that dies after holds the task only until its lease runs out. The agent's standing is
+    /// read by the queue's own query: no round trip of its own.
     /// </summary>
     public static async Task<ClaimedTask?> Handle(ClaimTask body, CommandContext command, IDocumentStore store, TimeProvider clock,
         CancellationToken ct)
     {
         var agent = body.Agent!;
-        await AgentStatuses.EnsureMayActAsync(store, command.Tenant, agent, "claim tasks", ct);
         var lease = TimeSpan.FromSeconds(body.LeaseSeconds ?? TaskLimits.DefaultLeaseSeconds);
         return await Decisions.OnConflict.RetryAsync(async () =>
         {
@@ -44,9 +45,11 @@ public static class ClaimTaskHandler
             var passed = new List<Guid>();
             TaskClaimed? claim = null;
             AgentTask? task = null;
-            while (claim is null && passed.Count < MaxSettled
-                   && await TaskQueue.NextAsync(connection, command.Tenant, agent, now, passed, ct) is { } id)
+            while (claim is null && passed.Count < MaxSettled)
             {
+                var (suspended, next) = await TaskQueue.NextAsync(connection, command.Tenant, agent, now, passed, ct);
+                if (suspended) throw new DomainRuleViolated(AgentStatuses.Refusal(agent, "claim tasks"));
+                if (next is not { } id) break;
                 var stream = await session.Events.FetchForWriting<AgentTask>(id, ct);
                 task = stream.Aggregate!;
                 (var events, claim) = TaskRules.Claim(task, agent, lease, now);

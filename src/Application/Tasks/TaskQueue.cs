@@ -10,11 +10,15 @@ namespace Aetherra.Application.Tasks;
 public static class TaskQueue
 {
     private const string Table = $"{Infrastructure.AetherraSettings.Schema}.mt_doc_{TaskConfiguration.Alias}";
+    private const string Agents = $"{Infrastructure.AetherraSettings.Schema}.mt_doc_agent";
 
     // Ready: queued or waiting, past its backoff, for any agent or this one, every dependency completed. A claim
-    // whose lease ran out is ready too (the claim expires it first). Highest priority first, then oldest.
+    // whose lease ran out is ready too (the claim expires it first). Highest priority first, then oldest. The same
+    // round trip reads the claiming agent's standing (a suspended agent claims nothing; its row lock, if any, goes
+    // with the transaction the caller then rolls back).
     private const string NextSql = $"""
-        select t.id from {Table} t
+        select (select a.data ->> 'status' = 'Suspended' from {Agents} a where a.tenant_id = $1 and a.id = $5),
+        (select t.id from {Table} t
         where t.tenant_id = $1
           and (t.agent is null or t.agent = $2)
           and ((t.status in ('Queued', 'Waiting') and t.not_before <= $3) or (t.status = 'Claimed' and t.lease_until <= $3))
@@ -25,10 +29,11 @@ public static class TaskQueue
               where d.status is distinct from 'Completed')
         order by t.priority desc, t.sequence
         limit 1
-        for update of t skip locked
+        for update of t skip locked)
         """;
 
-    public static async Task<Guid?> NextAsync(
+    /// <returns>Whether the agent is suspended, and the next task it may take (none: null).</returns>
+    public static async Task<(bool Suspended, Guid? Next)> NextAsync(
         NpgsqlConnection connection, string tenant, string agent, DateTimeOffset now, IReadOnlyCollection<Guid> passed, CancellationToken ct)
     {
         await using var cmd = new NpgsqlCommand(NextSql, connection);
@@ -36,6 +41,9 @@ public static class TaskQueue
         cmd.Parameters.Add(new() { Value = agent });
         cmd.Parameters.Add(new() { Value = now });
         cmd.Parameters.Add(new() { Value = passed.ToArray() });
-        return await cmd.ExecuteScalarAsync(ct) is Guid id ? id : null;
+        cmd.Parameters.Add(new() { Value = Domain.Agents.Agent.IdFor(agent) });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        return (!reader.IsDBNull(0) && reader.GetBoolean(0), reader.IsDBNull(1) ? null : reader.GetGuid(1));
     }
 }

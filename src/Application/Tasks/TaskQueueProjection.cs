@@ -1,3 +1,4 @@
+using Aetherra.Application.Common;
 using Aetherra.Domain.Tasks;
 using JasperFx.Events;
 using Marten.Events.Aggregation;
@@ -34,5 +35,5 @@ public sealed partial class TaskQueueProjection : SingleStreamProjection<AgentTa
         t.Apply(e.Data) with { History = [.. t.History, Step(e, "cancelled", null, t.Attempt, e.Data.Reason)] };
 
     private static TaskStep Step(IEvent e, string type, string? agent, int attempt, string? detail) =>
-        new(type, e.Timestamp, agent, attempt, detail) { Actor = e.UserName, Sequence = e.Sequence };
+        new(type, e.Timestamp.ToMicroseconds(), agent, attempt, detail) { Actor = e.UserName, Sequence = e.Sequence };
 }

@@ -26,6 +26,9 @@ public sealed record Change(
     string? RollbackReason,
     int Version)
 {
+    /// <summary>The global sequence of the proposal (set by the projection from the event's metadata).</summary>
+    public long Sequence { get; init; }
+
     /// <summary>Runner keys whose verdicts currently count (for finding the changes a revocation touches).</summary>
     public IReadOnlyList<string> RunnerKeyIds => Stages.Where(s => !s.Revoked).Select(s => s.RunnerKeyId).Distinct().ToList();
 

@@ -44,6 +44,23 @@ public static class StoredEvents
         }
     }
 
+    /// <summary>
+    /// As <see cref="ReadAsync"/>, with the metadata the leaf does not hash but an import restores: the event's id,
+    /// user and correlation id.
+    /// </summary>
+    public static async IAsyncEnumerable<(StoredEvent Event, Guid Id, string? UserName, string? CorrelationId)> ReadWithMetadataAsync(
+        NpgsqlConnection connection, long after, long upTo, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(
+            $"select seq_id, stream_id, version, type, timestamp, tenant_id, data::text, id, user_name, correlation_id from {Events} " +
+            "where seq_id > $1 and seq_id <= $2 order by seq_id", connection);
+        cmd.Parameters.Add(new() { Value = after });
+        cmd.Parameters.Add(new() { Value = upTo });
+        await using var reader = await cmd.ExecuteReaderAsync(System.Data.CommandBehavior.SequentialAccess, ct);
+        while (await reader.ReadAsync(ct))
+            yield return (Read(reader), reader.GetGuid(7), reader.IsDBNull(8) ? null : reader.GetString(8), reader.IsDBNull(9) ? null : reader.GetString(9));
+    }
+
     public static async Task<StoredEvent?> FindAsync(NpgsqlDataSource db, long sequence, CancellationToken ct)
     {
         await using var cmd = db.CreateCommand($"{Select} where seq_id = $1");

@@ -112,7 +112,7 @@ public sealed class BackupDrillTests(AetherraFixture fx)
         Directory.Delete(work, recursive: true);
     }
 
-    private static HttpClient Client(ServerProcess server, string key)
+    internal static HttpClient Client(ServerProcess server, string key)
     {
         var http = new HttpClient { BaseAddress = server.BaseAddress };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
@@ -131,4 +131,5 @@ public sealed class BackupDrillTests(AetherraFixture fx)
             await Task.Delay(100, ct);
         }
     }
+
 }

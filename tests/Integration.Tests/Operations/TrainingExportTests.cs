@@ -3,7 +3,7 @@ using Aetherra.Application.Audit.Log;
 namespace Aetherra.Integration.Tests.Operations;
 
 /// <summary>
-/// `aetherra export`: a tenant's memories and decisions as of a sequence, as JSON Lines with a manifest; the same
+/// `aetherra export`: a tenant's conversations, memories and decisions as of a sequence, as JSON Lines with a manifest; the same
 /// sequence gives byte-identical files with writes in between; forgotten subjects never appear.
 /// </summary>
 public sealed class TrainingExportTests(AetherraFixture fx)
@@ -82,11 +82,11 @@ public sealed class TrainingExportTests(AetherraFixture fx)
     }
 
     [Fact]
-    public async Task the_conversations_dataset_is_refused_with_a_reason_while_the_feature_is_absent()
+    public async Task an_unknown_dataset_is_refused_with_the_known_ones_named()
     {
         var tenant = await fx.NewTenantAsync();
-        var (outcome, _) = await ExportAsync(tenant.Tenant, null, "conversations,memories");
+        var (outcome, _) = await ExportAsync(tenant.Tenant, null, "secrets,memories");
         Assert.NotEqual(0, outcome.ExitCode);
-        Assert.Contains("conversations dataset is not available", outcome.Stderr + outcome.Stdout);
+        Assert.Contains("datasets are conversations, decisions, memories; not secrets", outcome.Stderr + outcome.Stdout);
     }
 }
