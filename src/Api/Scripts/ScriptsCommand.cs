@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Aetherra.Api.Hosting;
 using Aetherra.Domain.Scripts;
 using Aetherra.Infrastructure.Crypto;
 
@@ -34,7 +35,7 @@ public static class ScriptsCommand
     {
         try
         {
-            var (verb, options, files) = Parse(args);
+            var (verb, options, files) = CommandArgs.Parse(args);
             return verb switch
             {
                 "check" when files.Count == 1 => await CheckAsync(files[0], options.GetValueOrDefault("scopes"), stdout),
@@ -103,22 +104,6 @@ public static class ScriptsCommand
         }
         await stdout.WriteLineAsync($"FAILED: the signature does not verify with key {keyId}");
         return 1;
-    }
-
-    private static (string Verb, Dictionary<string, string> Options, List<string> Files) Parse(string[] args)
-    {
-        var options = new Dictionary<string, string>(StringComparer.Ordinal);
-        var files = new List<string>();
-        for (var i = 1; i < args.Length; i++)
-        {
-            if (args[i].StartsWith("--", StringComparison.Ordinal))
-            {
-                if (i + 1 >= args.Length) throw new ArgumentException($"{args[i]} needs a value");
-                options[args[i][2..]] = args[++i];
-            }
-            else files.Add(args[i]);
-        }
-        return (args.Length > 0 ? args[0] : "", options, files);
     }
 
     private static int Fail(TextWriter stderr, string message)
