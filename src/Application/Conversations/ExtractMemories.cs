@@ -5,6 +5,7 @@ using Aetherra.Application.Recall;
 using Aetherra.Domain;
 using Aetherra.Domain.Conversations;
 using Aetherra.Domain.Memory;
+using Aetherra.Infrastructure.Database;
 using FluentValidation;
 using Marten;
 using Microsoft.Extensions.Logging;
@@ -31,7 +32,8 @@ public static class MemoryExtraction
     public const string Action = "conversation.extract";
     public const int KnownMemories = 10;
     private static readonly JsonElement Schema = JsonDocument.Parse(Extraction.AnswerSchema).RootElement.Clone();
-    private static readonly RecordMemoryValidator Validator = new();
+    private static readonly RecordMemoryValidator RecordValidator = new();
+    private static readonly ReviseMemoryValidator ReviseValidator = new();
 
     /// <summary>
     /// Enlists the message in the session's transaction (Wolverine's outbox on Marten): it is queued if and only if
@@ -97,7 +99,8 @@ public static class MemoryExtraction
 
     private static async Task RecordAsync(ExtractMemories message, ConversationEngine engine, RecordMemory memory, CancellationToken ct)
     {
-        if (memory.Content!.Contains('\0') || !Validator.Validate(memory).IsValid)
+        // The model's text did not pass the HTTP edge's input guard: the same storability check, then the route's validator.
+        if (!StorableText.IsStorable(memory.Content) || !RecordValidator.Validate(memory).IsValid)
         {
             engine.Log.LogWarning("An extracted memory of conversation {Conversation} was not a valid memory; skipped", message.ConversationId);
             return;
@@ -109,11 +112,11 @@ public static class MemoryExtraction
     private static async Task<bool> SupersedeAsync(
         ExtractMemories message, ConversationEngine engine, RecalledMemory old, string content, Guid conversationId, int turn, CancellationToken ct)
     {
-        if (content.Contains('\0') || content.Length > MemoryLimits.MaxContentLength) return true;
+        var revision = new ReviseMemory(content, Extraction.SupersededBy(conversationId, turn), null);
+        if (!StorableText.IsStorable(content) || !ReviseValidator.Validate(revision).IsValid) return true;
         try
         {
-            await ReviseMemoryHandler.Handle(old.MemoryId, new ReviseMemory(content, Extraction.SupersededBy(conversationId, turn), null),
-                Command(message), engine.Store, engine.Keys, engine.Clock, ct);
+            await ReviseMemoryHandler.Handle(old.MemoryId, revision, Command(message), engine.Store, engine.Keys, engine.Clock, ct);
             return true;
         }
         catch (Exception e) when (e is NotFound or VersionConflict or DomainRuleViolated)
