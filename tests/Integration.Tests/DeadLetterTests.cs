@@ -1,3 +1,4 @@
+using Aetherra.Application.Operations;
 using Aetherra.Application.Common;
 using Aetherra.Application.Homeostasis;
 using Aetherra.Application.Memory;
@@ -113,11 +114,36 @@ public sealed class DeadLetterTests(AetherraFixture fx)
         var tenantAdmin = await fx.NewTenantAsync("admin");
         Assert.Equal(HttpStatusCode.Forbidden, (await fx.Client(tenantAdmin.Key).GetAsync("/admin/projections/dead-letters")).StatusCode);
 
+        // What the daemon wrote, to write it again below as a rebuild that replays the event would.
+        JasperFx.Events.Daemon.DeadLetterEvent row;
+        await using (var query = fx.Host.Services.GetRequiredService<IDocumentStore>().QuerySession())
+            row = (await query.LoadAsync<JasperFx.Events.Daemon.DeadLetterEvent>(id))!;
+
         var skip = await op.PostAsync($"/admin/projections/dead-letters/{id}/skip", null);
         Assert.Equal(HttpStatusCode.OK, skip.StatusCode);
         Assert.Equal("skipped", (await skip.Json()).GetProperty("outcome").GetString());
         var list = await (await op.GetAsync("/admin/projections/dead-letters")).Json();
         Assert.DoesNotContain(list.EnumerateArray(), d => d.GetProperty("id").GetGuid() == id);
         Assert.Equal(HttpStatusCode.NotFound, (await op.PostAsync($"/admin/projections/dead-letters/{id}/skip", null)).StatusCode);
+
+        // A rebuild replays the event and the projection dead-letters it again: the operator already decided, so the
+        // new dead letter is announced and closed as skipped at once instead of raising the vital again.
+        var again = Guid.CreateVersion7();
+        row.Id = again;
+        await using (var write = fx.Host.Services.GetRequiredService<IDocumentStore>().LightweightSession())
+        {
+            write.Store(row);
+            await write.SaveChangesAsync();
+        }
+        list = await (await op.GetAsync("/admin/projections/dead-letters")).Json();
+        Assert.DoesNotContain(list.EnumerateArray(), d => d.GetProperty("id").GetGuid() == again);
+        await using (var query = fx.Host.Services.GetRequiredService<IDocumentStore>().QuerySession())
+        {
+            Assert.Null(await query.LoadAsync<JasperFx.Events.Daemon.DeadLetterEvent>(again));
+            var stream = await query.Events.FetchStreamAsync(DeadLetters.StreamOf(again));
+            Assert.Collection(stream,
+                e => Assert.Equal(sequence, Assert.IsType<Aetherra.Domain.Operations.ProjectionEventSkipped>(e.Data).Sequence),
+                e => Assert.Equal(sequence, Assert.IsType<Aetherra.Domain.Operations.DeadLetterSkipped>(e.Data).Sequence));
+        }
     }
 }

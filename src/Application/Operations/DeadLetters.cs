@@ -10,6 +10,7 @@ using JasperFx.Events.Projections;
 using Marten;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 
 namespace Aetherra.Application.Operations;
 
@@ -25,7 +26,8 @@ public sealed record DeadLetterResolved(Guid Id, string Projection, long Sequenc
 /// stream of that dead letter) and a warning in the log, their count is a vital (homeostasis raises a deviation
 /// while any is pending), and the operator lists them and retries or skips each one.
 /// </summary>
-public sealed class DeadLetters(IDocumentStore store, TimeProvider clock, ILogger<DeadLetters> log) : BackgroundService
+public sealed class DeadLetters(IDocumentStore store, NpgsqlDataSource dataSource, TimeProvider clock, ILogger<DeadLetters> log)
+    : BackgroundService
 {
     /// <summary>How often new dead letters are looked for: an operator sees a skipped event within this.</summary>
     public static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(5);
@@ -46,8 +48,8 @@ public sealed class DeadLetters(IDocumentStore store, TimeProvider clock, ILogge
     public async Task<IReadOnlyList<DeadLetterView>> ListAsync(CancellationToken ct)
     {
         var pending = await PendingAsync(ct);
-        await AnnounceAsync(pending, ct);
-        return pending.Select(View).ToList();
+        var closed = await AnnounceAsync(pending, ct);
+        return pending.Where(d => !closed.Contains(d.Id)).Select(View).ToList();
     }
 
     /// <summary>
@@ -108,7 +110,7 @@ public sealed class DeadLetters(IDocumentStore store, TimeProvider clock, ILogge
     private async Task<DeadLetterResolved> ResolveAsync(
         DeadLetterEvent dead, CommandContext command, string outcome, Func<DateTimeOffset, object> fact, CancellationToken ct)
     {
-        await AnnounceAsync([dead], ct);
+        if ((await AnnounceAsync([dead], ct)).Contains(dead.Id)) throw new NotFound("dead letter");
         var now = clock.GetUtcNow();
         await using var session = store.OpenFor(command);
         var system = session.ForTenant(StorageConstants.DefaultTenantId);
@@ -132,33 +134,75 @@ public sealed class DeadLetters(IDocumentStore store, TimeProvider clock, ILogge
         return await session.Query<DeadLetterEvent>().OrderBy(d => d.EventSequence).ThenBy(d => d.Timestamp).Take(1000).ToListAsync(ct);
     }
 
-    /// <summary>Starts the stream of each dead letter not yet announced; a dead letter another node announced first is left alone.</summary>
-    private async Task AnnounceAsync(IEnumerable<DeadLetterEvent> deadLetters, CancellationToken ct)
+    /// <summary>
+    /// Starts the stream of each dead letter not yet announced; a dead letter another node announced first is left
+    /// alone. Returns the dead letters it closed at once because an operator had skipped the same event before.
+    /// </summary>
+    private async Task<IReadOnlySet<Guid>> AnnounceAsync(IEnumerable<DeadLetterEvent> deadLetters, CancellationToken ct)
     {
+        var closed = new HashSet<Guid>();
         var list = deadLetters.ToList();
-        if (list.Count == 0) return;
+        if (list.Count == 0) return closed;
         await using var query = store.QuerySession(StorageConstants.DefaultTenantId);
         var known = new HashSet<Guid>();
         foreach (var dead in list)
             if (await query.Events.FetchStreamStateAsync(StreamOf(dead.Id), ct) is not null) known.Add(dead.Id);
         foreach (var dead in list.Where(d => !known.Contains(d.Id)))
         {
+            // An operator who skipped this event for this projection before (a rebuild replays it and fails again)
+            // already decided: the new dead letter is announced and closed as skipped at once, not raised again.
+            var skippedBefore = await SkippedBeforeAsync(dead, ct);
+            var now = clock.GetUtcNow();
             await using var session = store.LightweightSession(StorageConstants.DefaultTenantId);
             session.CorrelationId = dead.Id.ToString();
             session.LastModifiedBy = Actor;
-            session.Events.StartStream(StreamOf(dead.Id), new ProjectionEventSkipped(
-                dead.Id, dead.ProjectionName, dead.EventSequence, dead.TenantId, Error(dead), clock.GetUtcNow()));
+            var announced = new ProjectionEventSkipped(dead.Id, dead.ProjectionName, dead.EventSequence, dead.TenantId, Error(dead), now);
+            if (skippedBefore)
+            {
+                session.Events.StartStream(StreamOf(dead.Id), announced, new DeadLetterSkipped(dead.Id, dead.ProjectionName, dead.EventSequence, now));
+                session.Delete(dead);
+            }
+            else
+            {
+                session.Events.StartStream(StreamOf(dead.Id), announced);
+            }
             try
             {
                 await session.SaveChangesAsync(ct);
-                log.LogWarning("Projection {Projection} skipped event {Sequence} of tenant {Tenant}: {Error} (dead letter {Id})",
-                    dead.ProjectionName, dead.EventSequence, dead.TenantId, Error(dead), dead.Id);
+                if (skippedBefore)
+                {
+                    closed.Add(dead.Id);
+                    log.LogInformation("Projection {Projection} skipped event {Sequence} of tenant {Tenant} again, as an operator decided before (dead letter {Id} closed)",
+                        dead.ProjectionName, dead.EventSequence, dead.TenantId, dead.Id);
+                }
+                else
+                    log.LogWarning("Projection {Projection} skipped event {Sequence} of tenant {Tenant}: {Error} (dead letter {Id})",
+                        dead.ProjectionName, dead.EventSequence, dead.TenantId, Error(dead), dead.Id);
             }
             catch (ExistingStreamIdCollisionException)
             {
                 // Announced meanwhile by another node.
             }
         }
+        return closed;
+    }
+
+    /// <summary>
+    /// Whether an operator skipped this event for this projection before. Plain SQL: Marten's
+    /// QueryRawEventDataOnly filters on the type's default alias, not the stored name the event is mapped to.
+    /// </summary>
+    private async Task<bool> SkippedBeforeAsync(DeadLetterEvent dead, CancellationToken ct)
+    {
+        var options = ((DocumentStore)store).Options;
+        var type = ((Marten.Events.EventGraph)options.Events).EventMappingFor(typeof(DeadLetterSkipped)).EventTypeName;
+        await using var cmd = dataSource.CreateCommand($"""
+            select exists (select 1 from {options.Events.DatabaseSchemaName}.mt_events
+                           where type = $1 and data ->> 'projection' = $2 and (data ->> 'sequence')::bigint = $3)
+            """);
+        cmd.Parameters.Add(new() { Value = type });
+        cmd.Parameters.Add(new() { Value = dead.ProjectionName });
+        cmd.Parameters.Add(new() { Value = dead.EventSequence });
+        return (bool)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
     private static DeadLetterView View(DeadLetterEvent d) =>
