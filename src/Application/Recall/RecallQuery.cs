@@ -185,7 +185,8 @@ public sealed class RecallQuery(
                 """);
             usage.Parameters.Add(new() { Value = tenant });
             usage.Parameters.Add(new() { Value = clock.GetUtcNow() });
-            usage.Parameters.Add(new() { Value = results.Select(r => r.Id).Distinct().ToArray() });
+            // In one order, so that concurrent recalls lock the rows alike (no deadlock).
+            usage.Parameters.Add(new() { Value = results.Select(r => r.Id).Distinct().Order().ToArray() });
             await usage.ExecuteNonQueryAsync(ct);
         }
 
