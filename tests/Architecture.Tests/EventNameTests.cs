@@ -69,6 +69,7 @@ public static partial class EventNames
         Aetherra.Application.Operations.OperationsConfiguration.Configure(options);
         Aetherra.Application.Conversations.ConversationConfiguration.Configure(options);
         Aetherra.Application.Ai.AiConfiguration.Configure(options);
+        Aetherra.Application.Recall.RecallConfiguration.Configure(options);
         Aetherra.Application.Homeostasis.HomeostasisConfiguration.Configure(options,
             Aetherra.Application.Homeostasis.HomeostasisSettings.From(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build()));
         return options;

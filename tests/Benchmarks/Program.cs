@@ -23,6 +23,7 @@ switch (args)
     case ["tasks", .. var rest]: return await TaskBench.RunAsync(rest, ct);
     case ["mcp", .. var rest]: return await McpBench.RunAsync(rest, ct);
     case ["embed", .. var rest]: return EmbedBench.Run(rest);
+    case ["recall-tune", .. var rest]: return await RecallTune.RunAsync(rest, ct);
     case ["conversations", .. var rest]: return await ConversationBench.RunAsync(rest, ct);
 }
 

@@ -67,6 +67,8 @@ public sealed class TenantAdminIsolationTests(AetherraFixture fx)
             [HttpStatusCode.OK, HttpStatusCode.NotFound]),
         ["POST /recall"] = new(Decision.OwnTenant, v => One(HttpMethod.Post, "/recall", new { query = v.Marker, subject = "alice" })),
         ["POST /memories/list"] = new(Decision.OwnTenant, _ => One(HttpMethod.Post, "/memories/list", new { subject = "alice" })),
+        ["GET /recall/shadow"] = new(Decision.OwnTenant, _ => One(HttpMethod.Get, "/recall/shadow")),
+        ["POST /memories/archive"] = new(Decision.OwnTenant, _ => One(HttpMethod.Post, "/memories/archive", new { subject = "alice", olderThanDays = 1 })),
         ["POST /memories/consolidate"] = new(Decision.OwnTenant, _ => One(HttpMethod.Post, "/memories/consolidate", new { subject = "alice" })),
         ["GET /memories/consolidate/{jobId}"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Get, $"/memories/consolidate/{v.JobId}")),
         ["GET /admin/jobs/{jobId}"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Get, $"/admin/jobs/{v.JobId}")),

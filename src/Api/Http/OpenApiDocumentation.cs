@@ -67,6 +67,8 @@ public static class OpenApiDocumentation
         ["memory.reinforce"] = "Reinforce a memory that proved useful",
         ["memory.consolidate"] = "Fold near-duplicates of a subject (a background job)",
         ["memory.consolidation"] = "A consolidation job's progress",
+        ["memory.archive"] = "Move old, never-recalled memories to the archive tier",
+        ["memory.recall-shadow"] = "How the shadow ranking compares with the live one",
         ["plugin.register"] = "Register a signed plugin manifest",
         ["plugin.list"] = "The plugin catalog with its figures",
         ["plugin.get"] = "A plugin, its capabilities and manifest",

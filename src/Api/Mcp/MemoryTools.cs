@@ -20,6 +20,10 @@ public static class MemoryTools
     private const string SubjectHelp =
         "Whom or what the memory is about: a user, customer or project id (e.g. 'user-42'). Memories are kept, encrypted and forgotten per subject.";
     private const string AgentHelp = "The assistant or agent recording it (e.g. 'support-bot').";
+    private const string FilterHelp =
+        "Only memories matching this condition tree, as in POST /recall: {\"and\": [...]}, {\"or\": [...]}, {\"not\": {...}} or " +
+        "{field: {op: value}} with ops eq, ne, gt, gte, lt, lte, in, nin, contains over kind, tags, agent, session, importance, " +
+        "occurredAt, classification and metadata.<key>. Example: {\"and\": [{\"importance\": {\"gte\": 0.7}}, {\"metadata.project\": {\"eq\": \"apollo\"}}]}.";
     private const string MinSequenceHelp =
         "Read-your-writes: the 'sequence' a previous write returned; the read waits until it includes that write.";
 
@@ -76,9 +80,13 @@ public static class MemoryTools
         [Description("Recall as things stood at this time (ISO 8601): revisions made since are ignored.")] DateTimeOffset? asOf = null,
         [Description(MinSequenceHelp)] long? minSequence = null,
         [Description("Include each result's score components.")] bool? explain = null,
+        [Description(FilterHelp)] System.Text.Json.JsonElement? filter = null,
+        [Description("Tiers to search besides the live one: [\"archive\"] includes memories the archive policy moved out of default recall.")] string[]? tiers = null,
         CancellationToken ct = default)
     {
-        var body = new RecallRequest(query, subject, agent, session, kinds, tags, limit, asOf, minSequence, explain);
+        // The same request, validator and query as POST /recall: one filter implementation, one set of errors
+        // (keyed by the JSON path of the bad node, e.g. filter.and[1].importance.gte).
+        var body = new RecallRequest(query, subject, agent, session, kinds, tags, limit, asOf, minSequence, explain, filter, tiers);
         await McpGate.ValidateAsync(validator, body, ct);
         var r = await recall.RunAsync(call.Tenant, body, ct);
         return McpJson.Result(r, Cite(r.Results));

@@ -11,6 +11,8 @@ public static class RecallConfiguration
     public static void Configure(StoreOptions opts)
     {
         foreach (var table in RecallSchema.Tables(opts.DatabaseSchemaName)) opts.Storage.ExtendedSchemaObjects.Add(table);
+        opts.Events.MapEventType<Domain.Recall.ArchivePolicyApplied>("recall.archive-policy-applied.v1");
+        opts.Events.MapEventType<Domain.Recall.MemoryArchived>("memory.archived.v1");
     }
 
     /// <summary>
@@ -36,11 +38,14 @@ public static class RecallConfiguration
     public static MartenServiceCollectionExtensions.MartenConfigurationExpression AddRecall(
         this MartenServiceCollectionExtensions.MartenConfigurationExpression marten)
     {
-        marten.Services.AddSingleton<TextEmbedder>();
+        marten.Services.AddSingleton(_ => new TextEmbedder());
         marten.Services.AddSingleton<RecallIndex>();
+        marten.Services.AddSingleton(sp => RecallRankingSettings.From(sp.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>()));
+        marten.Services.AddSingleton<RecallShadow>();
         marten.Services.AddSingleton<RecallQuery>();
         marten.Services.AddSingleton<ListMemories>();
         marten.Services.AddSingleton<ConsolidateMemories>();
+        marten.Services.AddSingleton<ArchiveMemories>();
         return marten.AddProjectionWithServices<RecallProjection>(ProjectionLifecycle.Async, ServiceLifetime.Singleton, p =>
         {
             p.Name = RecallProjection.Name;

@@ -16,7 +16,7 @@ public sealed class RecallIndex(NpgsqlDataSource dataSource)
         Guid MemoryId, int Version, string Agent, string? Session, string Kind, string[] Tags,
         DateTimeOffset ValidFrom, DateTimeOffset? ValidTo, DateTimeOffset? ExpiresAt, float[] Vector,
         double Importance, DateTimeOffset OccurredAt, string Classification,
-        IReadOnlyDictionary<string, System.Text.Json.JsonElement>? Metadata)
+        IReadOnlyDictionary<string, System.Text.Json.JsonElement>? Metadata, long RecordedSeq = 0, bool Archived = false)
     {
         /// <summary>What a recall filter is evaluated against.</summary>
         public Domain.Recall.FilterFacts Facts => new(Kind, Tags, Agent, Session, Importance, OccurredAt, Classification, Metadata);
@@ -26,7 +26,11 @@ public sealed class RecallIndex(NpgsqlDataSource dataSource)
     {
         public readonly Dictionary<(Guid, int), Entry> Entries = [];
         public Entry[] Snapshot = [];
+        /// <summary>The snapshot in the order of recording within each agent and session (for neighbours).</summary>
+        public Entry[] Ordered = [];
+        public Dictionary<(Guid, int), int> PlaceOf = [];
         public bool Dirty;
+        public bool OrderDirty = true;
     }
 
     private readonly SemaphoreSlim syncLock = new(1, 1);
@@ -61,7 +65,7 @@ public sealed class RecallIndex(NpgsqlDataSource dataSource)
             batch.BatchCommands.Add(new NpgsqlBatchCommand($"select epoch from {RecallSchema.State} where id = 1"));
             batch.BatchCommands.Add(new NpgsqlBatchCommand($"""
                 select tenant_id, subject, memory_id, version, agent, session, kind, tags, valid_from, valid_to,
-                    expires_at, embedding, changed_seq, importance, occurred_at, classification, metadata::text
+                    expires_at, embedding, changed_seq, importance, occurred_at, classification, metadata::text, recorded_seq, archived
                 from {RecallSchema.Entries} where changed_seq > $1 order by changed_seq
                 """) { Parameters = { new() { Value = watermark } } });
             await using var connection = await dataSource.OpenConnectionAsync(ct);
@@ -101,7 +105,8 @@ public sealed class RecallIndex(NpgsqlDataSource dataSource)
                         reader.IsDBNull(10) ? null : reader.GetFieldValue<DateTimeOffset>(10),
                         TextEmbedder.FromBytes((byte[])reader[11]), reader.GetDouble(13), reader.GetFieldValue<DateTimeOffset>(14),
                         reader.GetString(15),
-                        reader.IsDBNull(16) ? null : System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, System.Text.Json.JsonElement>>(reader.GetString(16)));
+                        reader.IsDBNull(16) ? null : System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, System.Text.Json.JsonElement>>(reader.GetString(16)),
+                        reader.GetInt64(17), reader.GetBoolean(18));
                 }
                 partition.Dirty = true;
                 seen = Math.Max(seen, reader.GetInt64(12));
@@ -204,13 +209,84 @@ public sealed class RecallIndex(NpgsqlDataSource dataSource)
         return found.ToDictionary(f => f.Key, f => (double)TextEmbedder.Dot(f.Entry.Vector, query));
     }
 
+    /// <summary>
+    /// The conversational neighbours of a memory version: the accepted entries of the same subject, agent and
+    /// session recorded at most <paramref name="span"/> places before or after it (counting accepted entries
+    /// only), and that occurred within <paramref name="window"/> of it (a conversation's turns, not the first
+    /// turn of the next day's session).
+    /// </summary>
+    public IReadOnlyList<Entry> Neighbours(
+        string tenant, string subject, Guid memoryId, int version, Func<Entry, bool> accept, int span, TimeSpan window)
+    {
+        Entry[] ordered;
+        int place;
+        syncLock.Wait();
+        try
+        {
+            if (!partitions.TryGetValue((tenant, subject), out var p)) return [];
+            OrderOf(p);
+            ordered = p.Ordered;
+            if (!p.PlaceOf.TryGetValue((memoryId, version), out place)) return [];
+        }
+        finally
+        {
+            syncLock.Release();
+        }
+        var of = ordered[place];
+        var found = new List<Entry>();
+        foreach (var step in (int[])[-1, 1])
+        {
+            var taken = 0;
+            for (var i = place + step; i >= 0 && i < ordered.Length && taken < span; i += step)
+            {
+                var e = ordered[i];
+                if (e.Agent != of.Agent || e.Session != of.Session) break;
+                if (e.MemoryId == of.MemoryId || !accept(e)) continue;
+                if ((e.OccurredAt - of.OccurredAt).Duration() > window) break;
+                found.Add(e);
+                taken++;
+            }
+        }
+        return found;
+    }
+
+    /// <summary>The cosine of one entry with a query vector (a neighbour the candidates did not bring).</summary>
+    public double? Cosine(string tenant, Guid memoryId, int version, float[] query)
+    {
+        syncLock.Wait();
+        try
+        {
+            return byKey.TryGetValue((tenant, memoryId, version), out var e) ? TextEmbedder.Dot(e.Vector, query) : null;
+        }
+        finally
+        {
+            syncLock.Release();
+        }
+    }
+
     private static Entry[] SnapshotOf(Partition p)
     {
         if (p.Dirty)
         {
             p.Snapshot = p.Entries.Values.ToArray();
             p.Dirty = false;
+            p.OrderDirty = true;
         }
         return p.Snapshot;
+    }
+
+    /// <summary>
+    /// The partition in the order of recording within each agent and session, sorted again only after a change and
+    /// only when a neighbour lookup needs it (a sort of the partition: milliseconds at 100,000 entries).
+    /// </summary>
+    private static void OrderOf(Partition p)
+    {
+        SnapshotOf(p);
+        if (!p.OrderDirty) return;
+        p.Ordered = p.Snapshot.OrderBy(e => e.Agent, StringComparer.Ordinal).ThenBy(e => e.Session, StringComparer.Ordinal)
+            .ThenBy(e => e.RecordedSeq).ThenBy(e => e.Version).ToArray();
+        p.PlaceOf = new Dictionary<(Guid, int), int>(p.Ordered.Length);
+        for (var i = 0; i < p.Ordered.Length; i++) p.PlaceOf[(p.Ordered[i].MemoryId, p.Ordered[i].Version)] = i;
+        p.OrderDirty = false;
     }
 }

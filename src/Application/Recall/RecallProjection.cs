@@ -26,7 +26,7 @@ public sealed class RecallProjection(
     private static string Insert(RecallSchema.Names n) => $"""
         insert into {n.Entries} (tenant_id, memory_id, version, subject, agent, session, kind, tags, importance,
             classification, occurred_at, recorded_at, expires_at, valid_from, content, tsv, tsv_scoped, doc_len,
-            embedding, reinforced_at, reinforced_weight, changed_seq, metadata)
+            embedding, reinforced_at, reinforced_weight, changed_seq, metadata, recorded_seq)
         """;
 
     public async Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken ct)
@@ -73,7 +73,7 @@ public sealed class RecallProjection(
                         select p.tenant_id, p.memory_id, i.version, p.subject, p.agent, p.session, p.kind, p.tags, p.importance,
                             p.classification, p.occurred_at, p.recorded_at, p.expires_at, i.valid_from, i.content, v.tsv,
                             {RecallSchema.ScopedSql("v.tsv", "p.tenant_id", "p.subject")}, {RecallSchema.LengthSql("v.tsv")},
-                            i.embedding, p.reinforced_at, p.reinforced_weight, i.changed_seq, p.metadata
+                            i.embedding, p.reinforced_at, p.reinforced_weight, i.changed_seq, p.metadata, p.recorded_seq
                         from (select ?::int as version, ?::timestamptz as valid_from, ?::text as content, ?::bytea as embedding,
                             ?::bigint as changed_seq) i,
                             lateral (select to_tsvector('{RecallSchema.TextConfig}', i.content) as tsv) v,
@@ -96,9 +96,15 @@ public sealed class RecallProjection(
                 case MemoryReinforced r:
                     operations.QueueSqlCommand($"""
                         update {n.Entries} set reinforced_at = array_append(reinforced_at, ?),
-                            reinforced_weight = array_append(reinforced_weight, ?), changed_seq = ?
+                            reinforced_weight = array_append(reinforced_weight, ?), changed_seq = ?, archived = false
                         where tenant_id = ? and memory_id = ?
                         """, e.Timestamp, r.Weight, e.Sequence, tenant, r.MemoryId);
+                    break;
+
+                case Domain.Recall.MemoryArchived a:
+                    operations.QueueSqlCommand(
+                        $"update {n.Entries} set archived = true, changed_seq = ? where tenant_id = ? and memory_id = ?",
+                        e.Sequence, tenant, a.MemoryId);
                     break;
 
                 case MemoriesConsolidated c:
@@ -184,7 +190,7 @@ public sealed class RecallProjection(
                 array(select jsonb_array_elements_text(i.tags::jsonb)), i.importance,
                 i.classification, i.occurred_at, i.recorded_at, i.expires_at, i.valid_from, i.content, v.tsv,
                 {RecallSchema.ScopedSql("v.tsv", "i.tenant_id", "i.subject")}, {RecallSchema.LengthSql("v.tsv")},
-                i.embedding, array[]::timestamptz[], array[]::double precision[], i.changed_seq, i.metadata::jsonb
+                i.embedding, array[]::timestamptz[], array[]::double precision[], i.changed_seq, i.metadata::jsonb, i.changed_seq
             from unnest(?::text[], ?::uuid[], ?::int[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::double precision[],
                     ?::text[], ?::timestamptz[], ?::timestamptz[], ?::timestamptz[], ?::timestamptz[], ?::text[], ?::bytea[], ?::bigint[],
                     ?::text[])

@@ -14,8 +14,11 @@ namespace Aetherra.Application.Recall;
 public sealed record RecallRequest(
     string? Query, string? Subject, string? Agent, string? Session, IReadOnlyList<string>? Kinds,
     IReadOnlyList<string>? Tags, int? Limit, DateTimeOffset? AsOf, long? MinSequence, bool? Explain,
-    System.Text.Json.JsonElement? Filter = null)
+    System.Text.Json.JsonElement? Filter = null, IReadOnlyList<string>? Tiers = null)
 {
+    /// <summary>Whether the archive tier is searched too (<c>tiers</c> names it).</summary>
+    public bool IncludesArchive => Tiers?.Contains(RecallTiers.Archive) == true;
+
     /// <summary>The parsed <see cref="Filter"/> (null without one); the validator has refused a bad one.</summary>
     public FilterNode? ParsedFilter() =>
         Filter is { ValueKind: not System.Text.Json.JsonValueKind.Null and not System.Text.Json.JsonValueKind.Undefined } f
@@ -23,7 +26,7 @@ public sealed record RecallRequest(
             : null;
 }
 
-public sealed record RecallExplain(double Text, double Semantic, double Recency, double Importance, double Reinforcement);
+public sealed record RecallExplain(double Text, double Semantic, double Recency, double Importance, double Reinforcement, double Neighbour = 0);
 
 public sealed record RecallResult(
     Guid Id, string Content, double Score, int Version, DateTimeOffset OccurredAt, IReadOnlyList<string> Tags,
@@ -50,6 +53,8 @@ public sealed class RecallRequestValidator : AbstractValidator<RecallRequest>
         RuleForEach(x => x.Tags).NotEmpty().MaximumLength(MemoryLimits.MaxTagLength);
         RuleFor(x => x.Limit).InclusiveBetween(1, 100);
         RuleFor(x => x.MinSequence).GreaterThanOrEqualTo(0);
+        RuleFor(x => x.Tiers).Must(t => t is null || t.Count <= RecallTiers.All.Length).WithMessage("At most 2 tiers.");
+        RuleForEach(x => x.Tiers).Must(t => RecallTiers.All.Contains(t)).WithMessage("Each tier must be 'live' or 'archive'.");
         RuleFor(x => x.Filter).Custom((filter, context) =>
         {
             if (filter is not { ValueKind: not System.Text.Json.JsonValueKind.Null and not System.Text.Json.JsonValueKind.Undefined } f) return;
@@ -64,9 +69,67 @@ public sealed class RecallRequestValidator : AbstractValidator<RecallRequest>
 /// Hybrid recall over RecallEntry: full-text candidates from PostgreSQL, semantic candidates from the
 /// in-process index, fused and shaped (<see cref="RecallRanking"/>), then read back with their content.
 /// </summary>
-public sealed class RecallQuery(NpgsqlDataSource dataSource, RecallIndex index, TextEmbedder embedder, AetherraSettings settings, TimeProvider clock)
+public sealed class RecallQuery(
+    NpgsqlDataSource dataSource, RecallIndex index, TextEmbedder embedder, AetherraSettings settings, TimeProvider clock,
+    RecallRankingSettings ranking, RecallShadow shadows)
 {
     private const string WarmupTenant = "__warmup";
+
+    private sealed record Ranked((Guid, int) Key, ScoreParts Parts, double Neighbour);
+
+    /// <summary>
+    /// Orders the candidates by one ranking: fusion with its text weight, the one-hop conversational neighbours of
+    /// its best matches (rows of neighbours the candidates did not bring are read once and shared), then shaping.
+    /// </summary>
+    private async Task<List<Ranked>> RankAsync(
+        RankingOptions options, string tenant, RecallRequest request, Filter filter, IReadOnlyList<(Guid, int)> candidates,
+        Dictionary<(Guid, int), double> text, Dictionary<(Guid, int), double> semantic, Dictionary<(Guid, int), Row> rows,
+        float[]? vector, DateTimeOffset now, CancellationToken ct)
+    {
+        var keys = candidates.ToList();
+        var relevance = keys.Select(k => new Relevance(text.GetValueOrDefault(k), semantic.TryGetValue(k, out var s) ? s : null)).ToList();
+        var fused = RecallRanking.Fuse(relevance, options.TextWeight).ToList();
+        var hop = new Dictionary<(Guid, int), double>();
+        if (vector is not null && options.NeighbourWeight > 0)
+        {
+            foreach (var i in Enumerable.Range(0, keys.Count).OrderByDescending(i => fused[i]).ThenBy(i => keys[i].Item1).Take(RecallRanking.NeighbourTop).ToList())
+            {
+                if (fused[i] <= 0) continue;
+                foreach (var n in index.Neighbours(tenant, rows[keys[i]].Subject, keys[i].Item1, keys[i].Item2, filter.Accepts,
+                             RecallRanking.NeighbourSpan, RecallRanking.NeighbourWindow))
+                {
+                    var key = (n.MemoryId, n.Version);
+                    hop[key] = Math.Max(hop.GetValueOrDefault(key), fused[i]);
+                }
+            }
+            var missing = hop.Keys.Where(k => !rows.ContainsKey(k)).ToList();
+            if (missing.Count > 0)
+                foreach (var (k, row) in await RowsAsync(tenant, request, filter, missing, ct))
+                {
+                    rows[k] = row;
+                    semantic[k] = index.Cosine(tenant, k.Item1, k.Item2, vector) ?? 0;
+                }
+            var known = keys.ToHashSet();
+            foreach (var k in hop.Keys.Where(k => !known.Contains(k) && rows.ContainsKey(k)))
+            {
+                keys.Add(k);
+                var r = new Relevance(0, semantic.GetValueOrDefault(k));
+                relevance.Add(r);
+                fused.Add((1 - options.TextWeight) * Math.Max(0, r.Semantic ?? 0));
+            }
+        }
+        return keys.Select((k, i) =>
+            {
+                var row = rows[k];
+                var neighbour = hop.GetValueOrDefault(k);
+                var parts = RecallRanking.Score(
+                    neighbour > 0 ? RecallRanking.WithNeighbour(fused[i], neighbour, options.NeighbourWeight) : fused[i], relevance[i],
+                    RecallRanking.Recency(row.OccurredAt, now), row.Importance, RecallRanking.Reinforcement(row.Reinforcements, now));
+                return new Ranked(k, parts, neighbour);
+            })
+            .OrderByDescending(r => Math.Round(r.Parts.Score, 6)).ThenBy(r => r.Key.Item1)
+            .ToList();
+    }
 
     /// <summary>How many candidates each side brings before fusion.</summary>
     public const int Candidates = 100;
@@ -96,25 +159,44 @@ public sealed class RecallQuery(NpgsqlDataSource dataSource, RecallIndex index, 
             foreach (var (key, cosine) in index.Cosines(tenant, text.Keys.Where(k => !semantic.ContainsKey(k)), vector))
                 semantic[key] = cosine;
 
-        var kept = rows.Keys.ToList();
-        var relevance = kept.Select(k => new Relevance(text.GetValueOrDefault(k), semantic.TryGetValue(k, out var s) ? s : null)).ToList();
-        var fused = RecallRanking.Fuse(relevance);
-        var results = kept.Select((k, i) =>
+        var candidates = rows.Keys.ToList();
+        var ranked = await RankAsync(ranking.Live, tenant, request, filter, candidates, text, semantic, rows, vector, now, ct);
+        var results = ranked.Take(limit).Select(r =>
             {
-                var row = rows[k];
-                var parts = RecallRanking.Score(fused[i], relevance[i], RecallRanking.Recency(row.OccurredAt, now), row.Importance,
-                    RecallRanking.Reinforcement(row.Reinforcements, now));
-                return new RecallResult(k.Item1, row.Content, Math.Round(parts.Score, 6), k.Item2, row.OccurredAt, row.Tags,
+                var row = rows[r.Key];
+                var parts = r.Parts;
+                return new RecallResult(r.Key.Item1, row.Content, Math.Round(parts.Score, 6), r.Key.Item2, row.OccurredAt, row.Tags,
                     row.Subject, row.Agent, row.Kind,
                     request.Explain == true
                         ? new RecallExplain(Math.Round(parts.Text, 6), Math.Round(parts.Semantic, 6), Math.Round(parts.Recency, 6),
-                            parts.Importance, Math.Round(parts.Reinforcement, 6))
+                            parts.Importance, Math.Round(parts.Reinforcement, 6), Math.Round(r.Neighbour, 6))
                         : null,
                     row.Metadata);
             })
-            .OrderByDescending(r => r.Score).ThenBy(r => r.Id)
-            .Take(limit)
             .ToList();
+
+        // What recall returned is what the archive policy must not call "never recalled".
+        if (results.Count > 0 && tenant != WarmupTenant)
+        {
+            await using var usage = dataSource.CreateCommand($"""
+                insert into {RecallSchema.Usage} (tenant_id, memory_id, last_recalled_at, recalls)
+                select $1, id, $2, 1 from unnest($3::uuid[]) as u(id)
+                on conflict (tenant_id, memory_id) do update set last_recalled_at = excluded.last_recalled_at, recalls = {RecallSchema.Usage}.recalls + 1
+                """);
+            usage.Parameters.Add(new() { Value = tenant });
+            usage.Parameters.Add(new() { Value = clock.GetUtcNow() });
+            // In one order, so that concurrent recalls lock the rows alike (no deadlock).
+            usage.Parameters.Add(new() { Value = results.Select(r => r.Id).Distinct().Order().ToArray() });
+            await usage.ExecuteNonQueryAsync(ct);
+        }
+
+        // A shadow ranking on a sample of recalls: ranked over the same candidates, stored, never returned.
+        if (ranking.Shadow is { } shadow && tenant != WarmupTenant && Random.Shared.NextDouble() < ranking.ShadowSample)
+        {
+            var other = await RankAsync(shadow, tenant, request, filter, candidates, text, semantic, rows, vector, now, ct);
+            await shadows.RecordAsync(tenant, clock.GetUtcNow(), ranking.Live, shadow,
+                ranked.Take(RecallShadow.K).Select(r => r.Key.Item1).ToArray(), other.Take(RecallShadow.K).Select(r => r.Key.Item1).ToArray(), ct);
+        }
         var took = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         if (tenant != WarmupTenant) Infrastructure.Telemetry.AetherraMetrics.RecallDuration.Record(took);
         return new RecallResponse(results, Math.Round(took, 2));
@@ -179,6 +261,31 @@ public sealed class RecallQuery(NpgsqlDataSource dataSource, RecallIndex index, 
         cmd.Parameters.Add(new() { Value = semantic.Select(k => k.Id).ToArray() });
         cmd.Parameters.Add(new() { Value = semantic.Select(k => k.Version).ToArray() });
         cmd.Parameters.AddRange(filter.RichParameters.ToArray());
+        return await ReadAsync(cmd, ct);
+    }
+
+    /// <summary>The rows of given versions that the request's filters accept (neighbours the candidates did not bring).</summary>
+    private async Task<Dictionary<(Guid, int), Row>> RowsAsync(
+        string tenant, RecallRequest request, Filter filter, IReadOnlyList<(Guid Id, int Version)> keys, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand($"""
+            select e.memory_id, e.version, null::float8, e.content, e.subject, e.agent, e.kind, e.tags, e.importance, e.occurred_at,
+                e.reinforced_at, e.reinforced_weight, e.metadata::text
+            from unnest($9::uuid[], $10::int[]) as v(id, version)
+            join {RecallSchema.Entries} e on e.tenant_id = $1 and e.memory_id = v.id and e.version = v.version
+            where e.content is not null and $2::text is not null and {filter.RichOf("e.")}
+            """);
+        cmd.Parameters.Add(new() { Value = tenant });
+        cmd.Parameters.Add(new() { Value = request.Query! });
+        filter.AddParameters(cmd);
+        cmd.Parameters.Add(new() { Value = keys.Select(k => k.Id).ToArray() });
+        cmd.Parameters.Add(new() { Value = keys.Select(k => k.Version).ToArray() });
+        cmd.Parameters.AddRange(filter.RichParameters.ToArray());
+        return (await ReadAsync(cmd, ct)).Rows;
+    }
+
+    private static async Task<(Dictionary<(Guid, int), double> Text, Dictionary<(Guid, int), Row> Rows)> ReadAsync(NpgsqlCommand cmd, CancellationToken ct)
+    {
         var text = new Dictionary<(Guid, int), double>();
         var rows = new Dictionary<(Guid, int), Row>();
         await using var reader = await cmd.ExecuteReaderAsync(ct);
@@ -204,12 +311,13 @@ public sealed class RecallQuery(NpgsqlDataSource dataSource, RecallIndex index, 
 
     /// <summary>The request's filters, once as SQL (full-text side) and once as a predicate (semantic side).</summary>
     private sealed record Filter(
-        string? Subject, string? Agent, string? Session, string[]? Kinds, string[]? Tags, DateTimeOffset Now, bool AsOf, FilterNode? Node)
+        string? Subject, string? Agent, string? Session, string[]? Kinds, string[]? Tags, DateTimeOffset Now, bool AsOf, FilterNode? Node,
+        bool Archive)
     {
         public static Filter From(RecallRequest r, DateTimeOffset now) => new(
             r.Subject, r.Agent, r.Session,
             r.Kinds is { Count: > 0 } k ? k.Select(x => x.ToLowerInvariant()).ToArray() : null,
-            r.Tags is { Count: > 0 } t ? t.ToArray() : null, now, r.AsOf is not null, r.ParsedFilter());
+            r.Tags is { Count: > 0 } t ? t.ToArray() : null, now, r.AsOf is not null, r.ParsedFilter(), r.IncludesArchive);
 
         /// <summary>The first parameter of the rich filter: after the tenant, the query, these filters and the semantic keys.</summary>
         private const int FirstRichParameter = 11;
@@ -226,7 +334,8 @@ public sealed class RecallQuery(NpgsqlDataSource dataSource, RecallIndex index, 
             "($3::text is null or subject = $3) and ($4::text is null or agent = $4) and ($5::text is null or session = $5)"
             + " and ($6::text[] is null or kind = any($6)) and ($7::text[] is null or tags @> $7)"
             + " and content is not null and (expires_at is null or expires_at > $8)"
-            + (AsOf ? " and valid_from <= $8 and (valid_to is null or valid_to > $8)" : " and valid_to is null");
+            + (AsOf ? " and valid_from <= $8 and (valid_to is null or valid_to > $8)" : " and valid_to is null")
+            + (Archive ? "" : " and not archived");
 
         public void AddParameters(NpgsqlCommand cmd)
         {
@@ -243,6 +352,7 @@ public sealed class RecallQuery(NpgsqlDataSource dataSource, RecallIndex index, 
             && (Kinds is null || Kinds.Contains(e.Kind)) && (Tags is null || Tags.All(e.Tags.Contains))
             && (e.ExpiresAt is null || e.ExpiresAt > Now)
             && (AsOf ? e.ValidFrom <= Now && (e.ValidTo is null || e.ValidTo > Now) : e.ValidTo is null)
+            && (Archive || !e.Archived)
             && (Node is null || RecallFilter.Evaluate(Node, e.Facts));
     }
 }

