@@ -24,6 +24,7 @@ switch (args)
     case ["mcp", .. var rest]: return await McpBench.RunAsync(rest, ct);
     case ["embed", .. var rest]: return EmbedBench.Run(rest);
     case ["conversations", .. var rest]: return await ConversationBench.RunAsync(rest, ct);
+    case ["cluster", .. var rest]: return await ClusterBench.RunAsync(rest, ct);
 }
 
 var options = Options.Parse(args);
