@@ -147,6 +147,49 @@ public sealed class HubTests(AetherraFixture fx)
     }
 
     [Fact]
+    public async Task a_manifest_changed_after_its_publisher_signed_it_is_refused_alone_with_the_reason()
+    {
+        // A catalogue signed by a source key this test holds: one honest manifest, and one whose description was
+        // changed after its publisher signed it (the catalogue's own signature is good: the source vouches for the
+        // list, never for the manifests, which the consumer checks against its own trust store).
+        var admin = fx.Client((await fx.NewTenantAsync("admin")).Key);
+        var publisher = Publisher.New();
+        await admin.TrustAsync(publisher);
+        var (honest, altered) = (PluginTestSupport.NewPluginId(), PluginTestSupport.NewPluginId());
+        var changed = PluginTestSupport.Manifest(altered, "http://127.0.0.1:9/run", publisher.KeyId);
+        var signature = publisher.Sign(changed);
+        changed["description"] = "A plugin the tests serve on loopback, now doing more.";
+        var catalogue = new System.Text.Json.Nodes.JsonObject
+        {
+            ["type"] = "aetherra.plugin-catalogue.v1", ["origin"] = "elsewhere.example/audit", ["tenant"] = "elsewhere",
+            ["issuedAt"] = DateTimeOffset.UtcNow.ToString("O"),
+            ["plugins"] = new System.Text.Json.Nodes.JsonArray(
+                publisher.Body(PluginTestSupport.Manifest(honest, "http://127.0.0.1:9/run", publisher.KeyId)),
+                new System.Text.Json.Nodes.JsonObject { ["manifest"] = changed, ["signature"] = signature }),
+        };
+        var source = Publisher.New();
+        var text = Aetherra.Infrastructure.Json.CanonicalJson.CanonicalText(catalogue.ToJsonString());
+        var signed = Convert.ToBase64String(Aetherra.Infrastructure.Crypto.Ed25519Signatures.Sign(source.PrivateKey, Encoding.UTF8.GetBytes(text)));
+        var body = Encoding.UTF8.GetBytes($"{{\"catalogue\":{text},\"signature\":\"{signed}\"}}");
+        await using var server = await PluginServer.StartAsync(async context =>
+        {
+            context.Response.ContentType = "application/json";
+            await context.Response.Body.WriteAsync(body);
+        });
+
+        var added = await admin.PostAsJsonAsync("/hub/sources", new { name = "crafted", url = server.Endpoint, publicKey = source.PublicKeyBase64 });
+        var id = (await added.Json()).GetProperty("id").GetGuid();
+        var sync = await (await admin.PostAsync($"/hub/sources/{id}/sync", null)).Json();
+        Assert.Equal(new[] { honest }, sync.GetProperty("offered").EnumerateArray().Select(x => x.GetString()!).ToArray());
+        var refused = Assert.Single(sync.GetProperty("refused").EnumerateArray());
+        Assert.Equal(altered, refused.GetProperty("pluginId").GetString());
+        Assert.Contains($"does not verify with publisher key {publisher.KeyId}", refused.GetProperty("reason").GetString());
+        var events = (await (await admin.GetAsync($"/events?types=hub.manifest-refused.v1&minSequence={sync.GetProperty("sequence").GetInt64()}")).Json())
+            .GetProperty("events").EnumerateArray().ToList();
+        Assert.Equal(altered, Assert.Single(events).GetProperty("data").GetProperty("pluginId").GetString());
+    }
+
+    [Fact]
     public async Task the_hub_routes_are_documented_with_their_answers()
     {
         var doc = await (await fx.Client().GetAsync("/openapi/v1.json", TestContext.Current.CancellationToken)).Json();
