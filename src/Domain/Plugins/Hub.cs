@@ -78,12 +78,16 @@ public static class HubDecisions
             : $"source '{source.Name}' does not offer plugin '{pluginId}' (as of its last sync)");
 }
 
-/// <summary>What checking a fetched catalogue found: a refusal of the whole, or its offers and refused manifests.</summary>
-public sealed record HubCatalogueCheck(
+/// <summary>
+/// What checking a fetched catalogue found: a refusal of the whole, or its offers and refused manifests. A value
+/// handed to <see cref="HubDecisions.Sync"/>, never stored (a struct, so it is not taken for an event).
+/// </summary>
+public readonly record struct HubCatalogueCheck(
     string? Refusal, string? Sha256, string? Origin, string? PublisherTenant, DateTimeOffset? IssuedAt,
     IReadOnlyList<HubOffer> Offers, IReadOnlyList<HubRefusedManifest> Refused)
 {
     public static HubCatalogueCheck Refusing(string reason, string? sha256 = null) => new(reason, sha256, null, null, null, [], []);
 }
 
-public sealed record HubRefusedManifest(string? PluginId, string? Version, string Reason);
+/// <summary>One manifest a check refused, and why (a value, never stored as such: the event is <see cref="HubManifestRefused"/>).</summary>
+public readonly record struct HubRefusedManifest(string? PluginId, string? Version, string Reason);

@@ -21,7 +21,12 @@ public sealed class HubTests(AetherraFixture fx)
     public async Task two_instances_exchange_a_signed_catalogue_and_a_one_byte_change_is_refused()
     {
         var ct = TestContext.Current.CancellationToken;
-        var env = new Dictionary<string, string> { ["AETHERRA_PLUGIN_HOSTS"] = "127.0.0.1", ["AETHERRA_HUB_SYNC_SECONDS"] = "0" };
+        // The fixture's 2 s plugin timeout is for plugins on loopback; a server process building its first catalogue
+        // on two cores shared with the whole suite can take longer.
+        var env = new Dictionary<string, string>
+        {
+            ["AETHERRA_PLUGIN_HOSTS"] = "127.0.0.1", ["AETHERRA_HUB_SYNC_SECONDS"] = "0", ["AETHERRA_PLUGIN_TIMEOUT_MS"] = "30000",
+        };
         await using var a = await fx.StartLoopbackServerAsync(env, ct);
         await using var b = await fx.StartLoopbackServerAsync(env, ct);
 
