@@ -25,6 +25,7 @@ switch (args)
     case ["embed", .. var rest]: return EmbedBench.Run(rest);
     case ["recall-tune", .. var rest]: return await RecallTune.RunAsync(rest, ct);
     case ["conversations", .. var rest]: return await ConversationBench.RunAsync(rest, ct);
+    case ["cluster", .. var rest]: return await ClusterBench.RunAsync(rest, ct);
 }
 
 var options = Options.Parse(args);

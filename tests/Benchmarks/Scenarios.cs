@@ -30,13 +30,14 @@ public sealed class HttpScenarios(ServerProcess server, Timing timing, CpuProbe 
         Timeout = TimeSpan.FromMinutes(5)
     };
 
-    public async Task AuthenticateAsync(CancellationToken ct)
+    /// <param name="adminKey">the bootstrap key, when this server joined a database another node created (it has none of its own)</param>
+    public async Task AuthenticateAsync(CancellationToken ct, string? adminKey = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/admin/keys")
         {
             Content = JsonContent.Create(new { name = "bench", tenant = Tenant, scopes = new[] { "memory:write" } })
         };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", server.AdminKey);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", adminKey ?? server.AdminKey);
         using var response = await _http.SendAsync(request, ct);
         response.EnsureSuccessStatusCode();
         var created = await response.Content.ReadFromJsonAsync<JsonElement>(ct);

@@ -29,7 +29,7 @@ public sealed class TenantAdminIsolationTests(AetherraFixture fx)
 
     private sealed record Victim(
         TenantKey Key, string Marker, Guid MemoryId, long MemorySequence, Guid DecisionId, string DecisionStatus, string PluginId, Publisher Publisher, string PublisherKeyId,
-        Guid JobId, TenantKey OtherKey, Guid ConversationId, Guid TaskId, Guid ChangeId, string AgentName, Guid ExportId);
+        Guid JobId, TenantKey OtherKey, Guid ConversationId, Guid TaskId, Guid ChangeId, string AgentName, Guid ExportId, Guid HubSourceId);
 
     private sealed record Case(Decision Decision, Func<Victim, HttpRequestMessage[]> Requests, HttpStatusCode[]? Expected = null);
 
@@ -134,6 +134,15 @@ public sealed class TenantAdminIsolationTests(AetherraFixture fx)
             new { name = "B's own publisher", publicKey = Publisher.New().PublicKeyBase64 })),
         ["GET /trust/publishers"] = new(Decision.OwnTenant, _ => One(HttpMethod.Get, "/trust/publishers")),
         ["DELETE /trust/publishers/{id}"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Delete, $"/trust/publishers/{v.PublisherKeyId}")),
+        // The hub: B's catalogue is B's plugins; sources, their offers and imports are the tenant's own.
+        ["GET /hub/catalogue"] = new(Decision.OwnTenant, _ => One(HttpMethod.Get, "/hub/catalogue")),
+        ["POST /hub/sources"] = new(Decision.OwnTenant, _ => One(HttpMethod.Post, "/hub/sources",
+            new { name = "B's own source", url = "http://127.0.0.1:9/hub/catalogue", publicKey = Publisher.New().PublicKeyBase64 })),
+        ["GET /hub/sources"] = new(Decision.OwnTenant, _ => One(HttpMethod.Get, "/hub/sources")),
+        ["GET /hub/sources/{id}"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Get, $"/hub/sources/{v.HubSourceId}")),
+        ["POST /hub/sources/{id}/sync"] = new(Decision.NamesAnotherTenant, v => One(HttpMethod.Post, $"/hub/sources/{v.HubSourceId}/sync")),
+        ["POST /hub/sources/{id}/plugins/{pluginId}/import"] = new(Decision.NamesAnotherTenant, v =>
+            One(HttpMethod.Post, $"/hub/sources/{v.HubSourceId}/plugins/{v.PluginId}/import")),
 
         // MCP tools run the same use cases as the routes above, as the key's tenant (McpHttpTests covers each tool's tenancy).
         ["POST /mcp/"] = new(Decision.OwnTenant, v =>
@@ -277,7 +286,7 @@ public sealed class TenantAdminIsolationTests(AetherraFixture fx)
 
     private static IEnumerable<string> Secrets(Victim v) =>
         [v.Key.Tenant, v.Marker, v.MemoryId.ToString(), v.DecisionId.ToString(), v.PluginId, v.PublisherKeyId, v.JobId.ToString(), v.OtherKey.KeyId.ToString(),
-            v.ConversationId.ToString(), v.TaskId.ToString(), v.ChangeId.ToString()];
+            v.ConversationId.ToString(), v.TaskId.ToString(), v.ChangeId.ToString(), v.HubSourceId.ToString()];
 
     private static string Cut(string s) => s.Length > 300 ? s[..300] + "…" : s;
 
@@ -329,9 +338,12 @@ public sealed class TenantAdminIsolationTests(AetherraFixture fx)
         Assert.Equal(HttpStatusCode.Created, (await client.PostAsJsonAsync("/agents", new { name = agent })).StatusCode);
         var export = await client.PostAsJsonAsync("/exports", new { datasets = new[] { "memories" } });
         Assert.Equal(HttpStatusCode.Accepted, export.StatusCode);
+        var source = await client.PostAsJsonAsync("/hub/sources",
+            new { name = marker, url = "http://127.0.0.1:9/hub/catalogue", publicKey = Publisher.New().PublicKeyBase64 });
+        Assert.Equal(HttpStatusCode.Created, source.StatusCode);
         return new Victim(a, marker, memoryId, sequence, decision.Id(), decision.Str("status"), pluginId, publisher, publisher.KeyId,
             (await job.Json()).GetProperty("jobId").GetGuid(), other, (await conversation.Json()).Id(), (await task.Json()).Id(),
-            (await change.Json()).Id(), agent, (await export.Json()).Id());
+            (await change.Json()).Id(), agent, (await export.Json()).Id(), (await source.Json()).Id());
     }
 
     private async Task AssertUnchangedAsync(Victim v)
@@ -343,6 +355,9 @@ public sealed class TenantAdminIsolationTests(AetherraFixture fx)
         Assert.Equal(1, memory.GetProperty("version").GetInt32());
         Assert.Equal(v.DecisionStatus, (await client.GetOkAsync($"/decisions/{v.DecisionId}")).Str("status"));
         Assert.Equal("enabled", await client.StatusOfAsync(v.PluginId));
+        var hubSource = await client.GetOkAsync($"/hub/sources/{v.HubSourceId}");
+        Assert.Equal(JsonValueKind.Null, hubSource.GetProperty("syncedAt").ValueKind);
+        Assert.Equal(JsonValueKind.Null, hubSource.GetProperty("lastRefusal").ValueKind);
         var trusted = await (await client.GetAsync("/trust/publishers")).Json();
         Assert.Contains(trusted.GetProperty("items").EnumerateArray(), p => p.GetProperty("keyId").GetString() == v.PublisherKeyId
             && p.GetProperty("status").GetString() == "trusted");

@@ -107,6 +107,8 @@ public static class AetherraHost
         services.AddClusterTimer<VitalsSampler>("vitals");
         services.AddClusterTimer<CheckpointPublisher>("checkpoints");
         services.AddPlugins(PluginSettings.From(builder.Configuration));
+        Application.Plugins.Hub.HubConfiguration.AddHub(services, builder.Configuration);
+        services.AddClusterTimer<Application.Plugins.Hub.HubScheduledSync>("hub-sync");
         Application.Conversations.ConversationServices.AddConversations(services);
         Application.Ai.AiConfiguration.AddAi(services, builder.Configuration);
         Application.SelfModel.SelfModelConfiguration.AddSelfModel(services, builder.Configuration);

@@ -28,6 +28,8 @@ public static class OpenApiDocumentation
         ["key.create"] = false,
         ["decision.propose"] = false,
         ["trust.publisher-trust"] = false,
+        ["hub.source-add"] = false,
+        ["hub.plugin-import"] = true,    // 200 when it upgrades a registered plugin
     };
 
     /// <summary>Summaries by operation id; an operation not listed gets one made from its id ("memory.record" → "Memory: record").</summary>
@@ -79,6 +81,12 @@ public static class OpenApiDocumentation
         ["trust.publisher-trust"] = "Trust a publisher's key",
         ["trust.publisher-list"] = "The trusted publisher keys",
         ["trust.publisher-revoke"] = "Revoke a publisher's key (disables what it signed)",
+        ["hub.catalogue"] = "The tenant's plugin catalogue, signed by the installation's audit key",
+        ["hub.source-add"] = "Add another instance as a source of signed plugin catalogues",
+        ["hub.source-list"] = "The tenant's hub sources",
+        ["hub.source-get"] = "A hub source and the plugins it offers",
+        ["hub.source-sync"] = "Sync a hub source now (a refused catalogue is recorded, then answered 422)",
+        ["hub.plugin-import"] = "Register a plugin a hub source offers",
     };
 
     public static void Configure(OpenApiOptions options)

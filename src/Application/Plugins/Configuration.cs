@@ -65,6 +65,7 @@ public static class PluginConfiguration
         opts.Schema.For<Plugin>().Index(x => x.PublisherKeyId);
         // Async: invocations are many, and their figures need not hold up the call that made them.
         opts.Projections.Add<PluginAnalyticsProjection>(ProjectionLifecycle.Async);
+        Hub.HubConfiguration.Configure(opts);
     }
 
     /// <summary>

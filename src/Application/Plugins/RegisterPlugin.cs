@@ -121,11 +121,24 @@ public static class RegisterPluginHandler
     public static async Task<RegisterPluginResult> Handle(
         RegisterPlugin request, CommandContext command, IDocumentStore store, PluginSettings settings, TimeProvider clock, CancellationToken ct)
     {
+        await using var session = store.OpenFor(command);
+        var now = clock.GetUtcNow();
+        var decided = await DecideAsync(session, request, command, settings, now, ct);
+        return await CommitAsync(session, decided, command, now, ct);
+    }
+
+    /// <summary>
+    /// Verifies the manifest against the tenant's trust store and the allowlist and appends its registration or
+    /// upgrade to the session, uncommitted: a caller that registers on behalf of something else (a hub import) adds
+    /// its own events and commits them together.
+    /// </summary>
+    public static async Task<RegisterPluginResult> DecideAsync(
+        IDocumentSession session, RegisterPlugin request, CommandContext command, PluginSettings settings, DateTimeOffset now, CancellationToken ct)
+    {
         var manifest = request.Parsed.Input!.ToManifest();
         var canonical = CanonicalJson.CanonicalText(request.Manifest!.Value);
         var signature = Signatures.Decode(request.Signature)!;
 
-        await using var session = store.OpenFor(command);
         var key = await session.LoadAsync<PublisherKey>(PluginStreams.PublisherKey(command.Tenant, manifest.PublisherKeyId), ct)
                   ?? throw new DomainRuleViolated($"publisher key {manifest.PublisherKeyId} is not trusted in this tenant");
         if (key.Revoked) throw new DomainRuleViolated($"publisher key {key.KeyId} is revoked");
@@ -135,7 +148,6 @@ public static class RegisterPluginHandler
         if (settings.Hosts.Refusal(manifest.Endpoint) is { } refusal) throw new DomainRuleViolated(refusal);
 
         var streamId = PluginStreams.Plugin(command.Tenant, manifest.Id);
-        var now = clock.GetUtcNow();
         try
         {
             var stream = await session.Events.FetchForWriting<Plugin>(streamId, ct);
@@ -143,18 +155,33 @@ public static class RegisterPluginHandler
             if (stream.Aggregate is { } current)
             {
                 stream.AppendOne(PluginDecisions.Upgrade(current, manifest, canonical, sig, now));
-                var upgraded = await session.CommitAsync(command, manifest.Id, 200, now, ct);
-                return new RegisterPluginResult(manifest.Id, Status(current.Status), manifest.Version, true, upgraded);
+                return new RegisterPluginResult(manifest.Id, Status(current.Status), manifest.Version, true, 0);
             }
             session.Events.StartStream<Plugin>(streamId, PluginDecisions.Register(manifest, streamId, canonical, sig, now));
-            var sequence = await session.CommitAsync(command, manifest.Id, 201, now, ct);
-            return new RegisterPluginResult(manifest.Id, Status(PluginStatus.Registered), manifest.Version, false, sequence);
+            return new RegisterPluginResult(manifest.Id, Status(PluginStatus.Registered), manifest.Version, false, 0);
+        }
+        catch (JasperFx.ConcurrencyException)
+        {
+            throw Changed(manifest.Id);
+        }
+    }
+
+    /// <summary>Commits what <see cref="DecideAsync"/> appended (and anything added since), audited as the command.</summary>
+    public static async Task<RegisterPluginResult> CommitAsync(
+        IDocumentSession session, RegisterPluginResult decided, CommandContext command, DateTimeOffset now, CancellationToken ct)
+    {
+        try
+        {
+            var sequence = await session.CommitAsync(command, decided.Id, decided.Upgraded ? 200 : 201, now, ct);
+            return decided with { Sequence = sequence };
         }
         catch (Exception e) when (e is JasperFx.ConcurrencyException or Marten.Exceptions.ExistingStreamIdCollisionException)
         {
-            throw new DomainRuleViolated($"plugin '{manifest.Id}' changed while it was being registered; retry");
+            throw Changed(decided.Id);
         }
     }
+
+    private static DomainRuleViolated Changed(string pluginId) => new($"plugin '{pluginId}' changed while it was being registered; retry");
 
     public static string Status(PluginStatus status) => status.ToString().ToLowerInvariant();
 }

@@ -33,8 +33,15 @@ public sealed class JobRunner(NpgsqlDataSource dataSource, TimeProvider clock, I
 {
     private const string Table = AetherraSettings.Schema + ".jobs";
 
+    /// <summary>
+    /// This node of the cluster (AETHERRA_NODE, as the cluster names it; else the machine's name): several nodes
+    /// may share one machine, and each answers only for its own jobs.
+    /// </summary>
+    public static readonly string NodeName =
+        Environment.GetEnvironmentVariable("AETHERRA_NODE") is { Length: > 0 } n ? n : Environment.MachineName;
+
     /// <summary>This process: a job whose process is gone can be told from one still running here.</summary>
-    public static readonly string Node = $"{Environment.MachineName}/{Environment.ProcessId}";
+    public static readonly string Node = $"{NodeName}/{Environment.ProcessId}";
 
     public async Task<Guid> StartAsync(
         string tenant, string kind, Func<JobProgress, CancellationToken, Task<object?>> work, CancellationToken ct)
@@ -101,16 +108,18 @@ public sealed class JobRunner(NpgsqlDataSource dataSource, TimeProvider clock, I
     }
 
     /// <summary>
-    /// At start: jobs this node left running when its previous process ended are failed, not "running"
-    /// forever. Jobs of other nodes are theirs to answer for.
+    /// At start: jobs this node (by its AETHERRA_NODE name, not the machine's) left running when its previous
+    /// process ended are failed, not "running" forever. Jobs of other nodes, on this machine or another, are
+    /// theirs to answer for.
     /// </summary>
     public static async Task FailInterruptedAsync(NpgsqlDataSource dataSource, CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand($"""
             update {Table} set status = 'failed', error = 'interrupted: the server stopped before the job finished', finished_at = now()
-            where status = 'running' and node like $1 || '/%' and node <> $2
+            where status = 'running' and left(node, length($1) + 1) = $1 || '/' and node <> $2
             """);
-        cmd.Parameters.Add(new() { Value = Environment.MachineName });
+        // Compared as a prefix, not with LIKE: a node's name may hold '_' or '%'.
+        cmd.Parameters.Add(new() { Value = NodeName });
         cmd.Parameters.Add(new() { Value = Node });
         await cmd.ExecuteNonQueryAsync(ct);
     }

@@ -16,7 +16,7 @@ public sealed class ClusterReadTests(AetherraFixture fx)
             var self = cluster.GetProperty("self").GetGuid();
             var nodes = cluster.GetProperty("nodes").EnumerateArray().ToList();
             var me = nodes.SingleOrDefault(n => n.GetProperty("nodeId").GetGuid() == self);
-            string[] timers = ["aetherra-checkpoints://", "aetherra-vitals://", "aetherra-dead-letters://", "aetherra-self-snapshots://"];
+            string[] timers = ["aetherra-checkpoints://", "aetherra-vitals://", "aetherra-dead-letters://", "aetherra-self-snapshots://", "aetherra-hub-sync://"];
             var placed = timers.All(t => nodes.Count(n => n.GetProperty("agents").EnumerateArray().Any(a => a.GetString()!.StartsWith(t))) == 1);
             if (me.ValueKind == JsonValueKind.Object && placed)
             {
