@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Aetherra.Application.Audit;
 using Aetherra.Application.Common;
 using Aetherra.Application.Memory;
 using Aetherra.Application.Recall;
@@ -81,31 +82,52 @@ public static class MemoryExtraction
             if (calls.Count > 0)
                 engine.Log.LogWarning("No provider extracted memories from turn {Turn} of conversation {Conversation}; the turn is kept as an episode",
                     turn.Number, c.Id);
-            if (!await ForgottenAsync(engine, message.Tenant, turn, ct))
-                await RecordAsync(message, engine, new RecordMemory(text, c.Subject, c.Agent, null, nameof(MemoryKind.Episode), null, null,
-                    null, turn.At, null, source), ct);
+            await RecordAsync(message, engine, turn, new RecordMemory(text, c.Subject, c.Agent, null, nameof(MemoryKind.Episode), null, null,
+                null, turn.At, null, source), ct);
             return;
         }
 
         foreach (var candidate in candidates)
         {
-            if (await ForgottenAsync(engine, message.Tenant, turn, ct)) return;
+            // A revision is refused by the memory's own stream once the subject is forgotten (the forget appends to it).
             if (candidate.Replaces is { } n && await SupersedeAsync(message, engine, known[n - 1], candidate.Content, c.Id, turn.Number, ct))
                 continue;
-            await RecordAsync(message, engine, new RecordMemory(candidate.Content, c.Subject, c.Agent, null, candidate.Kind.ToString(), null,
-                candidate.Importance, null, turn.At, null, source), ct);
+            if (!await RecordAsync(message, engine, turn, new RecordMemory(candidate.Content, c.Subject, c.Agent, null, candidate.Kind.ToString(),
+                    null, candidate.Importance, null, turn.At, null, source), ct))
+                return;
         }
     }
 
-    private static async Task RecordAsync(ExtractMemories message, ConversationEngine engine, RecordMemory memory, CancellationToken ct)
+    /// <summary>
+    /// Records one memory derived from the turn; false when the subject was forgotten after the turn (nothing more
+    /// may be written from it). The write holds the turn's key in its own transaction (<see cref="MemoryWriter"/>):
+    /// a forget that destroyed the key first refuses it, one that comes later waits for it and forgets what it
+    /// wrote, so no new key is ever minted for what a forgotten subject said.
+    /// </summary>
+    private static async Task<bool> RecordAsync(ExtractMemories message, ConversationEngine engine, Turn turn, RecordMemory memory,
+        CancellationToken ct)
     {
         // The model's text did not pass the HTTP edge's input guard: the same storability check, then the route's validator.
         if (!StorableText.IsStorable(memory.Content) || !RecordValidator.Validate(memory).IsValid)
         {
             engine.Log.LogWarning("An extracted memory of conversation {Conversation} was not a valid memory; skipped", message.ConversationId);
-            return;
+            return true;
         }
-        await RecordMemoryHandler.Handle(memory, Command(message), engine.Store, engine.Keys, engine.Clock, ct);
+        var command = Command(message);
+        try
+        {
+            await MemoryWriter.RecordAsync([memory], command, engine.Store, engine.Keys, engine.Clock,
+                r => r[0].Deduplicated ? 200 : 201, ct, derivedFromKey: turn.Content.KeyId);
+            return true;
+        }
+        catch (SourceForgotten e)
+        {
+            await AuditTrail.RecordEndingAsync(engine.Store, command, Extraction.Source(message.ConversationId, turn.Number), 410, e.Message,
+                engine.Clock.GetUtcNow(), ct);
+            engine.Log.LogInformation("The subject of conversation {Conversation} was forgotten while turn {Turn} was extracted; nothing written",
+                message.ConversationId, turn.Number);
+            return false;
+        }
     }
 
     /// <summary>Revises the contradicted memory; false when it cannot be (forgotten meanwhile, or the content is already held).</summary>
@@ -125,18 +147,6 @@ public static class MemoryExtraction
                 old.MemoryId, e.Message);
             return false;
         }
-    }
-
-    /// <summary>
-    /// Whether the subject was forgotten while the model was asked (the turn's key is gone): then nothing the turn
-    /// said may be written again, under a new key. Checked before each write, which leaves only the moment between
-    /// this check and the write's commit.
-    /// </summary>
-    private static async Task<bool> ForgottenAsync(ConversationEngine engine, string tenant, Turn turn, CancellationToken ct)
-    {
-        var found = await engine.Keys.FindAsync(engine.DataSource, tenant, [turn.Content.KeyId], ct);
-        foreach (var key in found.Values) key.Dispose();
-        return found.Count == 0;
     }
 
     /// <summary>Each write a command of its own (its own audit record), on behalf of the turn's author.</summary>

@@ -53,15 +53,20 @@ internal static class TurnWriter
     /// Appends the turn to the session (which the caller commits), with a user turn's extraction message. The subject's key is held FOR KEY SHARE until
     /// then, so forgetting the subject waits for this turn and its key destroys it too.
     /// </summary>
+    /// <param name="locked">
+    /// Called once the conversation's stream is locked and read, before the rest of the write: the turn's number is
+    /// then <see cref="Conversation.NextTurn"/> for good (a reply starts its recall and model call from here).
+    /// </param>
     public static async Task<(TurnRecorded Turn, Conversation Before)> AppendAsync(
         IDocumentSession session, CommandContext command, ConversationEngine engine, Guid id, TurnRole role, string content,
-        IReadOnlyList<Citation> citations, ReplyInfo? reply, DateTimeOffset now, CancellationToken ct)
+        IReadOnlyList<Citation> citations, ReplyInfo? reply, DateTimeOffset now, CancellationToken ct, Action<Conversation>? locked = null)
     {
         var connection = await session.BeginAsync(ct);
         // Exclusive: turns of one conversation are numbered one after another, so writers queue on the stream's
         // row instead of colliding on its version and retrying.
         var stream = await session.Events.FetchForExclusiveWriting<Conversation>(id, ct);
         var current = stream.Aggregate ?? throw new NotFound("conversation");
+        locked?.Invoke(current);
         using var key = await engine.Keys.GetOrCreateAsync(connection, command.Tenant, current.Subject, ct);
         var turn = ConversationDecisions.RecordTurn(current, role,
             ConversationContent.Seal(key, command.Tenant, id, current.NextTurn, content), citations, reply, now);

@@ -28,54 +28,88 @@ public sealed class ReplyRequestValidator : AbstractValidator<ReplyRequest>
 }
 
 /// <summary>
-/// A grounded reply: the user turn is recorded (and committed) first, so nothing the model does can lose it; then
-/// the subject's memories are recalled, the prompt built, the model chain called and the assistant turn recorded
-/// with its citations. Generation runs on its own (<see cref="ReplyStream"/>); callers read its frames.
+/// A grounded reply: the user turn is recorded, and while its write commits the subject's memories are recalled, the
+/// prompt built and the model chain called; the first token is held until the turn has committed, so nothing the
+/// client sees belongs to a turn that could still be lost, and a write that fails fails the reply (generation is
+/// cancelled, nothing of it is recorded). Then the assistant turn is recorded with its citations. Generation runs
+/// on its own (<see cref="ReplyStream"/>); callers read its frames.
 /// </summary>
 public static class ReplyToConversation
 {
     public static async Task<ReplyStream> StartAsync(
         Guid id, ReplyRequest body, CommandContext command, ConversationEngine engine, CancellationToken ct)
     {
-        var (turn, before) = await OnConflict.RetryAsync(async () =>
+        return await OnConflict.RetryAsync(async () =>
         {
-            await using var session = engine.Store.OpenFor(command);
-            var written = await TurnWriter.AppendAsync(session, command, engine, id, TurnRole.User, body.Message!, [], null,
-                engine.Clock.GetUtcNow(), ct);
-            // Not the command's audit yet: that commits with the assistant turn, or records the failure.
-            await session.SaveChangesAsync(ct);
-            return written;
+            // One generation per attempt of the write: an attempt that fails takes its generation with it.
+            var committed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            // Owned by the generation, which disposes it when it ends.
+            var abandon = CancellationTokenSource.CreateLinkedTokenSource(engine.Stopping);
+            ReplyStream? stream = null;
+            Task? generation = null;
+            try
+            {
+                await using var session = engine.Store.OpenFor(command);
+                await TurnWriter.AppendAsync(session, command, engine, id, TurnRole.User, body.Message!, [], null,
+                    engine.Clock.GetUtcNow(), ct, locked: before =>
+                    {
+                        stream = engine.Streams.Open(command.Tenant, id, before.NextTurn);
+                        var s = stream;
+                        generation = Task.Run(() => GenerateAsync(s, before, body, command, engine, committed.Task, abandon), CancellationToken.None);
+                    });
+                // Not the command's audit yet: that commits with the assistant turn, or records the failure.
+                await session.SaveChangesAsync(ct);
+                committed.SetResult();
+                return stream!;
+            }
+            catch (Exception e)
+            {
+                // Failed first, then cancelled: the generation sees why it stops.
+                committed.TrySetException(e);
+                try
+                {
+                    await abandon.CancelAsync();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The generation had ended already (it failed on its own).
+                }
+                if (stream is not null) engine.Streams.Drop(command.Tenant, id, stream.Turn);
+                if (generation is not null) await generation;
+                else abandon.Dispose();
+                throw;
+            }
         });
-        var history = await OpenTurnsAsync(before, command.Tenant, engine, ct);
-        history.Add(new PromptMessage(TurnRole.User, body.Message!));
-
-        var stream = engine.Streams.Open(command.Tenant, id, turn.Turn);
-        _ = Task.Run(() => GenerateAsync(stream, before, body, history, command, engine), CancellationToken.None);
-        return stream;
     }
 
     private static async Task GenerateAsync(
-        ReplyStream stream, Conversation conversation, ReplyRequest body, List<PromptMessage> history, CommandContext command,
-        ConversationEngine engine)
+        ReplyStream stream, Conversation conversation, ReplyRequest body, CommandContext command, ConversationEngine engine,
+        Task committed, CancellationTokenSource abandon)
     {
-        var ct = engine.Stopping;
+        var ct = abandon.Token;
         try
         {
+            var history = OpenTurnsAsync(conversation, command.Tenant, engine, ct);
             var recalled = await engine.Recall.RunAsync(command.Tenant,
                 new RecallRequest(body.Message, conversation.Subject, null, null, null, null, body.Limit ?? ConversationLimits.DefaultRecall,
                     null, body.MinSequence, null), ct);
             var memories = recalled.Results.Select(r => new RecalledMemory(r.Id, r.Version, r.Content, r.OccurredAt)).ToList();
-            var prompt = Grounding.Build(memories, history);
+            var turns = await history;
+            turns.Add(new PromptMessage(TurnRole.User, body.Message!));
+            var prompt = Grounding.Build(memories, turns);
 
             var text = new StringBuilder();
             var frames = new List<int>();
-            var (generation, calls) = await engine.Models.GenerateAsync(prompt, chunk =>
+            var (generation, calls) = await engine.Models.GenerateAsync(prompt, async chunk =>
             {
+                // The first token waits for the user turn's commit (a no-op after it).
+                await committed.WaitAsync(ct);
                 text.Append(chunk);
                 frames.Add(chunk.Length);
                 stream.Token(chunk);
-                return ValueTask.CompletedTask;
             }, ct);
+            // An empty reply sent no token: nothing is recorded for a turn that did not commit.
+            await committed.WaitAsync(ct);
 
             var content = text.ToString();
             var citations = Grounding.Citations(generation.Generated ? content : "", memories);
@@ -93,18 +127,27 @@ public static class ReplyToConversation
             stream.Done(JsonSerializer.Serialize(Result(turn, content, citations, reply, sequence), JsonSerializerOptions.Web),
                 engine.Clock.GetUtcNow());
         }
+        catch (Exception) when (committed.IsFaulted)
+        {
+            // The user turn's write failed: the request answers that failure; this reply never was.
+        }
         catch (ReplyFailed failed)
         {
             try
             {
+                await committed.WaitAsync(ct);
                 // The failed calls are recorded (usage, breaker figures); the command's audit records the failure.
                 await using var session = engine.Store.OpenFor(command);
                 RecordCalls(session, conversation.Id, stream.Turn, failed.Calls, engine.Clock.GetUtcNow());
                 await session.SaveChangesAsync(ct);
             }
-            catch (Exception e)
+            catch (Exception e) when (!committed.IsFaulted)
             {
                 engine.Log.LogError(e, "Could not record the failed model calls of conversation {Conversation}", conversation.Id);
+            }
+            catch (Exception)
+            {
+                return;
             }
             stream.Fail(new ReplyFailed(failed.TimedOut, failed.ErrorClass, failed.Message, stream.Turn, failed.Calls), engine.Clock.GetUtcNow());
         }
@@ -112,6 +155,10 @@ public static class ReplyToConversation
         {
             engine.Log.LogError(e, "Reply to turn {Turn} of conversation {Conversation} failed", stream.Turn, conversation.Id);
             stream.Fail(e, engine.Clock.GetUtcNow());
+        }
+        finally
+        {
+            abandon.Dispose();
         }
     }
 

@@ -9,19 +9,22 @@ namespace Aetherra.Application.Memory;
 
 internal sealed record WrittenMemory(Guid Id, int Version, string ContentHash, bool Deduplicated);
 
+/// <summary>The key that sealed the content a write derives from is destroyed: its subject was forgotten meanwhile.</summary>
+internal sealed class SourceForgotten() : Exception("the subject was forgotten after the content this write derives from");
+
 /// <summary>The write path shared by single and batch recording.</summary>
 internal static class MemoryWriter
 {
     public static async Task<(IReadOnlyList<WrittenMemory> Results, long Sequence)> RecordAsync(
         IReadOnlyList<RecordMemory> items, CommandContext command, IDocumentStore store, SubjectKeyStore keys,
-        TimeProvider clock, Func<IReadOnlyList<WrittenMemory>, int> acceptedStatus, CancellationToken ct)
+        TimeProvider clock, Func<IReadOnlyList<WrittenMemory>, int> acceptedStatus, CancellationToken ct, Guid? derivedFromKey = null)
     {
         for (var attempt = 1; ; attempt++)
         {
             await using var session = store.OpenFor(command);
             try
             {
-                return await RecordOnceAsync(items, command, session, keys, clock, acceptedStatus, ct);
+                return await RecordOnceAsync(items, command, session, keys, clock, acceptedStatus, ct, derivedFromKey);
             }
             catch (Exception e) when (attempt == 1 && Sessions.IsUniqueViolation(e, MemoryConfiguration.DedupIndex))
             {
@@ -32,9 +35,12 @@ internal static class MemoryWriter
 
     private static async Task<(IReadOnlyList<WrittenMemory>, long)> RecordOnceAsync(
         IReadOnlyList<RecordMemory> items, CommandContext command, IDocumentSession session, SubjectKeyStore keys,
-        TimeProvider clock, Func<IReadOnlyList<WrittenMemory>, int> acceptedStatus, CancellationToken ct)
+        TimeProvider clock, Func<IReadOnlyList<WrittenMemory>, int> acceptedStatus, CancellationToken ct, Guid? derivedFromKey)
     {
         var connection = await session.BeginAsync(ct);
+        // Content derived from something sealed with this key (an extracted turn): written only while the key lives.
+        if (derivedFromKey is { } source && !await SubjectKeyStore.HoldAsync(connection, command.Tenant, source, ct))
+            throw new SourceForgotten();
         var now = clock.GetUtcNow();
 
         var keysBySubject = new Dictionary<string, DataKey>(StringComparer.Ordinal);

@@ -29,14 +29,16 @@ public static class ClaimTaskHandler
     /// <summary>
     /// Takes the next ready task for the agent under a lease, or null when none is ready. One transaction: the row
     /// lock (SKIP LOCKED), the claim and its audit record commit together, so a claimer that dies before the commit
-    /// claimed nothing, and one that dies after holds the task only until its lease runs out. The agent's standing is
-    /// read by the queue's own query: no round trip of its own.
+    /// claimed nothing, and one that dies after holds the task only until its lease runs out. The queue's one query
+    /// reads the agent's standing and the locked task's state: the claim's events are appended at the version that
+    /// row holds (checked again at commit), with no read of the task's stream of its own.
     /// </summary>
     public static async Task<ClaimedTask?> Handle(ClaimTask body, CommandContext command, IDocumentStore store, TimeProvider clock,
         CancellationToken ct)
     {
         var agent = body.Agent!;
         var lease = TimeSpan.FromSeconds(body.LeaseSeconds ?? TaskLimits.DefaultLeaseSeconds);
+        var serializer = store.Options.Serializer();
         return await Decisions.OnConflict.RetryAsync(async () =>
         {
             await using var session = store.OpenFor(command);
@@ -47,14 +49,13 @@ public static class ClaimTaskHandler
             AgentTask? task = null;
             while (claim is null && passed.Count < MaxSettled)
             {
-                var (suspended, next) = await TaskQueue.NextAsync(connection, command.Tenant, agent, now, passed, ct);
+                var (suspended, next) = await TaskQueue.NextAsync(connection, serializer, command.Tenant, agent, now, passed, ct);
                 if (suspended) throw new DomainRuleViolated(AgentStatuses.Refusal(agent, "claim tasks"));
-                if (next is not { } id) break;
-                var stream = await session.Events.FetchForWriting<AgentTask>(id, ct);
-                task = stream.Aggregate!;
+                if (next is null) break;
+                task = next;
                 (var events, claim) = TaskRules.Claim(task, agent, lease, now);
-                stream.AppendMany(events);
-                passed.Add(id);
+                session.Events.Append(task.Id, task.Version + events.Count, [.. events]);
+                passed.Add(task.Id);
             }
             var sequence = await session.CommitAsync(command, claim?.TaskId.ToString(), claim is null ? 204 : 200, now, ct,
                 claim is null ? "no task ready" : null);

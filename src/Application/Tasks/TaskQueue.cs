@@ -1,3 +1,5 @@
+using Aetherra.Domain.Tasks;
+using Marten;
 using Npgsql;
 
 namespace Aetherra.Application.Tasks;
@@ -18,7 +20,7 @@ public static class TaskQueue
     // with the transaction the caller then rolls back).
     private const string NextSql = $"""
         select (select a.data ->> 'status' = 'Suspended' from {Agents} a where a.tenant_id = $1 and a.id = $5),
-        (select t.id from {Table} t
+        n.data from (select 1) one left join lateral (select t.data from {Table} t
         where t.tenant_id = $1
           and (t.agent is null or t.agent = $2)
           and ((t.status in ('Queued', 'Waiting') and t.not_before <= $3) or (t.status = 'Claimed' and t.lease_until <= $3))
@@ -29,12 +31,17 @@ public static class TaskQueue
               where d.status is distinct from 'Completed')
         order by t.priority desc, t.sequence
         limit 1
-        for update of t skip locked)
+        for update of t skip locked) n on true
         """;
 
-    /// <returns>Whether the agent is suspended, and the next task it may take (none: null).</returns>
-    public static async Task<(bool Suspended, Guid? Next)> NextAsync(
-        NpgsqlConnection connection, string tenant, string agent, DateTimeOffset now, IReadOnlyCollection<Guid> passed, CancellationToken ct)
+    /// <returns>
+    /// Whether the agent is suspended, and the next task it may take (none: null), read from its locked row: the row
+    /// is the task's state at its stream's current version (the inline projection writes it with every event, in
+    /// the event's transaction, which the lock now keeps out until this transaction ends).
+    /// </returns>
+    public static async Task<(bool Suspended, AgentTask? Next)> NextAsync(
+        NpgsqlConnection connection, ISerializer serializer, string tenant, string agent, DateTimeOffset now, IReadOnlyCollection<Guid> passed,
+        CancellationToken ct)
     {
         await using var cmd = new NpgsqlCommand(NextSql, connection);
         cmd.Parameters.Add(new() { Value = tenant });
@@ -44,6 +51,8 @@ public static class TaskQueue
         cmd.Parameters.Add(new() { Value = Domain.Agents.Agent.IdFor(agent) });
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
-        return (!reader.IsDBNull(0) && reader.GetBoolean(0), reader.IsDBNull(1) ? null : reader.GetGuid(1));
+        var suspended = !reader.IsDBNull(0) && reader.GetBoolean(0);
+        if (reader.IsDBNull(1)) return (suspended, null);
+        return (suspended, serializer.FromJson<AgentTask>(reader, 1));
     }
 }

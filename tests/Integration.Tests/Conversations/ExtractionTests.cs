@@ -52,6 +52,7 @@ public sealed class ExtractionTests : IClassFixture<ProviderServer>, IAsyncLifet
         if (request.Contains("Note-J4"))
             return Memories(new { content = "Alice likes jazz", kind = "preference", importance = 0.5, replaces = (int?)null },
                 new { content = "Alice plays the cello", kind = "fact", importance = 0.5, replaces = (int?)null });
+        if (request.Contains("Note-F6")) return Memories(new { content = "Frank keeps bees", kind = "fact", importance = 0.6, replaces = (int?)null });
         if (request.Contains("Note-T5")) return Memories(new { content = "Alice grows tulips", kind = "fact", importance = 0.5, replaces = (int?)null });
         return Memories();
     }
@@ -74,6 +75,50 @@ public sealed class ExtractionTests : IClassFixture<ProviderServer>, IAsyncLifet
         // One structured call for the turn, asking for the answer's JSON schema.
         Assert.Contains("json_schema", Assert.Single(s.Model.Extractions, r => r.Contains("Note-P1")));
         Assert.Equal("accepted", Assert.Single(await client.AuditAsync("conversation.extract")).Str("outcome"));
+    }
+
+    [Fact]
+    public async Task a_subject_forgotten_while_its_turn_is_extracted_gets_no_memory_and_no_new_key_from_it()
+    {
+        var client = await TenantAsync();
+        var id = await client.StartConversationAsync(subject: "frank", agent: "helper");
+        var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // The model's answer is held until the test has forgotten the subject: extraction has read and opened the turn
+        // by then, and writes what the model answers afterwards.
+        s.Model.Hold = async request =>
+        {
+            if (!request.Contains("Note-F6")) return;
+            asked.TrySetResult();
+            await release.Task;
+        };
+        try
+        {
+            await client.AddTurnAsync(id, "user", "Note-F6: I keep bees, please remember that");
+            await asked.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            var forget = await client.DeleteAsync("/subjects/frank");
+            Assert.Equal(HttpStatusCode.OK, forget.StatusCode);
+            release.SetResult();
+
+            var deadline = DateTimeOffset.UtcNow + RecallTestSupport.NotYetConsistentPatience;
+            JsonElement refused;
+            while ((refused = (await client.AuditAsync("conversation.extract")).FirstOrDefault(a => a.GetProperty("status").GetInt32() == 410))
+                   .ValueKind != JsonValueKind.Object)
+            {
+                Assert.True(DateTimeOffset.UtcNow < deadline, "extraction never ended");
+                await Task.Delay(100);
+            }
+            Assert.Equal("rejected", refused.Str("outcome"));
+            Assert.Equal($"conversation:{id}/turn:1", refused.Str("target"));
+            // Nothing was written and no key minted: forgetting the subject again finds neither a key nor a memory.
+            Assert.Equal(HttpStatusCode.NotFound, (await client.DeleteAsync("/subjects/frank")).StatusCode);
+            Assert.DoesNotContain(await client.AuditAsync("conversation.extract"), a => a.Str("outcome") == "accepted");
+        }
+        finally
+        {
+            s.Model.Hold = null;
+            release.TrySetResult();
+        }
     }
 
     [Fact]

@@ -36,6 +36,9 @@ public sealed class FakeOpenAi : IAsyncDisposable
     public Func<string, string> Extract { get; set; } = _ => "{\"memories\": []}";
     public ConcurrentQueue<string> Extractions { get; } = new();
 
+    /// <summary>Awaited before an extraction request is answered (given its body): a test holds the model's answer with it.</summary>
+    public Func<string, Task>? Hold { get; set; }
+
     public static async Task<FakeOpenAi> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -79,6 +82,7 @@ public sealed class FakeOpenAi : IAsyncDisposable
                 await context.Response.WriteAsync("{this is not json", ct);
                 return;
             }
+            if (Hold is { } hold) await hold(request);
             Extractions.Enqueue(request);
             await context.Response.WriteAsJsonAsync(new
             {
