@@ -81,7 +81,8 @@ public sealed class TaskQueueTests(AetherraFixture fx)
     {
         var client = fx.Client((await fx.NewTenantAsync(TaskSupport.AllScopes)).Key);
         var id = await client.CreateTaskAsync(new { title = "long job" });
-        var first = (await client.ClaimAsync("agent-a", leaseSeconds: 1))!.Value;
+        // A lease long enough that agent-b's first try falls inside it even when requests are slow.
+        var first = (await client.ClaimAsync("agent-a", leaseSeconds: 4))!.Value;
         Assert.Null(await client.ClaimAsync("agent-b"));
 
         // agent-a goes silent: no heartbeat, no answer. Its lease runs out and the task goes to agent-b.
