@@ -84,6 +84,41 @@ public sealed class MemorySubjectForgetTests(AetherraFixture fx)
         Assert.Equal("forgotten", stale.GetProperty("status").GetString());
     }
 
+    /// <summary>
+    /// Writes seal with a key this process cached; a key destroyed behind the cache's back (another node of the
+    /// cluster forgot the subject) must still win: the write's own transaction proves the key, finds it gone,
+    /// and the write is retried under a new key instead of sealing content no one can read.
+    /// </summary>
+    [Fact]
+    public async Task a_write_after_its_subjects_key_was_destroyed_elsewhere_is_sealed_under_a_new_key()
+    {
+        var key = await fx.NewTenantAsync();
+        var client = fx.Client(key.Key);
+        await client.RecordAsync(Api.Memory("Quinn's first note", subject: "quinn"));
+        var oldKey = await fx.SubjectKeyIdAsync(key.Tenant, "quinn");
+        await using (var db = new Npgsql.NpgsqlConnection(fx.ConnectionString))
+        {
+            await db.OpenAsync();
+            await using var delete = new Npgsql.NpgsqlCommand("delete from aetherra.subject_keys where tenant_id = $1 and subject = 'quinn'", db)
+            {
+                Parameters = { new() { Value = key.Tenant } }
+            };
+            Assert.Equal(1, await delete.ExecuteNonQueryAsync());
+        }
+
+        var single = await client.PostAsJsonAsync("/memories", Api.Memory("Quinn's second note", subject: "quinn"));
+        var batch = await client.PostAsJsonAsync("/memories/batch", new { memories = new[] { Api.Memory("Quinn's third note", subject: "quinn") } });
+
+        Assert.Equal(HttpStatusCode.Created, single.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, batch.StatusCode);
+        var newKey = await fx.SubjectKeyIdAsync(key.Tenant, "quinn");
+        Assert.NotNull(newKey);
+        Assert.NotEqual(oldKey, newKey);
+        Assert.Equal("Quinn's second note", (await client.ReadMemoryAsync((await single.Json()).GetProperty("id").GetGuid())).GetProperty("content").GetString());
+        var third = (await batch.Json()).GetProperty("results")[0].GetProperty("id").GetGuid();
+        Assert.Equal("Quinn's third note", (await client.ReadMemoryAsync(third)).GetProperty("content").GetString());
+    }
+
     [Fact]
     public async Task the_same_content_recorded_again_after_its_subject_was_forgotten_is_a_new_memory()
     {

@@ -185,6 +185,7 @@ public static class MemoryTools
         [Description(SubjectHelp)] string subject,
         McpCall call,
         IDocumentStore store,
+        SubjectKeyStore keys,
         TimeProvider clock,
         CancellationToken ct = default)
     {
@@ -193,7 +194,7 @@ public static class MemoryTools
             {
                 ["subject"] = [$"'Subject' must be 1 to {MemoryLimits.MaxNameLength} characters."]
             });
-        var r = await ForgetSubjectHandler.Handle(subject, call.Command, store, clock, ct);
+        var r = await ForgetSubjectHandler.Handle(subject, call.Command, store, keys, clock, ct);
         return McpJson.Result(r, $"Subject '{r.Subject}' forgotten: {r.MemoriesForgotten} memories.");
     }
 

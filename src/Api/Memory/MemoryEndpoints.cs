@@ -70,7 +70,7 @@ public static class MemoryEndpoints
     /// </summary>
     [WolverineDelete("/subjects/{subject}", OperationId = MemoryActions.ForgetSubject), Authorize(Policy = Scopes.MemoryWrite)]
     public static async Task<IResult> ForgetSubject(
-        string subject, HttpContext http, IDocumentStore store, TimeProvider clock, CancellationToken ct)
+        string subject, HttpContext http, IDocumentStore store, SubjectKeyStore keys, TimeProvider clock, CancellationToken ct)
     {
         subject = RawPathSegment(http) ?? subject;
         if (string.IsNullOrWhiteSpace(subject) || subject.Length > MemoryLimits.MaxNameLength)
@@ -78,13 +78,13 @@ public static class MemoryEndpoints
             {
                 ["subject"] = [$"'Subject' must be 1 to {MemoryLimits.MaxNameLength} characters."]
             });
-        return Results.Ok(await ForgetSubjectHandler.Handle(subject, http.Command(), store, clock, ct));
+        return Results.Ok(await ForgetSubjectHandler.Handle(subject, http.Command(), store, keys, clock, ct));
     }
 
     [WolverinePost("/subjects/forget", OperationId = MemoryActions.ForgetSubjectByBody), Authorize(Policy = Scopes.MemoryWrite)]
     public static async Task<ForgetSubjectResult> ForgetSubjectByBody(
-        ForgetSubject body, HttpContext http, IDocumentStore store, TimeProvider clock, CancellationToken ct) =>
-        await ForgetSubjectHandler.Handle(body.Subject!, http.Command(), store, clock, ct);
+        ForgetSubject body, HttpContext http, IDocumentStore store, SubjectKeyStore keys, TimeProvider clock, CancellationToken ct) =>
+        await ForgetSubjectHandler.Handle(body.Subject!, http.Command(), store, keys, clock, ct);
 
     /// <summary>The last segment of the path as the client sent it, fully percent-decoded.</summary>
     private static string? RawPathSegment(HttpContext http)

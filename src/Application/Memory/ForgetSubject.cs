@@ -27,11 +27,11 @@ public static class ForgetSubjectHandler
     /// read as done (a mistyped or wrongly encoded subject).
     /// </summary>
     public static async Task<ForgetSubjectResult> Handle(
-        string subject, CommandContext command, IDocumentStore store, TimeProvider clock, CancellationToken ct)
+        string subject, CommandContext command, IDocumentStore store, SubjectKeyStore keys, TimeProvider clock, CancellationToken ct)
     {
         await using var session = store.OpenFor(command);
         var connection = await session.BeginAsync(ct);
-        var hadKey = await SubjectKeyStore.DestroyAsync(connection, command.Tenant, subject, ct);
+        var hadKey = await keys.DestroyAsync(connection, command.Tenant, subject, ct);
         await Recall.RecallSchema.EraseFromAnalysisCopiesAsync(connection, command.Tenant, subject, ct);
         var now = clock.GetUtcNow();
         var ids = await session.Query<MemoryState>()

@@ -3,6 +3,7 @@ using Aetherra.Domain.Memory;
 using Aetherra.Infrastructure.Crypto;
 using Aetherra.Infrastructure.EventStore;
 using Marten;
+using Npgsql;
 using MemoryState = Aetherra.Domain.Memory.Memory;
 
 namespace Aetherra.Application.Memory;
@@ -19,43 +20,62 @@ internal static class MemoryWriter
         IReadOnlyList<RecordMemory> items, CommandContext command, IDocumentStore store, SubjectKeyStore keys,
         TimeProvider clock, Func<IReadOnlyList<WrittenMemory>, int> acceptedStatus, CancellationToken ct, Guid? derivedFromKey = null)
     {
+        // The first attempt trusts the cached keys and lets the store say otherwise in the same round trip as the
+        // write (the key proof fails on a destroyed key); the second reads the keys afresh under lock.
         for (var attempt = 1; ; attempt++)
         {
             await using var session = store.OpenFor(command);
             try
             {
-                return await RecordOnceAsync(items, command, session, keys, clock, acceptedStatus, ct, derivedFromKey);
+                return await RecordOnceAsync(items, command, session, keys, clock, acceptedStatus, optimistic: attempt == 1, ct, derivedFromKey);
             }
             catch (Exception e) when (attempt == 1 && Sessions.IsUniqueViolation(e, MemoryConfiguration.DedupIndex))
             {
-                // A concurrent write of the same content committed first; the retry finds it and answers its id.
+                // A concurrent write of the same content committed first: the retry finds it and answers its id.
+            }
+            catch (Exception e) when (attempt == 1
+                                      && Aetherra.Infrastructure.Database.StoreFailures.Postgres(e)?.SqlState == SubjectKeyStore.KeyGoneSqlState)
+            {
+                // A cached key was destroyed (its subject forgotten, maybe on another node): drop them, read afresh.
+                foreach (var subject in items.Select(i => i.Subject!).Distinct(StringComparer.Ordinal)) keys.Evict(command.Tenant, subject);
             }
         }
     }
 
     private static async Task<(IReadOnlyList<WrittenMemory>, long)> RecordOnceAsync(
         IReadOnlyList<RecordMemory> items, CommandContext command, IDocumentSession session, SubjectKeyStore keys,
-        TimeProvider clock, Func<IReadOnlyList<WrittenMemory>, int> acceptedStatus, CancellationToken ct, Guid? derivedFromKey)
+        TimeProvider clock, Func<IReadOnlyList<WrittenMemory>, int> acceptedStatus, bool optimistic, CancellationToken ct,
+        Guid? derivedFromKey)
     {
-        var connection = await session.BeginAsync(ct);
-        // Content derived from something sealed with this key (an extracted turn): written only while the key lives.
-        if (derivedFromKey is { } source && !await SubjectKeyStore.HoldAsync(connection, command.Tenant, source, ct))
-            throw new SourceForgotten();
         var now = clock.GetUtcNow();
+        NpgsqlConnection? connection = null;
+        async Task<NpgsqlConnection> Connection() => connection ??= await session.BeginAsync(ct);
+        if (!optimistic || items.Count > 1) await Connection();
+        // Content derived from something sealed with this key (an extracted turn): written only while the key lives.
+        if (derivedFromKey is { } source && !await SubjectKeyStore.HoldAsync(await Connection(), command.Tenant, source, ct))
+            throw new SourceForgotten();
 
         var keysBySubject = new Dictionary<string, DataKey>(StringComparer.Ordinal);
         // Always in the same order: two batches creating keys for the same new subjects then wait on each
         // other in one order and never deadlock.
         foreach (var subject in items.Select(i => i.Subject!).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
-            keysBySubject[subject] = await keys.GetOrCreateAsync(connection, command.Tenant, subject, ct);
+        {
+            if (!optimistic) keys.Evict(command.Tenant, subject);
+            var (key, proven) = await keys.ForWriteAsync(Connection, command.Tenant, subject, ct);
+            if (!proven) session.QueueOperation(new SubjectKeyProof(command.Tenant, subject, key.Id));
+            keysBySubject[subject] = key;
+        }
 
         var hashes = items.Select(i => MemoryContent.Hash(keysBySubject[i.Subject!], i.Content!, i.Subject!, i.Agent!)).ToArray();
+        // Dedup asks first rather than letting the unique index refuse: a refused insert has used its event
+        // sequence, and every such gap holds the async projections (recall, the Merkle log) until the daemon
+        // gives up on it, which a duplicate write (common from assistants) must not cost.
         var distinct = hashes.Distinct().ToArray();
         var known = (await session.Query<MemoryState>()
                 .Where(m => distinct.Contains(m.DedupKey))
                 .Select(m => new { m.Id, m.ContentHash, m.Version })
                 .ToListAsync(ct))
-            .ToDictionary(m => m.ContentHash, m => (m.Id, m.Version));
+            .ToDictionary(m => m.ContentHash, m => (m.Id, m.Version), StringComparer.Ordinal);
 
         var results = new List<WrittenMemory>(items.Count);
         var recorded = new List<MemoryRecorded>(items.Count);
@@ -88,13 +108,12 @@ internal static class MemoryWriter
         if (items.Count == 1)
             foreach (var e in recorded) session.Events.StartStream<MemoryState>(e.MemoryId, e);
         else if (recorded.Count > 0)
-            await NewStreamCopy.WriteAsync(connection, session.DocumentStore, command.Tenant, command.Actor,
+            await NewStreamCopy.WriteAsync(await Connection(), session.DocumentStore, command.Tenant, command.Actor,
                 command.RequestId.ToString(), now,
                 recorded.Select(e => new NewStream(e.MemoryId, e, MemoryState.Create(e))).ToList(), ct);
 
         var target = items.Count == 1 ? results[0].Id.ToString() : null;
         var sequence = await session.CommitAsync(command, target, acceptedStatus(results), now, ct);
-        foreach (var key in keysBySubject.Values) key.Dispose();
         return (results, sequence);
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Npgsql;
 
 namespace Aetherra.Infrastructure.Crypto;
@@ -10,6 +11,27 @@ namespace Aetherra.Infrastructure.Crypto;
 public sealed class SubjectKeyStore(MasterKey master)
 {
     private const string Table = AetherraSettings.Schema + ".subject_keys";
+
+    /// <summary>
+    /// Live keys this process has used for writing, so that a write to a known subject neither reads nor
+    /// unwraps nor imports its key again (that was most of a write's CPU). A cached key is never trusted on
+    /// its own: each write that seals with one queues <see cref="ProofSql"/> into its own transaction.
+    /// Bounded by dropping everything at the limit: a cleared entry costs one read, not correctness.
+    /// </summary>
+    private readonly ConcurrentDictionary<(string Tenant, string Subject), DataKey> _live = new();
+    private const int LiveLimit = 50_000;
+
+    /// <summary>
+    /// Proves, inside the writing transaction, that the key (tenant, subject, key id) still exists, and takes
+    /// FOR KEY SHARE on it so that a forget waits for this transaction. A destroyed key fails the statement
+    /// with <see cref="KeyGoneSqlState"/> (division by a count of zero rows: no function to install, and not
+    /// foldable at plan time since the count is the query's own), which rolls the whole write back.
+    /// Parameters in Marten's positional form: tenant, subject, key id.
+    /// </summary>
+    public const string ProofSql =
+        $"select 1 / count(*)::int from (select 1 from {Table} where tenant_id = ? and subject = ? and key_id = ? for key share) live";
+
+    public const string KeyGoneSqlState = "22012";
 
     /// <summary>
     /// The subject's live key, created if it has none. Takes FOR KEY SHARE on the row so that a concurrent
@@ -39,6 +61,24 @@ public sealed class SubjectKeyStore(MasterKey master)
         var keyId = reader.GetGuid(0);
         return keyId == id ? new DataKey(id, material) : new DataKey(keyId, master.Unwrap((byte[])reader[1], Context(tenant, subject, keyId)));
     }
+
+    /// <summary>
+    /// The subject's key for sealing a write: from the cache when this process knows it (the caller must then
+    /// queue <see cref="ProofSql"/> into the same transaction: <c>Proven</c> is false), else read or created
+    /// on the caller's connection under FOR KEY SHARE (<c>Proven</c> is true). Callers never dispose it.
+    /// </summary>
+    public async Task<(DataKey Key, bool Proven)> ForWriteAsync(
+        Func<Task<NpgsqlConnection>> connection, string tenant, string subject, CancellationToken ct)
+    {
+        if (_live.TryGetValue((tenant, subject), out var cached)) return (cached, false);
+        var key = await GetOrCreateAsync(await connection(), tenant, subject, ct);
+        if (_live.Count >= LiveLimit) _live.Clear();
+        _live[(tenant, subject)] = key;
+        return (key, true);
+    }
+
+    /// <summary>Drops a key from the cache: a write found it destroyed, or this process destroys it.</summary>
+    public void Evict(string tenant, string subject) => _live.TryRemove((tenant, subject), out _);
 
     /// <summary>Keys for reading: only those still alive, by key id. A destroyed key is simply absent.</summary>
     public async Task<IReadOnlyDictionary<Guid, DataKey>> FindAsync(
@@ -74,8 +114,9 @@ public sealed class SubjectKeyStore(MasterKey master)
     }
 
     /// <summary>Destroys the subject's key inside the caller's transaction; true when there was one.</summary>
-    public static async Task<bool> DestroyAsync(NpgsqlConnection connection, string tenant, string subject, CancellationToken ct)
+    public async Task<bool> DestroyAsync(NpgsqlConnection connection, string tenant, string subject, CancellationToken ct)
     {
+        Evict(tenant, subject);
         await using var cmd = new NpgsqlCommand($"delete from {Table} where tenant_id = $1 and subject = $2", connection);
         cmd.Parameters.Add(new() { Value = tenant });
         cmd.Parameters.Add(new() { Value = subject });

@@ -19,6 +19,13 @@ public static class SerilogSetup
             .MinimumLevel.Override("Npgsql", LogEventLevel.Warning)
             // Aetherra has HTTP endpoints and no message handlers, by design: Wolverine's warning about that is noise.
             .Filter.ByExcluding(e => e.MessageTemplate.Text.StartsWith("Wolverine found no handlers", StringComparison.Ordinal))
+            // A write that meets a known content (the dedup index) or a destroyed cached key (the key proof) is
+            // refused by the store by design and retried by the writer; Marten's dump of that batch, with its
+            // parameters (subjects, sealed content), is neither an error nor something a log should hold.
+            .Filter.ByExcluding(e => e.Exception is { } x && Database.StoreFailures.Postgres(x) is { } pg
+                                     && (pg is { SqlState: "23505", ConstraintName: "mt_doc_memory_uidx_dedup" }
+                                         || pg.SqlState == Crypto.SubjectKeyStore.KeyGoneSqlState)
+                                     && e.MessageTemplate.Text.StartsWith("Marten encountered an exception", StringComparison.Ordinal))
             // The MCP SDK logs every request at Information; the request log line of /mcp says enough.
             .MinimumLevel.Override("ModelContextProtocol", LogEventLevel.Warning)
             .Enrich.FromLogContext();

@@ -168,7 +168,7 @@ public sealed class McpHttpTests(AetherraFixture fx)
         Assert.Equal(404, missing.GetProperty("status").GetInt32());
 
         var verified = await client.OkAsync("audit_verify", new { });
-        Assert.True(verified.GetProperty("ok").GetBoolean());
+        Assert.True(verified.GetProperty("ok").GetBoolean(), verified.ToString());
         var health = await client.OkAsync("homeostasis_status", new { });
         Assert.Contains(health.GetProperty("state").GetString(), new[] { "stable", "degraded", "correcting" });
 
