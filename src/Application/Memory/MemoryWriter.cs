@@ -51,9 +51,6 @@ internal static class MemoryWriter
         NpgsqlConnection? connection = null;
         async Task<NpgsqlConnection> Connection() => connection ??= await session.BeginAsync(ct);
         if (!optimistic || items.Count > 1) await Connection();
-        // Content derived from something sealed with this key (an extracted turn): written only while the key lives.
-        if (derivedFromKey is { } source && !await SubjectKeyStore.HoldAsync(await Connection(), command.Tenant, source, ct))
-            throw new SourceForgotten();
 
         var keysBySubject = new Dictionary<string, DataKey>(StringComparer.Ordinal);
         // Always in the same order: two batches creating keys for the same new subjects then wait on each
@@ -64,6 +61,14 @@ internal static class MemoryWriter
             var (key, proven) = await keys.ForWriteAsync(Connection, command.Tenant, subject, ct);
             if (!proven) session.QueueOperation(new SubjectKeyProof(command.Tenant, subject, key.Id));
             keysBySubject[subject] = key;
+        }
+        // Content derived from something sealed with a key (an extracted turn) is written only under that same key,
+        // which this write proves alive like any other (the proof in its batch, or the read under lock): a subject
+        // forgotten since has no such key, and the new one this attempt would have made rolls back with it.
+        if (derivedFromKey is { } source && keysBySubject.Values.Any(k => k.Id != source))
+        {
+            foreach (var subject in keysBySubject.Keys) keys.Evict(command.Tenant, subject);
+            throw new SourceForgotten();
         }
 
         var hashes = items.Select(i => MemoryContent.Hash(keysBySubject[i.Subject!], i.Content!, i.Subject!, i.Agent!)).ToArray();

@@ -99,20 +99,6 @@ public sealed class SubjectKeyStore(MasterKey master)
         return found;
     }
 
-    /// <summary>
-    /// Whether the key is still alive, holding it (FOR KEY SHARE) until the caller's transaction ends: a write derived
-    /// from content sealed with this key checks it first, so a concurrent forget either waits for that write (and then
-    /// forgets what it wrote) or has destroyed the key already (and the write is refused). Either way no new key is
-    /// minted for content of a forgotten subject.
-    /// </summary>
-    public static async Task<bool> HoldAsync(NpgsqlConnection connection, string tenant, Guid keyId, CancellationToken ct)
-    {
-        await using var cmd = new NpgsqlCommand($"select 1 from {Table} where tenant_id = $1 and key_id = $2 for key share", connection);
-        cmd.Parameters.Add(new() { Value = tenant });
-        cmd.Parameters.Add(new() { Value = keyId });
-        return await cmd.ExecuteScalarAsync(ct) is not null;
-    }
-
     /// <summary>Destroys the subject's key inside the caller's transaction; true when there was one.</summary>
     public async Task<bool> DestroyAsync(NpgsqlConnection connection, string tenant, string subject, CancellationToken ct)
     {
