@@ -139,12 +139,8 @@ public static class RegisterPluginHandler
         var canonical = CanonicalJson.CanonicalText(request.Manifest!.Value);
         var signature = Signatures.Decode(request.Signature)!;
 
-        var key = await session.LoadAsync<PublisherKey>(PluginStreams.PublisherKey(command.Tenant, manifest.PublisherKeyId), ct)
-                  ?? throw new DomainRuleViolated($"publisher key {manifest.PublisherKeyId} is not trusted in this tenant");
-        if (key.Revoked) throw new DomainRuleViolated($"publisher key {key.KeyId} is revoked");
-        if (!Ed25519Signatures.Verify(Convert.FromBase64String(key.PublicKey), System.Text.Encoding.UTF8.GetBytes(canonical), signature))
-            throw new DomainRuleViolated(
-                $"the signature does not verify with publisher key {key.KeyId} over the manifest's RFC 8785 canonical JSON (changed after signing, or signed by another key)");
+        var key = await session.LoadAsync<PublisherKey>(PluginStreams.PublisherKey(command.Tenant, manifest.PublisherKeyId), ct);
+        if (Untrusted(key, manifest.PublisherKeyId, canonical, signature) is { } untrusted) throw new DomainRuleViolated(untrusted);
         if (settings.Hosts.Refusal(manifest.Endpoint) is { } refusal) throw new DomainRuleViolated(refusal);
 
         var streamId = PluginStreams.Plugin(command.Tenant, manifest.Id);
@@ -165,6 +161,17 @@ public static class RegisterPluginHandler
             throw Changed(manifest.Id);
         }
     }
+
+    /// <summary>
+    /// Why a manifest signed with this publisher key is not to be trusted in the tenant whose trust store gave the key
+    /// (null when it is): the key unknown or revoked there, or the signature not over the manifest's canonical text.
+    /// </summary>
+    public static string? Untrusted(PublisherKey? key, string keyId, string canonicalManifest, byte[] signature) =>
+        key is null ? $"publisher key {keyId} is not trusted in this tenant"
+        : key.Revoked ? $"publisher key {key.KeyId} is revoked"
+        : !Ed25519Signatures.Verify(Convert.FromBase64String(key.PublicKey), System.Text.Encoding.UTF8.GetBytes(canonicalManifest), signature)
+            ? $"the signature does not verify with publisher key {key.KeyId} over the manifest's RFC 8785 canonical JSON (changed after signing, or signed by another key)"
+            : null;
 
     /// <summary>Commits what <see cref="DecideAsync"/> appended (and anything added since), audited as the command.</summary>
     public static async Task<RegisterPluginResult> CommitAsync(

@@ -145,11 +145,7 @@ public static class HubCatalogue
             var input = request.Parsed.Input!;
             var key = await trustStore.LoadAsync<PublisherKey>(PluginStreams.PublisherKey(trustStore.TenantId, input.PublisherKeyId!), ct);
             var canonicalManifest = CanonicalJson.CanonicalText(manifest!.Value);
-            var reason = key is null ? $"publisher key {input.PublisherKeyId} is not trusted in this tenant"
-                : key.Revoked ? $"publisher key {key.KeyId} is revoked in this tenant"
-                : !Ed25519Signatures.Verify(Convert.FromBase64String(key.PublicKey), Encoding.UTF8.GetBytes(canonicalManifest), Signatures.Decode(sigText)!)
-                    ? $"the manifest's signature does not verify with publisher key {key.KeyId} (changed after signing, or signed by another key)"
-                    : null;
+            var reason = RegisterPluginHandler.Untrusted(key, input.PublisherKeyId!, canonicalManifest, Signatures.Decode(sigText)!);
             if (reason is not null)
             {
                 refused.Add(new(pluginId, version, reason));
