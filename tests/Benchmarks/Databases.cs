@@ -32,6 +32,12 @@ public sealed class Databases(string serverConnection) : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         NpgsqlConnection.ClearAllPools();
+        // For profiling by hand (EXPLAIN on the loaded data): the driver run against a cluster of one's own.
+        if (Environment.GetEnvironmentVariable("AETHERRA_BENCH_KEEP_DATABASES") == "1")
+        {
+            Console.Error.WriteLine($"aetherra-bench: kept the databases {string.Join(", ", _created)} (AETHERRA_BENCH_KEEP_DATABASES=1)");
+            return;
+        }
         await using var admin = new NpgsqlConnection(serverConnection);
         await admin.OpenAsync();
         foreach (var name in _created)

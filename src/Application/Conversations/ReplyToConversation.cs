@@ -87,6 +87,7 @@ public static class ReplyToConversation
         Task committed, CancellationTokenSource abandon)
     {
         var ct = abandon.Token;
+        var began = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             var history = OpenTurnsAsync(conversation, command.Tenant, engine, ct);
@@ -97,12 +98,24 @@ public static class ReplyToConversation
             var turns = await history;
             turns.Add(new PromptMessage(TurnRole.User, body.Message!));
             var prompt = Grounding.Build(memories, turns);
+            var prompted = System.Diagnostics.Stopwatch.GetTimestamp();
 
             var text = new StringBuilder();
             var frames = new List<int>();
             var (generation, calls) = await engine.Models.GenerateAsync(prompt, async chunk =>
             {
                 // The first token waits for the user turn's commit (a no-op after it).
+                if (frames.Count == 0 && engine.Log.IsEnabled(LogLevel.Debug))
+                {
+                    var chunked = System.Diagnostics.Stopwatch.GetTimestamp();
+                    var wasCommitted = committed.IsCompleted;
+                    await committed.WaitAsync(ct);
+                    engine.Log.LogDebug(
+                        "Reply to turn {Turn}: recall and prompt {Prompt:0.00} ms (recall tookMs {Recall:0.00}), provider's first chunk {Chunk:0.00} ms later, then {Commit:0.00} ms waiting for the user turn's commit ({Already})",
+                        stream.Turn, System.Diagnostics.Stopwatch.GetElapsedTime(began, prompted).TotalMilliseconds, recalled.TookMs,
+                        System.Diagnostics.Stopwatch.GetElapsedTime(prompted, chunked).TotalMilliseconds,
+                        System.Diagnostics.Stopwatch.GetElapsedTime(chunked).TotalMilliseconds, wasCommitted ? "committed already" : "waited");
+                }
                 await committed.WaitAsync(ct);
                 text.Append(chunk);
                 frames.Add(chunk.Length);

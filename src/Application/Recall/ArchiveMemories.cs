@@ -29,7 +29,7 @@ public sealed class ArchiveMemoriesValidator : AbstractValidator<ArchiveMemories
 /// the RecallEntry projection flags the rows, so a rebuild reproduces the tiers. At most <see cref="MaxPerRun"/>
 /// memories per run (the oldest first); run it again for more.
 /// </summary>
-public sealed class ArchiveMemories(IDocumentStore store, NpgsqlDataSource dataSource, TimeProvider clock)
+public sealed class ArchiveMemories(IDocumentStore store, NpgsqlDataSource dataSource, TimeProvider clock, RecallUsage usage)
 {
     public const int DefaultOlderThanDays = 180;
 
@@ -42,6 +42,8 @@ public sealed class ArchiveMemories(IDocumentStore store, NpgsqlDataSource dataS
         await using (var cmd = dataSource.CreateCommand($"select coalesce(max(seq_id), 0) from {Infrastructure.AetherraSettings.Schema}.mt_events"))
             highest = (long)(await cmd.ExecuteScalarAsync(ct))!;
         await Consistency.WaitForProjectionAsync(dataSource, RecallProjection.Name, highest, clock, ct);
+        // This node's recalls so far are in recall_usage before it is read (another node's last FlushInterval may not be).
+        await usage.FlushAsync(ct);
 
         var now = clock.GetUtcNow();
         var days = request.OlderThanDays ?? DefaultOlderThanDays;

@@ -42,6 +42,8 @@ public static class RecallConfiguration
         marten.Services.AddSingleton<RecallIndex>();
         marten.Services.AddSingleton(sp => RecallRankingSettings.From(sp.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>()));
         marten.Services.AddSingleton<RecallShadow>();
+        marten.Services.AddSingleton<RecallUsage>();
+        marten.Services.AddHostedService(sp => sp.GetRequiredService<RecallUsage>());
         marten.Services.AddSingleton<RecallQuery>();
         marten.Services.AddSingleton<ListMemories>();
         marten.Services.AddSingleton<ConsolidateMemories>();
