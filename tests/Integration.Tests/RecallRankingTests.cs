@@ -72,4 +72,73 @@ public sealed class RecallRankingTests(AetherraFixture fx)
         Assert.All(absent.Concat(off), r =>
             Assert.True(!r.TryGetProperty("explain", out var e) || e.ValueKind == JsonValueKind.Null, r.ToString()));
     }
+
+    [Fact]
+    public async Task a_lexemes_frequency_by_one_binary_search_is_its_number_of_positions_for_every_frequency_postgresql_keeps()
+    {
+        await using var connection = fx.OpenDatabase();
+        await using var cmd = new Npgsql.NpgsqlCommand($"""
+            select n, {Application.Recall.RecallQuery.TermFrequencySql("v", "'ask'::tsquery")},
+                coalesce((select array_length(u.positions, 1) from unnest(v) u where u.lexeme = 'ask'), 0),
+                {Application.Recall.RecallQuery.TermFrequencySql("strip(v)", "'ask'::tsquery")},
+                {Application.Recall.RecallQuery.TermFrequencySql("v", "'absent'::tsquery")}
+            from (select n, to_tsvector('english', repeat('asked zebra ', n)) v from generate_series(1, 300) n) x
+            """, connection);
+        await using var reader = await cmd.ExecuteReaderAsync(TestContext.Current.CancellationToken);
+        var rows = 0;
+        while (await reader.ReadAsync(TestContext.Current.CancellationToken))
+        {
+            var n = reader.GetInt32(0);
+            Assert.Equal(Math.Min(n, 255), reader.GetInt32(2));
+            Assert.Equal(reader.GetInt32(2), Convert.ToInt32(reader.GetValue(1)));
+            Assert.Equal(1, Convert.ToInt32(reader.GetValue(3)));
+            Assert.Equal(0, Convert.ToInt32(reader.GetValue(4)));
+            rows++;
+        }
+        Assert.Equal(300, rows);
+    }
+
+    [Theory]
+    [InlineData("kayak trips")]
+    [InlineData("kayak alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november")]
+    public async Task bm25_of_recall_equals_bm25_over_the_unnested_text_vectors_for_short_and_long_queries(string query)
+    {
+        var tenant = await fx.NewTenantAsync();
+        var client = fx.Client(tenant.Key);
+        var words = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november".Split(' ');
+        var (_, sequence) = await client.RecordBatchAsync(Enumerable.Range(0, 30).Select(i => Api.Memory(
+            string.Join(' ', Enumerable.Range(0, 3 + i % 9).Select(j => words[(i * 7 + j * 3) % words.Length]))
+            + string.Concat(Enumerable.Repeat(" kayak", i % 4)) + (i % 5 == 0 ? " trips" : ""), subject: "wes")));
+
+        var results = await client.RecallAsync(new { query, subject = "wes", explain = true, limit = 100, minSequence = sequence });
+
+        // The formula as it was computed before (every lexeme of each match unnested and joined to the statistics).
+        var expected = new Dictionary<Guid, double>();
+        await using (var connection = fx.OpenDatabase())
+        await using (var cmd = new Npgsql.NpgsqlCommand("""
+            with s as (select docs::float8 as n, total_len::float8 / docs as avgdl from aetherra.recall_subjects where tenant_id = $1 and subject = 'wes'),
+            t as (select lexeme, ln(1 + (s.n - df + 0.5) / (df + 0.5)) as idf from aetherra.recall_terms, s
+                  where tenant_id = $1 and subject = 'wes' and lexeme = any(tsvector_to_array(to_tsvector('english', $2))))
+            select e.memory_id, sum(t.idf * d.tf * 2.2 / (d.tf + 1.2 * (1 - 0.75 + 0.75 * e.doc_len / s.avgdl)))
+            from aetherra.recall_entries e cross join s
+            cross join lateral (select u.lexeme, coalesce(array_length(u.positions, 1), 1) as tf from unnest(e.tsv) u) d
+            join t on t.lexeme = d.lexeme
+            where e.tenant_id = $1 and e.subject = 'wes' and e.valid_to is null
+            group by e.memory_id
+            """, connection))
+        {
+            cmd.Parameters.Add(new() { Value = tenant.Tenant });
+            cmd.Parameters.Add(new() { Value = query });
+            await using var reader = await cmd.ExecuteReaderAsync(TestContext.Current.CancellationToken);
+            while (await reader.ReadAsync(TestContext.Current.CancellationToken)) expected[reader.GetGuid(0)] = reader.GetDouble(1);
+        }
+
+        Assert.Equal(expected.Count, results.Count(r => r.GetProperty("explain").GetProperty("text").GetDouble() > 0));
+        foreach (var r in results)
+        {
+            var want = expected.GetValueOrDefault(r.GetProperty("id").GetGuid());
+            var got = r.GetProperty("explain").GetProperty("text").GetDouble();
+            Assert.True(Math.Abs(want - got) < 2e-6, $"text score {got}, expected {want}");
+        }
+    }
 }
