@@ -264,20 +264,29 @@ public sealed class RecallQuery(
 
     private const string ZetaTwo = "1.6449340668";
 
+    private static readonly System.Globalization.CultureInfo Inv = System.Globalization.CultureInfo.InvariantCulture;
+
+    /// <summary>K of BM25 for a match m (s.avgdl: the statistics' mean length).</summary>
+    private static readonly string Norm = string.Create(Inv, $"({Bm25K1} * (1 - {Bm25B} + {Bm25B} * m.doc_len / s.avgdl))");
+
+    /// <summary>
+    /// One CASE branch per count of the query's known lexemes (built once): BM25 of one lexeme is idf × tf × (k1 + 1) /
+    /// (tf + K), written idf × (1 − K / (tf + K)) here (× (k1 + 1) outside) so that tf is read once.
+    /// </summary>
+    private static readonly string ScoreBranches = string.Join("\n", Enumerable.Range(1, TermSlots)
+        .Select(n => $"when {n} then " + string.Join(" + ", Enumerable.Range(1, n)
+            .Select(i => $"x.idf{i} * (1 - {Norm} / ({TermFrequencySql("m.tsv", $"x.q{i}")} + {Norm}))"))));
+
+    /// <summary>The query's known lexemes (as one-lexeme queries) and their idf, bound once as scalars.</summary>
+    private static readonly string SlotColumns = string.Join(", ", Enumerable.Range(1, TermSlots).Select(i =>
+        $"(array_agg(quote_literal(lexeme)::tsquery order by lexeme))[{i}] as q{i}, (array_agg(idf order by lexeme))[{i}] as idf{i}"));
+
     private static string CandidatesSql(bool scoped, Filter filter)
     {
         const string cfg = RecallSchema.TextConfig;
-        var inv = System.Globalization.CultureInfo.InvariantCulture;
         var literal = scoped ? $"quote_literal({RecallSchema.ScopeSql("$1", "$3")} || lexeme)" : "quote_literal(lexeme)";
         var column = scoped ? "tsv_scoped" : "tsv";
-        // BM25 of one lexeme: idf × tf × (k1 + 1) / (tf + K), written idf × (k1 + 1) × (1 − K / (tf + K)) so tf appears once.
-        var norm = string.Create(inv, $"({Bm25K1} * (1 - {Bm25B} + {Bm25B} * m.doc_len / s.avgdl))");
-        string Term(int i) => $"x.idf{i} * (1 - {norm} / ({TermFrequencySql("m.tsv", $"x.q{i}")} + {norm}))";
-        var branches = string.Join("\n", Enumerable.Range(1, TermSlots)
-            .Select(n => $"when {n} then " + string.Join(" + ", Enumerable.Range(1, n).Select(Term))));
-        var slots = string.Join(", ", Enumerable.Range(1, TermSlots).Select(i =>
-            $"(array_agg(quote_literal(lexeme)::tsquery order by lexeme))[{i}] as q{i}, (array_agg(idf order by lexeme))[{i}] as idf{i}"));
-        return string.Create(inv, $"""
+        return string.Create(Inv, $"""
             with s as (select greatest(sum(docs), 1)::float8 as n, greatest(sum(total_len), 1)::float8 / greatest(sum(docs), 1) as avgdl
                   from {RecallSchema.Subjects} where tenant_id = $1 and ($3::text is null or subject = $3)),
             t as (select lexeme, ln(1 + (max(s.n) - sum(df) + 0.5) / (sum(df) + 0.5)) as idf
@@ -285,13 +294,13 @@ public sealed class RecallQuery(
                   where tenant_id = $1 and ($3::text is null or subject = $3)
                     and lexeme = any(tsvector_to_array(to_tsvector('{cfg}', $2)))
                   group by lexeme),
-            x as (select count(*) as k, string_agg({literal}, ' | ')::tsquery as every, {slots} from t),
+            x as (select count(*) as k, string_agg({literal}, ' | ')::tsquery as every, {SlotColumns} from t),
             m as (select memory_id, version, tsv, doc_len from {RecallSchema.Entries}, x
                   where tenant_id = $1 and {column} @@ x.every and {filter.Sql} and {filter.Rich}),
             b as (select memory_id, version, bm25 from (
                       select m.memory_id, m.version, {Bm25K1 + 1} * case x.k
-                          {branches}
-                          else (select sum(t.idf * (1 - {norm} / (coalesce(array_length(u.positions, 1), 1) + {norm})))
+                          {ScoreBranches}
+                          else (select sum(t.idf * (1 - {Norm} / (coalesce(array_length(u.positions, 1), 1) + {Norm})))
                                 from unnest(m.tsv) u join t on t.lexeme = u.lexeme) end as bm25
                       from m, x, s) scored
                   order by bm25 desc, memory_id
