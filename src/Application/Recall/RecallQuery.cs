@@ -233,7 +233,9 @@ public sealed class RecallQuery(
     /// at most <see cref="TermSlots"/> known lexemes reads each lexeme's frequency in a match with one binary search
     /// (<see cref="TermFrequencySql"/>) instead of unnesting the whole text vector, joining it to the statistics
     /// and grouping it back (about half the time per match; the same scores, see docs/recall.md). A longer query
-    /// is scored the old way.
+    /// is scored the old way. The query's statistics (t) and lexemes (x) are materialised once: inlined, a plan made
+    /// without statistics of a freshly loaded table re-read the subject's term statistics once per match (minutes
+    /// at 100,000; a reply's recall hit the 30 s command timeout).
     /// </para>
     /// </summary>
     private async Task<(Dictionary<(Guid, int), double> Text, Dictionary<(Guid, int), Row> Rows)> CandidatesAsync(
@@ -289,12 +291,12 @@ public sealed class RecallQuery(
         return string.Create(Inv, $"""
             with s as (select greatest(sum(docs), 1)::float8 as n, greatest(sum(total_len), 1)::float8 / greatest(sum(docs), 1) as avgdl
                   from {RecallSchema.Subjects} where tenant_id = $1 and ($3::text is null or subject = $3)),
-            t as (select lexeme, ln(1 + (max(s.n) - sum(df) + 0.5) / (sum(df) + 0.5)) as idf
+            t as materialized (select lexeme, ln(1 + (max(s.n) - sum(df) + 0.5) / (sum(df) + 0.5)) as idf
                   from {RecallSchema.Terms}, s
                   where tenant_id = $1 and ($3::text is null or subject = $3)
                     and lexeme = any(tsvector_to_array(to_tsvector('{cfg}', $2)))
                   group by lexeme),
-            x as (select count(*) as k, string_agg({literal}, ' | ')::tsquery as every, {SlotColumns} from t),
+            x as materialized (select count(*) as k, string_agg({literal}, ' | ')::tsquery as every, {SlotColumns} from t),
             m as (select memory_id, version, tsv, doc_len from {RecallSchema.Entries}, x
                   where tenant_id = $1 and {column} @@ x.every and {filter.Sql} and {filter.Rich}),
             b as (select memory_id, version, bm25 from (
