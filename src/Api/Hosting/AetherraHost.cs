@@ -98,12 +98,14 @@ public static class AetherraHost
         services.AddSingleton<Application.Operations.DeadLetters>();
         services.AddClusterTimer<Application.Operations.DeadLetters>("dead-letters");
         services.AddSingleton<Application.Events.EventFeed>();
-        services.AddSingleton<Application.Events.HighWaterSignal>();
-        services.AddHostedService(sp => sp.GetRequiredService<Application.Events.HighWaterSignal>());
+        services.AddSingleton<Application.Events.HighWaterSignals>();
+        services.AddHostedService(sp => sp.GetRequiredService<Application.Events.HighWaterSignals>());
         services.AddSingleton(AuditLogSettings.From(builder.Configuration, settings.MasterKey));
         services.AddSingleton<AuditSigner>();
-        services.AddSingleton<AuditLogStore>();
-        services.AddSingleton<AuditLogVerifier>();
+        // One Merkle log per database (AuditLogs); the singletons below are the home database's.
+        services.AddSingleton<AuditLogs>();
+        services.AddSingleton(sp => sp.GetRequiredService<AuditLogs>().Home.Store);
+        services.AddSingleton(sp => sp.GetRequiredService<AuditLogs>().Home.Verifier);
         services.AddSingleton<CheckpointPublisher>();
         services.AddSingleton(Application.Decisions.AutonomySettings.From(builder.Configuration));
         services.AddSingleton(Application.Exports.ExportFiles.From(builder.Configuration));

@@ -3,6 +3,7 @@ using Aetherra.Application.Memory;
 using Aetherra.Domain.Memory;
 using Aetherra.Domain.Recall;
 using Aetherra.Infrastructure;
+using Aetherra.Infrastructure.Database;
 using Aetherra.Infrastructure.Embeddings;
 using FluentValidation;
 using System.Text.Json;
@@ -70,7 +71,7 @@ public sealed class RecallRequestValidator : AbstractValidator<RecallRequest>
 /// in-process index, fused and shaped (<see cref="RecallRanking"/>), then read back with their content.
 /// </summary>
 public sealed class RecallQuery(
-    NpgsqlDataSource dataSource, RecallIndex index, TextEmbedder embedder, AetherraSettings settings, TimeProvider clock,
+    TenantDatabases databases, RecallIndex index, TextEmbedder embedder, AetherraSettings settings, TimeProvider clock,
     RecallRankingSettings ranking, RecallShadow shadows)
 {
     private const string WarmupTenant = "__warmup";
@@ -137,7 +138,7 @@ public sealed class RecallQuery(
     public async Task<RecallResponse> RunAsync(string tenant, RecallRequest request, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
-        await Common.Consistency.WaitForProjectionAsync(dataSource, RecallProjection.Name, request.MinSequence, clock, ct);
+        await Common.Consistency.WaitForProjectionAsync(databases.For(tenant), RecallProjection.Name, request.MinSequence, clock, ct);
         await index.SyncAsync(ct);
 
         var now = request.AsOf ?? clock.GetUtcNow();
@@ -178,7 +179,7 @@ public sealed class RecallQuery(
         // What recall returned is what the archive policy must not call "never recalled".
         if (results.Count > 0 && tenant != WarmupTenant)
         {
-            await using var usage = dataSource.CreateCommand($"""
+            await using var usage = databases.For(tenant).CreateCommand($"""
                 insert into {RecallSchema.Usage} (tenant_id, memory_id, last_recalled_at, recalls)
                 select $1, id, $2, 1 from unnest($3::uuid[]) as u(id)
                 on conflict (tenant_id, memory_id) do update set last_recalled_at = excluded.last_recalled_at, recalls = {RecallSchema.Usage}.recalls + 1
@@ -224,7 +225,7 @@ public sealed class RecallQuery(
         string tenant, RecallRequest request, Filter filter, IReadOnlyList<(Guid Id, int Version)> semantic, CancellationToken ct)
     {
         const string cfg = RecallSchema.TextConfig;
-        await using var cmd = dataSource.CreateCommand($"""
+        await using var cmd = databases.For(tenant).CreateCommand($"""
             with q as (select {(request.Subject is null
                 ? $"replace(plainto_tsquery('{cfg}', $2)::text, ' & ', ' | ')::tsquery"
                 : $"(select string_agg(quote_literal({RecallSchema.ScopeSql("$1", "$3")} || l), ' | ') from unnest(tsvector_to_array(to_tsvector('{cfg}', $2))) l)::tsquery")} as q),
@@ -268,7 +269,7 @@ public sealed class RecallQuery(
     private async Task<Dictionary<(Guid, int), Row>> RowsAsync(
         string tenant, RecallRequest request, Filter filter, IReadOnlyList<(Guid Id, int Version)> keys, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand($"""
+        await using var cmd = databases.For(tenant).CreateCommand($"""
             select e.memory_id, e.version, null::float8, e.content, e.subject, e.agent, e.kind, e.tags, e.importance, e.occurred_at,
                 e.reinforced_at, e.reinforced_weight, e.metadata::text
             from unnest($9::uuid[], $10::int[]) as v(id, version)
