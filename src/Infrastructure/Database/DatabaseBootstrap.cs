@@ -83,6 +83,18 @@ public static class DatabaseBootstrap
         }
     }
 
+    /// <summary>Readiness of every database: the home one's schema, and each tenant group's events table.</summary>
+    public static async Task<bool> IsReadyAsync(TenantDatabases databases, CancellationToken ct)
+    {
+        if (!await IsReadyAsync(databases.Home.DataSource, ct)) return false;
+        foreach (var group in databases.All.Where(d => !d.IsHome))
+        {
+            await using var cmd = group.DataSource.CreateCommand($"select to_regclass('{S}.mt_events') is not null");
+            if (!(bool)(await cmd.ExecuteScalarAsync(ct))!) return false;
+        }
+        return true;
+    }
+
     /// <summary>True when the store answers and its schema is in place (readiness).</summary>
     public static async Task<bool> IsReadyAsync(NpgsqlDataSource dataSource, CancellationToken ct)
     {
