@@ -1,4 +1,6 @@
 using System.Net.Http.Headers;
+using Aetherra.Infrastructure.Database;
+using Microsoft.Extensions.Configuration;
 using Npgsql;
 
 namespace Aetherra.Integration.Tests;
@@ -108,6 +110,41 @@ public sealed class TenantDatabasesTests(AetherraFixture fx)
                     live.Add(JsonDocument.Parse(line[6..]).RootElement.GetProperty("streamId").GetGuid());
             Assert.Equal(mine.Order(), live.Order());
             Assert.DoesNotContain(live, theirs.Contains);
+        }
+    }
+
+    [Fact]
+    public async Task placement_is_read_from_configuration_and_a_mistake_stops_the_start()
+    {
+        await using var home = NpgsqlDataSource.Create("Host=127.0.0.1;Database=home");
+        TenantDatabases Read(Dictionary<string, string?> values) =>
+            TenantDatabases.From(new ConfigurationBuilder().AddInMemoryCollection(values).Build(), home, NpgsqlDataSource.Create);
+
+        await using var single = Read([]);
+        Assert.False(single.Placed);
+        Assert.Same(home, single.For("anyone"));
+
+        await using var placed = Read(new()
+        {
+            ["AETHERRA_TENANT_DATABASES"] = "eu=acme, globex; big=initech",
+            ["AETHERRA_TENANT_DB_EU"] = "Host=127.0.0.1;Database=eu",
+            ["AETHERRA_TENANT_DB_BIG"] = "Host=127.0.0.1;Database=big",
+        });
+        Assert.Equal(["home", "eu", "big"], placed.All.Select(d => d.Name));
+        Assert.Equal("eu", placed.Of("globex").Name);
+        Assert.Equal("big", placed.Of("initech").Name);
+        Assert.Equal("home", placed.Of("someone-else").Name);
+        Assert.Same(home, placed.For("default"));
+
+        foreach (var bad in new[] { "big=acme", "EU=acme", "home=acme", "eu=acme;eu=globex", "eu=acme,acme", "eu=", "eu=default", "acme" })
+        {
+            var e = Assert.Throws<InvalidOperationException>(() => Read(new()
+            {
+                ["AETHERRA_TENANT_DATABASES"] = bad,
+                ["AETHERRA_TENANT_DB_EU"] = "Host=127.0.0.1;Database=eu",
+                ["AETHERRA_TENANT_DB_HOME"] = "Host=127.0.0.1;Database=home",
+            }));
+            Assert.StartsWith("AETHERRA_TENANT_DATABASES: ", e.Message);
         }
     }
 

@@ -25,6 +25,12 @@ public sealed partial class TenantDatabases : IAsyncDisposable
     public const string PlacementVariable = "AETHERRA_TENANT_DATABASES";
     public const string ConnectionPrefix = "AETHERRA_TENANT_DB_";
 
+    /// <summary>
+    /// The bootstrap key's tenant stays home: the installation's own settings (the AI providers) are written by the
+    /// operator's tenant and read from the home database.
+    /// </summary>
+    public const string HomeOnlyTenant = "default";
+
     private readonly Dictionary<string, TenantDatabase> byTenant;
     private readonly Dictionary<string, TenantDatabase> byName;
 
@@ -77,7 +83,10 @@ public sealed partial class TenantDatabases : IAsyncDisposable
             var tenants = part[(eq + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             if (tenants.Length == 0) throw Bad($"the group '{name}' has no tenants");
             foreach (var tenant in tenants)
+            {
+                if (tenant == HomeOnlyTenant) throw Bad($"the tenant '{tenant}' (the bootstrap key's) stays in the home database");
                 if (!placed.Add(tenant)) throw Bad($"the tenant '{tenant}' is placed twice");
+            }
             var variable = ConnectionPrefix + name.ToUpperInvariant();
             var connection = config[variable];
             if (string.IsNullOrWhiteSpace(connection)) throw Bad($"the group '{name}' has no connection string: set {variable}");
