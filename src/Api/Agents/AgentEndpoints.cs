@@ -3,6 +3,7 @@ using Aetherra.Api.Http;
 using Aetherra.Application.Agents;
 using Aetherra.Application.Common;
 using Aetherra.Application.Keys;
+using Aetherra.Infrastructure.Database;
 using Marten;
 using Microsoft.AspNetCore.Authorization;
 using Npgsql;
@@ -30,9 +31,10 @@ public static class AgentEndpoints
         ResumeAgentHandler.Handle(name, http.Command(), store, clock, ct);
 
     [WolverineGet("/agents/{name}", OperationId = "agent.get"), Authorize(Policy = Scopes.TasksRead)]
-    public static async Task<AgentProfile> Get(string name, long? minSequence, HttpContext http, IDocumentStore store, NpgsqlDataSource db,
+    public static async Task<AgentProfile> Get(string name, long? minSequence, HttpContext http, IDocumentStore store, TenantDatabases databases,
         TimeProvider clock, CancellationToken ct)
     {
+        var db = databases.For(http.User.Tenant());
         await Consistency.WaitForAsync(db, minSequence, clock, ct);
         await using var session = store.QuerySession(http.User.Tenant());
         return await ReadAgent.Handle(name, session, ct);

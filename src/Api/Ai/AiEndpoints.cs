@@ -3,6 +3,7 @@ using Aetherra.Api.Http;
 using Aetherra.Application.Ai;
 using Aetherra.Application.Common;
 using Aetherra.Application.Keys;
+using Aetherra.Infrastructure.Database;
 using Marten;
 using Microsoft.AspNetCore.Authorization;
 using Npgsql;
@@ -24,8 +25,9 @@ public static class AiEndpoints
 
     [WolverineGet("/ai/usage", OperationId = "ai.usage"), Authorize(Policy = Scopes.ConversationsRead)]
     public static async Task<UsageView> Usage(
-        long? minSequence, HttpContext http, IDocumentStore store, NpgsqlDataSource db, TimeProvider clock, CancellationToken ct)
+        long? minSequence, HttpContext http, IDocumentStore store, TenantDatabases databases, TimeProvider clock, CancellationToken ct)
     {
+        var db = databases.For(http.User.Tenant());
         await Consistency.WaitForProjectionAsync(db, AiUsageProjection.ProjectionName, minSequence, clock, ct);
         await using var session = store.QuerySession(http.User.Tenant());
         return await ReadUsage.Handle(session, ct);

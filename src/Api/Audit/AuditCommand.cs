@@ -46,7 +46,7 @@ public sealed class AuditCommand : JasperFxAsyncCommand<AuditInput>
         switch (input.Verb.ToLowerInvariant(), input.FormatFlag.ToLowerInvariant())
         {
             case ("verify", _):
-                return await VerifyAsync(input, services.GetRequiredService<AuditLogVerifier>(), services.GetRequiredService<AuditSigner>());
+                return await VerifyAsync(input, services.GetRequiredService<AuditLogs>(), services.GetRequiredService<AuditSigner>());
             case ("replay", "table" or "json"):
                 return await ReplayAsync(input, services.GetRequiredService<IDocumentStore>());
             default:
@@ -55,19 +55,28 @@ public sealed class AuditCommand : JasperFxAsyncCommand<AuditInput>
         }
     }
 
-    private static async Task<bool> VerifyAsync(AuditInput input, AuditLogVerifier verifier, AuditSigner signer)
+    /// <summary>Every database's tree (one without tenant placement), each under its own origin (AuditLogs).</summary>
+    private static async Task<bool> VerifyAsync(AuditInput input, AuditLogs logs, AuditSigner signer)
     {
         var publicKey = input.PublicKeyFlag is { } given ? Convert.FromBase64String(given) : signer.PublicKey;
-        var origin = input.OriginFlag ?? signer.Origin;
-        var clock = Stopwatch.StartNew();
-        var report = await verifier.VerifyAsync(origin, publicKey, (done, total) =>
-            Console.Error.WriteLine($"verified {done:N0} of {total:N0} events ({(total == 0 ? 100 : done * 100 / total)}%), {done / Math.Max(clock.Elapsed.TotalSeconds, 1e-3):N0} events/s"),
-            CancellationToken.None);
-        Console.WriteLine(JsonSerializer.Serialize(report, Hosting.CommandLine.Json));
-        Console.Error.WriteLine(report.Ok
-            ? $"OK: {report.VerifiedEvents:N0} events and {report.Checkpoints} checkpoints verified in {clock.Elapsed.TotalSeconds:N1} s; root {report.RootHash}"
-            : $"FAILED{(report.FirstMismatch is { } s ? $" at sequence {s}" : "")}: {report.Problem}");
-        return report.Ok;
+        var ok = true;
+        foreach (var log in logs.All)
+        {
+            var origin = input.OriginFlag is { } o
+                ? (log.Database == logs.Home.Database ? o : $"{o}/{log.Database}")
+                : log.Origin;
+            var clock = Stopwatch.StartNew();
+            var report = await log.VerifyAsync(origin, publicKey, (done, total) =>
+                Console.Error.WriteLine($"verified {done:N0} of {total:N0} events ({(total == 0 ? 100 : done * 100 / total)}%), {done / Math.Max(clock.Elapsed.TotalSeconds, 1e-3):N0} events/s"),
+                CancellationToken.None);
+            Console.WriteLine(JsonSerializer.Serialize(report, Hosting.CommandLine.Json));
+            var where = logs.All.Count > 1 ? $" ({log.Database} database)" : "";
+            Console.Error.WriteLine(report.Ok
+                ? $"OK{where}: {report.VerifiedEvents:N0} events and {report.Checkpoints} checkpoints verified in {clock.Elapsed.TotalSeconds:N1} s; root {report.RootHash}"
+                : $"FAILED{where}{(report.FirstMismatch is { } s ? $" at sequence {s}" : "")}: {report.Problem}");
+            ok &= report.Ok;
+        }
+        return ok;
     }
 
     private static async Task<bool> ReplayAsync(AuditInput input, IDocumentStore store)

@@ -3,6 +3,7 @@ using Aetherra.Api.Http;
 using Aetherra.Application.Audit;
 using Aetherra.Application.Common;
 using Aetherra.Application.Keys;
+using Aetherra.Infrastructure.Database;
 using FluentValidation;
 using Marten;
 using Microsoft.AspNetCore.Authorization;
@@ -16,9 +17,10 @@ public static class AuditEndpoints
     [WolverineGet("/audit", OperationId = "audit.list"), Authorize(Policy = Scopes.AuditRead)]
     public static async Task<IResult> List(
         string? actor, string? action, string? stream, DateTimeOffset? from, DateTimeOffset? to, long? after, int? limit,
-        long? minSequence, HttpContext http, IValidator<AuditQuery> validator, IDocumentStore store, NpgsqlDataSource db,
+        long? minSequence, HttpContext http, IValidator<AuditQuery> validator, IDocumentStore store, TenantDatabases databases,
         TimeProvider clock, CancellationToken ct)
     {
+        var db = databases.For(http.User.Tenant());
         var query = new AuditQuery(actor, action, stream, from, to, after, limit);
         var validation = await validator.ValidateAsync(query, ct);
         if (!validation.IsValid) return RequestValidation.Invalid(http, validation);

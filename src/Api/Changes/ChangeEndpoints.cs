@@ -4,6 +4,7 @@ using Aetherra.Application.Changes;
 using Aetherra.Application.Common;
 using Aetherra.Application.Keys;
 using Aetherra.Infrastructure.AuditLog;
+using Aetherra.Infrastructure.Database;
 using FluentValidation;
 using Marten;
 using Microsoft.AspNetCore.Authorization;
@@ -39,9 +40,10 @@ public static class ChangeEndpoints
 
     /// <summary>Readable by whoever works on changes: proposers (changes:write), stage runners (changes:stage), and tasks:read.</summary>
     [WolverineGet("/changes/{id}", OperationId = "change.get")]
-    public static async Task<IResult> Get(Guid id, long? minSequence, HttpContext http, IDocumentStore store, NpgsqlDataSource db,
+    public static async Task<IResult> Get(Guid id, long? minSequence, HttpContext http, IDocumentStore store, TenantDatabases databases,
         TimeProvider clock, CancellationToken ct)
     {
+        var db = databases.For(http.User.Tenant());
         if (MayNotRead(http) is { } forbidden) return forbidden;
         await Consistency.WaitForAsync(db, minSequence, clock, ct);
         await using var session = store.QuerySession(http.User.Tenant());
@@ -51,8 +53,9 @@ public static class ChangeEndpoints
     /// <summary>The tenant's changes, oldest first, by status and proposing agent; <c>next</c> is the cursor for <c>after</c>. Read scopes as GET /changes/{id}.</summary>
     [WolverineGet("/changes", OperationId = "change.list")]
     public static async Task<IResult> List(string? status, string? agent, long? after, int? limit, long? minSequence, HttpContext http,
-        IValidator<ChangeQuery> validator, IDocumentStore store, NpgsqlDataSource db, TimeProvider clock, CancellationToken ct)
+        IValidator<ChangeQuery> validator, IDocumentStore store, TenantDatabases databases, TimeProvider clock, CancellationToken ct)
     {
+        var db = databases.For(http.User.Tenant());
         if (MayNotRead(http) is { } forbidden) return forbidden;
         var query = new ChangeQuery(status, agent, after, limit);
         var validation = await validator.ValidateAsync(query, ct);

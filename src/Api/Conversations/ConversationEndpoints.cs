@@ -4,6 +4,7 @@ using Aetherra.Application.Common;
 using Aetherra.Application.Conversations;
 using Aetherra.Application.Keys;
 using Aetherra.Infrastructure.Crypto;
+using Aetherra.Infrastructure.Database;
 using FluentValidation;
 using Marten;
 using Microsoft.AspNetCore.Authorization;
@@ -38,9 +39,10 @@ public static class ConversationEndpoints
 
     [WolverineGet("/conversations/{id}", OperationId = "conversation.get"), Authorize(Policy = Scopes.ConversationsRead)]
     public static async Task<ConversationView> Get(
-        Guid id, long? minSequence, HttpContext http, IDocumentStore store, NpgsqlDataSource db, SubjectKeyStore keys,
+        Guid id, long? minSequence, HttpContext http, IDocumentStore store, TenantDatabases databases, SubjectKeyStore keys,
         TimeProvider clock, CancellationToken ct)
     {
+        var db = databases.For(http.User.Tenant());
         await Consistency.WaitForAsync(db, minSequence, clock, ct);
         return await ReadConversation.Get(id, http.User.Tenant(), store, db, keys, ct);
     }
@@ -48,8 +50,9 @@ public static class ConversationEndpoints
     [WolverineGet("/conversations", OperationId = "conversation.list"), Authorize(Policy = Scopes.ConversationsRead)]
     public static async Task<IResult> List(
         string? subject, string? agent, int? limit, long? minSequence, HttpContext http, IValidator<ConversationQuery> validator,
-        IDocumentStore store, NpgsqlDataSource db, TimeProvider clock, CancellationToken ct)
+        IDocumentStore store, TenantDatabases databases, TimeProvider clock, CancellationToken ct)
     {
+        var db = databases.For(http.User.Tenant());
         var query = new ConversationQuery(subject, agent, limit);
         var validation = await validator.ValidateAsync(query, ct);
         if (!validation.IsValid) return RequestValidation.Invalid(http, validation);

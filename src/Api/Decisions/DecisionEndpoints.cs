@@ -4,6 +4,7 @@ using Aetherra.Application.Common;
 using Aetherra.Application.Decisions;
 using Aetherra.Application.Keys;
 using Aetherra.Infrastructure.Crypto;
+using Aetherra.Infrastructure.Database;
 using FluentValidation;
 using Marten;
 using Microsoft.AspNetCore.Authorization;
@@ -42,9 +43,10 @@ public static class DecisionEndpoints
 
     [WolverineGet("/decisions/{id}", OperationId = "decision.get"), Authorize(Policy = Scopes.DecisionsRead)]
     public static async Task<DecisionView> Get(
-        Guid id, long? minSequence, HttpContext http, IDocumentStore store, NpgsqlDataSource db, SubjectKeyStore keys,
+        Guid id, long? minSequence, HttpContext http, IDocumentStore store, TenantDatabases databases, SubjectKeyStore keys,
         TimeProvider clock, CancellationToken ct)
     {
+        var db = databases.For(http.User.Tenant());
         await Consistency.WaitForAsync(db, minSequence, clock, ct);
         return await ReadDecision.Get(id, http.User.Tenant(), http.User.HasScope(Scopes.MemoryRead), store, db, keys, ct);
     }
@@ -52,8 +54,9 @@ public static class DecisionEndpoints
     [WolverineGet("/decisions", OperationId = "decision.list"), Authorize(Policy = Scopes.DecisionsRead)]
     public static async Task<IResult> List(
         string? status, string? agent, string? category, long? after, int? limit, long? minSequence, HttpContext http,
-        IValidator<DecisionQuery> validator, IDocumentStore store, NpgsqlDataSource db, TimeProvider clock, CancellationToken ct)
+        IValidator<DecisionQuery> validator, IDocumentStore store, TenantDatabases databases, TimeProvider clock, CancellationToken ct)
     {
+        var db = databases.For(http.User.Tenant());
         var query = new DecisionQuery(status, agent, category, after, limit);
         var validation = await validator.ValidateAsync(query, ct);
         if (!validation.IsValid) return RequestValidation.Invalid(http, validation);

@@ -3,6 +3,7 @@ using Aetherra.Api.Http;
 using Aetherra.Application.Events;
 using Aetherra.Application.Common;
 using Aetherra.Application.Keys;
+using Aetherra.Infrastructure.Database;
 using Npgsql;
 using Microsoft.AspNetCore.Authorization;
 using Wolverine.Http;
@@ -17,9 +18,10 @@ public static class EventEndpoints
     /// <summary>The tenant's events after a sequence, a page at a time, up to the high-water mark.</summary>
     [WolverineGet("/events", OperationId = "events.list"), Authorize(Policy = Scopes.EventsRead)]
     public static async Task<IResult> List(
-        long? after, int? limit, string? types, long? minSequence, HttpContext http, EventFeed feed, NpgsqlDataSource db,
+        long? after, int? limit, string? types, long? minSequence, HttpContext http, EventFeed feed, TenantDatabases databases,
         TimeProvider clock, CancellationToken ct)
     {
+        var db = databases.For(http.User.Tenant());
         if (Invalid(http, after, limit, types) is { } problem) return problem;
         await Consistency.WaitForHighWaterAsync(db, minSequence, clock, ct);
         var page = await feed.ReadAsync(http.User.Tenant(), after ?? 0, limit ?? DefaultLimit, Types(types),
@@ -37,7 +39,7 @@ public static class EventEndpoints
         return app;
     }
 
-    private static async Task Stream(HttpContext http, EventFeed feed, HighWaterSignal signal, TimeProvider clock, long? after, string? types)
+    private static async Task Stream(HttpContext http, EventFeed feed, HighWaterSignals signals, TimeProvider clock, long? after, string? types)
     {
         var lastEventId = http.Request.Headers["Last-Event-ID"].ToString();
         long cursor;
@@ -58,6 +60,8 @@ public static class EventEndpoints
         }
 
         var tenant = http.User.Tenant();
+        // The sequences, mark and window of the tenant's database (docs/scaling.md).
+        var signal = signals.For(tenant);
         var filter = Types(types);
         var mayRead = http.User.HasScope(Scopes.MemoryRead);
         var ct = http.RequestAborted;

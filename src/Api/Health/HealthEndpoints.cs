@@ -9,7 +9,7 @@ public static class HealthEndpoints
     public static void MapHealth(this IEndpointRouteBuilder app)
     {
         app.MapGet("/health/live", () => Results.Ok(new { status = "live" })).AllowAnonymous().ExcludeFromDescription();
-        app.MapGet("/health/ready", async (NpgsqlDataSource db, CancellationToken ct) =>
+        app.MapGet("/health/ready", async (TenantDatabases db, CancellationToken ct) =>
         {
             try
             {

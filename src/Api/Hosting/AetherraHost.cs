@@ -43,9 +43,12 @@ public static class AetherraHost
     /// projections that take services: the live store, a store of the same shape in a schema of its own for an
     /// analysis rebuild (Application/Operations/AnalysisRebuild.cs), and the benchmarks' baseline store.
     /// </summary>
-    public static void ConfigureStore(StoreOptions opts, NpgsqlDataSource dataSource, HomeostasisSettings homeostasis, string schema)
+    /// <param name="placement">Tenants over several databases (docs/scaling.md); null or one database: the default tenancy.</param>
+    public static void ConfigureStore(StoreOptions opts, NpgsqlDataSource dataSource, HomeostasisSettings homeostasis, string schema,
+        Infrastructure.Database.TenantDatabases? placement = null)
     {
         MartenDefaults.Apply(opts, dataSource, schema);
+        if (placement is { Placed: true }) opts.Tenancy = new Infrastructure.Database.PlacedTenancy(opts, placement);
         Application.Audit.Configuration.Configure(opts);
         MemoryConfiguration.Configure(opts);
         RecallConfiguration.Configure(opts);
@@ -72,13 +75,20 @@ public static class AetherraHost
         services.AddSerilog((_, lc) => SerilogSetup.Configure(lc, builder.Configuration));
         services.AddSingleton(settings);
         services.AddSingleton(TimeProvider.System);
-        var dataSourceBuilder = new NpgsqlDataSourceBuilder(settings.ConnectionString);
-        // Prepared statements unless the connection string says otherwise: planning was a third of
-        // PostgreSQL's time per write (ops/bench).
-        if (!settings.ConnectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase))
-            dataSourceBuilder.ConnectionStringBuilder.MaxAutoPrepare = 64;
-        var dataSource = dataSourceBuilder.Build();
+        static NpgsqlDataSource BuildDataSource(string connectionString)
+        {
+            var dataSourceBuilder = new NpgsqlDataSourceBuilder(connectionString);
+            // Prepared statements unless the connection string says otherwise: planning was a third of
+            // PostgreSQL's time per write (ops/bench).
+            if (!connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase))
+                dataSourceBuilder.ConnectionStringBuilder.MaxAutoPrepare = 64;
+            return dataSourceBuilder.Build();
+        }
+        var dataSource = BuildDataSource(settings.ConnectionString);
         services.AddSingleton(dataSource);
+        // Which database holds each tenant's data: the home one only, unless AETHERRA_TENANT_DATABASES places groups.
+        var databases = Infrastructure.Database.TenantDatabases.From(builder.Configuration, dataSource, BuildDataSource);
+        services.AddSingleton(databases);
         services.AddSingleton(new MasterKey(settings.MasterKey));
         services.AddSingleton<SubjectKeyStore>();
         services.AddSingleton<ApiKeyStore>();
@@ -88,12 +98,14 @@ public static class AetherraHost
         services.AddSingleton<Application.Operations.DeadLetters>();
         services.AddClusterTimer<Application.Operations.DeadLetters>("dead-letters");
         services.AddSingleton<Application.Events.EventFeed>();
-        services.AddSingleton<Application.Events.HighWaterSignal>();
-        services.AddHostedService(sp => sp.GetRequiredService<Application.Events.HighWaterSignal>());
+        services.AddSingleton<Application.Events.HighWaterSignals>();
+        services.AddHostedService(sp => sp.GetRequiredService<Application.Events.HighWaterSignals>());
         services.AddSingleton(AuditLogSettings.From(builder.Configuration, settings.MasterKey));
         services.AddSingleton<AuditSigner>();
-        services.AddSingleton<AuditLogStore>();
-        services.AddSingleton<AuditLogVerifier>();
+        // One Merkle log per database (AuditLogs); the singletons below are the home database's.
+        services.AddSingleton<AuditLogs>();
+        services.AddSingleton(sp => sp.GetRequiredService<AuditLogs>().Home.Store);
+        services.AddSingleton(sp => sp.GetRequiredService<AuditLogs>().Home.Verifier);
         services.AddSingleton<CheckpointPublisher>();
         services.AddSingleton(Application.Decisions.AutonomySettings.From(builder.Configuration));
         services.AddSingleton(Application.Exports.ExportFiles.From(builder.Configuration));
@@ -120,13 +132,18 @@ public static class AetherraHost
             RecallConfiguration.AddRecallProjection(opts, sp);
         }));
         services.AddSingleton<Application.Operations.AnalysisRebuild>();
-        services.AddMarten(opts => ConfigureStore(opts, dataSource, homeostasis, AetherraSettings.Schema))
+        services.AddMarten(opts => ConfigureStore(opts, dataSource, homeostasis, AetherraSettings.Schema, databases))
             .AddRecall()
             .AddScripts()
             .ApplyAllDatabaseChangesOnStartup()
             // Async projections run under Wolverine's agent distribution: each on exactly one node of the
             // cluster, moved to another node when that one dies (DESIGN.md, "Scaling past one machine").
-            .IntegrateWithWolverine(m => m.UseWolverineManagedEventSubscriptionDistribution = true);
+            .IntegrateWithWolverine(m =>
+            {
+                m.UseWolverineManagedEventSubscriptionDistribution = true;
+                // Several databases: Wolverine's nodes, leadership and envelopes of the cluster stay in the home one.
+                if (databases.Placed) m.MasterDataSource = dataSource;
+            });
         // After Marten's own start-up work, which applies its schema first.
         services.AddHostedService<StartupTasks>();
         var cluster = ClusterSettings.From(builder.Configuration);

@@ -13,7 +13,7 @@ namespace Aetherra.Api.Hosting;
 /// the bootstrap key (operator, and admin of the default tenant), printed once and written to AETHERRA_ADMIN_KEY_FILE.
 /// </summary>
 public sealed class StartupTasks(
-    NpgsqlDataSource db, ApiKeyStore keys, IDocumentStore store, Application.Recall.RecallQuery recall, AetherraSettings settings,
+    NpgsqlDataSource db, Infrastructure.Database.TenantDatabases databases, ApiKeyStore keys, IDocumentStore store, Application.Recall.RecallQuery recall, AetherraSettings settings,
     IHostApplicationLifetime lifetime, Microsoft.AspNetCore.Hosting.Server.IServer server, ILogger<StartupTasks> log)
     : IHostedService
 {
@@ -21,7 +21,7 @@ public sealed class StartupTasks(
 
     public async Task StartAsync(CancellationToken ct)
     {
-        await DatabaseBootstrap.ApplyAsync(db, ct);
+        await DatabaseBootstrap.ApplyAsync(databases, ct);
         await Infrastructure.Jobs.JobRunner.FailInterruptedAsync(db, ct);
         await Warmup.RunAsync(store, ct);
         await recall.WarmAsync(ct);

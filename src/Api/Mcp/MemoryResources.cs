@@ -5,6 +5,7 @@ using Aetherra.Application.Keys;
 using Aetherra.Application.Memory;
 using Aetherra.Application.Recall;
 using Aetherra.Infrastructure.Crypto;
+using Aetherra.Infrastructure.Database;
 using FluentValidation;
 using Marten;
 using ModelContextProtocol.Server;
@@ -25,8 +26,9 @@ public static class MemoryResources
      Description("One memory as GET /memories/{id} answers it: content, subject, kind, tags, importance, version, status.")]
     public static async Task<string> Memory(
         [Description("The memory's id.")] string id,
-        McpCall call, IDocumentStore store, NpgsqlDataSource db, SubjectKeyStore keys, TimeProvider clock, CancellationToken ct)
+        McpCall call, IDocumentStore store, TenantDatabases databases, SubjectKeyStore keys, TimeProvider clock, CancellationToken ct)
     {
+        var db = databases.For(call.Tenant);
         if (!Guid.TryParse(id, out var memoryId)) throw new Application.Common.NotFound("memory");
         var memory = await ReadMemory.Get(memoryId, call.Tenant, store, db, keys, clock, ct);
         return JsonSerializer.Serialize(memory, McpJson.Options);
@@ -37,8 +39,9 @@ public static class MemoryResources
      Description("Everything remembered about one subject that is not forgotten, most recent first (at most 100).")]
     public static async Task<string> SubjectMemories(
         [Description("The subject (a user, customer or project id).")] string subject,
-        McpCall call, IDocumentStore store, NpgsqlDataSource db, SubjectKeyStore keys, TimeProvider clock, CancellationToken ct)
+        McpCall call, IDocumentStore store, TenantDatabases databases, SubjectKeyStore keys, TimeProvider clock, CancellationToken ct)
     {
+        var db = databases.For(call.Tenant);
         var memories = await ReadMemory.OfSubject(Uri.UnescapeDataString(subject), SubjectLimit, call.Tenant, store, db, keys, clock, ct);
         return JsonSerializer.Serialize(new { subject, items = memories }, McpJson.Options);
     }

@@ -5,6 +5,7 @@ using Aetherra.Application.Keys;
 using Aetherra.Application.Memory;
 using Aetherra.Application.Recall;
 using Aetherra.Infrastructure.Crypto;
+using Aetherra.Infrastructure.Database;
 using FluentValidation;
 using Marten;
 using ModelContextProtocol.Protocol;
@@ -101,12 +102,13 @@ public static class MemoryTools
         [Description("The memory's id.")] Guid id,
         McpCall call,
         IDocumentStore store,
-        NpgsqlDataSource db,
+        TenantDatabases databases,
         SubjectKeyStore keys,
         TimeProvider clock,
         [Description(MinSequenceHelp)] long? minSequence = null,
         CancellationToken ct = default)
     {
+        var db = databases.For(call.Tenant);
         await Consistency.WaitForAsync(db, minSequence, clock, ct);
         var m = await ReadMemory.Get(id, call.Tenant, store, db, keys, clock, ct);
         return McpJson.Result(m, $"Memory {m.Id} (v{m.Version}, {m.Status}, {m.Kind} about {m.Subject}): {m.Content ?? "(no content: forgotten)"}");
@@ -120,11 +122,12 @@ public static class MemoryTools
         [Description("The memory's id.")] Guid id,
         McpCall call,
         IDocumentStore store,
-        NpgsqlDataSource db,
+        TenantDatabases databases,
         TimeProvider clock,
         [Description(MinSequenceHelp)] long? minSequence = null,
         CancellationToken ct = default)
     {
+        var db = databases.For(call.Tenant);
         await Consistency.WaitForAsync(db, minSequence, clock, ct);
         var entries = await ReadMemory.History(id, call.Tenant, store, ct);
         return McpJson.Result(new MemoryHistory(id, entries),

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Aetherra.Application.Common;
 using Aetherra.Application.Keys;
 using Aetherra.Application.Plugins;
+using Aetherra.Infrastructure.Database;
 using FluentValidation;
 using Marten;
 using ModelContextProtocol.Protocol;
@@ -20,10 +21,11 @@ public static class PluginTools
      Description("The tenant's plugins with their status (only 'enabled' ones can be invoked), call counts, success rate and latency."),
      McpAccess(Scopes.PluginsRead)]
     public static async Task<CallToolResult> List(
-        McpCall call, IDocumentStore store, NpgsqlDataSource db, TimeProvider clock,
+        McpCall call, IDocumentStore store, TenantDatabases databases, TimeProvider clock,
         [Description("Read-your-writes: the 'sequence' a previous call returned.")] long? minSequence = null,
         CancellationToken ct = default)
     {
+        var db = databases.For(call.Tenant);
         await Consistency.WaitForProjectionAsync(db, PluginAnalyticsProjection.ProjectionName, minSequence, clock, ct);
         var list = await ReadPlugins.List(call.Tenant, store, ct);
         return McpJson.Result(list, list.Items.Count == 0

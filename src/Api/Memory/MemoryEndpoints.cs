@@ -4,6 +4,7 @@ using Aetherra.Application.Common;
 using Aetherra.Application.Keys;
 using Aetherra.Application.Memory;
 using Aetherra.Infrastructure.Crypto;
+using Aetherra.Infrastructure.Database;
 using Marten;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
@@ -32,17 +33,19 @@ public static class MemoryEndpoints
 
     [WolverineGet("/memories/{id}", OperationId = "memory.get"), Authorize(Policy = Scopes.MemoryRead)]
     public static async Task<MemoryView> Get(
-        Guid id, long? minSequence, HttpContext http, IDocumentStore store, NpgsqlDataSource db, SubjectKeyStore keys,
+        Guid id, long? minSequence, HttpContext http, IDocumentStore store, TenantDatabases databases, SubjectKeyStore keys,
         TimeProvider clock, CancellationToken ct)
     {
+        var db = databases.For(http.User.Tenant());
         await Consistency.WaitForAsync(db, minSequence, clock, ct);
         return await ReadMemory.Get(id, http.User.Tenant(), store, db, keys, clock, ct);
     }
 
     [WolverineGet("/memories/{id}/history", OperationId = "memory.history"), Authorize(Policy = Scopes.MemoryRead)]
     public static async Task<IReadOnlyList<MemoryHistoryEntry>> History(
-        Guid id, long? minSequence, HttpContext http, IDocumentStore store, NpgsqlDataSource db, TimeProvider clock, CancellationToken ct)
+        Guid id, long? minSequence, HttpContext http, IDocumentStore store, TenantDatabases databases, TimeProvider clock, CancellationToken ct)
     {
+        var db = databases.For(http.User.Tenant());
         await Consistency.WaitForAsync(db, minSequence, clock, ct);
         return await ReadMemory.History(id, http.User.Tenant(), store, ct);
     }

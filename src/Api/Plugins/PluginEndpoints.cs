@@ -3,6 +3,7 @@ using Aetherra.Api.Http;
 using Aetherra.Application.Common;
 using Aetherra.Application.Keys;
 using Aetherra.Application.Plugins;
+using Aetherra.Infrastructure.Database;
 using Marten;
 using Microsoft.AspNetCore.Authorization;
 using Npgsql;
@@ -24,16 +25,18 @@ public static class PluginEndpoints
 
     [WolverineGet("/plugins", OperationId = "plugin.list"), Authorize(Policy = Scopes.PluginsRead)]
     public static async Task<PluginList> List(
-        long? minSequence, HttpContext http, IDocumentStore store, NpgsqlDataSource db, TimeProvider clock, CancellationToken ct)
+        long? minSequence, HttpContext http, IDocumentStore store, TenantDatabases databases, TimeProvider clock, CancellationToken ct)
     {
+        var db = databases.For(http.User.Tenant());
         await Consistency.WaitForProjectionAsync(db, PluginAnalyticsProjection.ProjectionName, minSequence, clock, ct);
         return await ReadPlugins.List(http.User.Tenant(), store, ct);
     }
 
     [WolverineGet("/plugins/{id}", OperationId = "plugin.get"), Authorize(Policy = Scopes.PluginsRead)]
     public static async Task<PluginDetail> Get(
-        string id, long? minSequence, HttpContext http, IDocumentStore store, NpgsqlDataSource db, TimeProvider clock, CancellationToken ct)
+        string id, long? minSequence, HttpContext http, IDocumentStore store, TenantDatabases databases, TimeProvider clock, CancellationToken ct)
     {
+        var db = databases.For(http.User.Tenant());
         await Consistency.WaitForProjectionAsync(db, PluginAnalyticsProjection.ProjectionName, minSequence, clock, ct);
         return await ReadPlugins.Get(http.User.Tenant(), id, store, ct);
     }

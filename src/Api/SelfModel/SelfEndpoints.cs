@@ -3,6 +3,7 @@ using Aetherra.Api.Http;
 using Aetherra.Application.Common;
 using Aetherra.Application.Keys;
 using Aetherra.Application.SelfModel;
+using Aetherra.Infrastructure.Database;
 using Marten;
 using Microsoft.AspNetCore.Authorization;
 using Npgsql;
@@ -22,8 +23,9 @@ public static class SelfEndpoints
 
     [WolverineGet("/self", OperationId = "self.get"), Authorize(Policy = Scopes.DecisionsRead)]
     public static async Task<SelfView> Get(
-        long? minSequence, HttpContext http, IDocumentStore store, NpgsqlDataSource db, TimeProvider clock, CancellationToken ct)
+        long? minSequence, HttpContext http, IDocumentStore store, TenantDatabases databases, TimeProvider clock, CancellationToken ct)
     {
+        var db = databases.For(http.User.Tenant());
         await Consistency.WaitForProjectionAsync(db, SelfModelProjection.ProjectionName, minSequence, clock, ct);
         return await ReadSelf.Handle(http.User.Tenant(), store, ct);
     }

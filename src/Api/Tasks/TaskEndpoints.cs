@@ -3,6 +3,7 @@ using Aetherra.Api.Http;
 using Aetherra.Application.Common;
 using Aetherra.Application.Keys;
 using Aetherra.Application.Tasks;
+using Aetherra.Infrastructure.Database;
 using FluentValidation;
 using Marten;
 using Microsoft.AspNetCore.Authorization;
@@ -47,9 +48,10 @@ public static class TaskEndpoints
         CancelTaskHandler.Handle(id, body, http.Command(), store, clock, ct);
 
     [WolverineGet("/tasks/{id}", OperationId = "task.get"), Authorize(Policy = Scopes.TasksRead)]
-    public static async Task<TaskView> Get(Guid id, long? minSequence, HttpContext http, IDocumentStore store, NpgsqlDataSource db,
+    public static async Task<TaskView> Get(Guid id, long? minSequence, HttpContext http, IDocumentStore store, TenantDatabases databases,
         TimeProvider clock, CancellationToken ct)
     {
+        var db = databases.For(http.User.Tenant());
         await Consistency.WaitForAsync(db, minSequence, clock, ct);
         await using var session = store.QuerySession(http.User.Tenant());
         return await ReadTasks.Get(id, session, ct);
@@ -57,8 +59,9 @@ public static class TaskEndpoints
 
     [WolverineGet("/tasks", OperationId = "task.list"), Authorize(Policy = Scopes.TasksRead)]
     public static async Task<IResult> List(string? status, string? agent, int? limit, long? minSequence, HttpContext http,
-        IValidator<TaskQuery> validator, IDocumentStore store, NpgsqlDataSource db, TimeProvider clock, CancellationToken ct)
+        IValidator<TaskQuery> validator, IDocumentStore store, TenantDatabases databases, TimeProvider clock, CancellationToken ct)
     {
+        var db = databases.For(http.User.Tenant());
         var query = new TaskQuery(status, agent, limit);
         var validation = await validator.ValidateAsync(query, ct);
         if (!validation.IsValid) return RequestValidation.Invalid(http, validation);

@@ -57,7 +57,7 @@ public static class MemoryExtraction
         if (c is null || !c.Extraction || message.Turn < 1 || message.Turn > c.Turns.Count) return;
         var turn = c.Turns[message.Turn - 1];
         if (turn.Role != TurnRole.User) return;
-        var found = await engine.Keys.FindAsync(engine.DataSource, message.Tenant, [turn.Content.KeyId], ct);
+        var found = await engine.Keys.FindAsync(message.Tenant, [turn.Content.KeyId], ct);
         var text = ConversationContent.Open(found, message.Tenant, c.Id, turn.Number, turn.Content);
         foreach (var key in found.Values) key.Dispose();
         // The subject was forgotten since: there is nothing left to extract from.

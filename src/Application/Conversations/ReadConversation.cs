@@ -44,7 +44,7 @@ public static class ReadConversation
         var c = await session.LoadAsync<Conversation>(id, ct) ?? throw new NotFound("conversation");
         var found = c.Turns.Count == 0
             ? new Dictionary<Guid, DataKey>()
-            : await keys.FindAsync(dataSource, tenant, c.Turns.Select(t => t.Content.KeyId).Distinct().ToList(), ct);
+            : await keys.FindAsync(tenant, c.Turns.Select(t => t.Content.KeyId).Distinct().ToList(), ct);
         try
         {
             return new ConversationView(c.Id, c.Subject, c.Agent, c.Title, Lower(c.Status), c.Extraction, c.StartedAt, c.Version,

@@ -195,7 +195,7 @@ public static class ReplyToConversation
     {
         var recent = c.Turns.TakeLast(Grounding.RecentTurns).ToList();
         if (recent.Count == 0) return [];
-        var found = await engine.Keys.FindAsync(engine.DataSource, tenant, recent.Select(t => t.Content.KeyId).Distinct().ToList(), ct);
+        var found = await engine.Keys.FindAsync(tenant, recent.Select(t => t.Content.KeyId).Distinct().ToList(), ct);
         try
         {
             return recent

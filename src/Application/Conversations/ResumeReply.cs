@@ -34,7 +34,7 @@ public static partial class ResumeReply
         var reply = answer.Reply!;
         if (engine.Streams.Find(tenant, id, reply.ReplyTo) is { } byAnswer) return byAnswer;
 
-        var found = await engine.Keys.FindAsync(engine.DataSource, tenant, [answer.Content.KeyId], ct);
+        var found = await engine.Keys.FindAsync(tenant, [answer.Content.KeyId], ct);
         var content = ConversationContent.Open(found, tenant, id, answer.Number, answer.Content);
         foreach (var key in found.Values) key.Dispose();
         if (content is null) throw new NotFound("reply");

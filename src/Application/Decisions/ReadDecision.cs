@@ -58,7 +58,7 @@ public static class ReadDecision
         }).LastOrDefault(c => c is not null);
         var found = sealedText is null
             ? new Dictionary<Guid, Infrastructure.Crypto.DataKey>()
-            : await keys.FindAsync(dataSource, tenant, [sealedText.KeyId], ct);
+            : await keys.FindAsync(tenant, [sealedText.KeyId], ct);
         var content = MemoryContent.Open(found, tenant, cited.MemoryId, sealedText);
         foreach (var key in found.Values) key.Dispose();
         return new EvidenceView(cited.MemoryId, cited.Version, content, content is null, false);

@@ -4,6 +4,7 @@ using Aetherra.Application.Memory;
 using Aetherra.Domain.Memory;
 using Aetherra.Infrastructure;
 using Aetherra.Infrastructure.Crypto;
+using Aetherra.Infrastructure.Database;
 using Npgsql;
 
 namespace Aetherra.Application.Events;
@@ -21,15 +22,16 @@ public sealed record FeedPage(IReadOnlyList<FeedEvent> Events, long? Next, long 
 /// sequence is either committed or known to be a gap, so an event whose transaction commits late is
 /// delivered when it commits instead of being skipped. Memory content leaves sealed in the store and is
 /// shown opened here only where the caller may read it: confidential content only to keys with
-/// memory:read, nothing once the subject's key is destroyed.
+/// memory:read, nothing once the subject's key is destroyed. Sequences are those of the tenant's database
+/// (TenantDatabases): a tenant lives in one database, so its feed is that database's order, filtered by tenant.
 /// </summary>
-public sealed class EventFeed(NpgsqlDataSource dataSource, SubjectKeyStore keys)
+public sealed class EventFeed(TenantDatabases databases, SubjectKeyStore keys)
 {
     public const int MaxLimit = 1000;
     private const string S = AetherraSettings.Schema;
 
-    /// <summary>The highest sequence below which nothing can still appear.</summary>
-    public async Task<long> HighWaterMarkAsync(CancellationToken ct)
+    /// <summary>The highest sequence of a database below which nothing can still appear.</summary>
+    public static async Task<long> HighWaterMarkAsync(NpgsqlDataSource dataSource, CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand(Common.Consistency.HighWaterMarkSql);
         return (long)(await cmd.ExecuteScalarAsync(ct))!;
@@ -38,7 +40,8 @@ public sealed class EventFeed(NpgsqlDataSource dataSource, SubjectKeyStore keys)
     public async Task<FeedPage> ReadAsync(
         string tenant, long after, int limit, IReadOnlyCollection<string>? types, bool mayReadMemories, CancellationToken ct)
     {
-        var ceiling = await HighWaterMarkAsync(ct);
+        var dataSource = databases.For(tenant);
+        var ceiling = await HighWaterMarkAsync(dataSource, ct);
         await using var cmd = dataSource.CreateCommand($"""
             select seq_id, stream_id, type, version, timestamp, data::text from {S}.mt_events
             where tenant_id = $1 and seq_id > $2 and seq_id <= $3 and ($4::text[] is null or type = any($4))
@@ -61,11 +64,11 @@ public sealed class EventFeed(NpgsqlDataSource dataSource, SubjectKeyStore keys)
     }
 
     /// <summary>
-    /// Every tenant's events with after &lt; sequence &lt;= upTo (a range below the high-water mark), each as the
+    /// Every tenant's events of one database with after &lt; sequence &lt;= upTo (a range below its high-water mark), each as the
     /// SSE frame a reader with memory:read gets and the one a reader without it gets: what the live window
     /// shares among all subscribers, read, opened and serialised once.
     /// </summary>
-    public async Task<IReadOnlyList<LiveEvent>> ReadAllAsync(long after, long upTo, CancellationToken ct)
+    public async Task<IReadOnlyList<LiveEvent>> ReadAllAsync(NpgsqlDataSource dataSource, long after, long upTo, CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand($"""
             select tenant_id, seq_id, stream_id, type, version, timestamp, data::text from {S}.mt_events
@@ -113,7 +116,7 @@ public sealed class EventFeed(NpgsqlDataSource dataSource, SubjectKeyStore keys)
         if (sealedOnes.Count == 0) return hidden;
         var classification = await ClassificationsAsync(tenant, sealedOnes, ct);
         var sealedTexts = sealedOnes.ToDictionary(e => e, e => e.Data!["content"]!.Deserialize<EncryptedText>(JsonSerializerOptions.Web));
-        var found = await keys.FindAsync(dataSource, tenant, sealedTexts.Values.Where(s => s is not null).Select(s => s!.KeyId).Distinct().ToList(), ct);
+        var found = await keys.FindAsync(tenant, sealedTexts.Values.Where(s => s is not null).Select(s => s!.KeyId).Distinct().ToList(), ct);
         try
         {
             foreach (var e in sealedOnes)
@@ -146,7 +149,7 @@ public sealed class EventFeed(NpgsqlDataSource dataSource, SubjectKeyStore keys)
                 result[e.Data!["memoryId"]!.GetValue<Guid>()] = c;
         var ids = events.Select(e => e.Data!["memoryId"]!.GetValue<Guid>()).Where(id => !result.ContainsKey(id)).Distinct().ToArray();
         if (ids.Length == 0) return result;
-        await using var cmd = dataSource.CreateCommand(
+        await using var cmd = databases.For(tenant).CreateCommand(
             $"select id, data->>'classification' from {S}.mt_doc_memory where tenant_id = $1 and id = any($2)");
         cmd.Parameters.Add(new() { Value = tenant });
         cmd.Parameters.Add(new() { Value = ids });

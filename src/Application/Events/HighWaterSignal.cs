@@ -1,5 +1,7 @@
+using Aetherra.Infrastructure.Database;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 
 namespace Aetherra.Application.Events;
 
@@ -35,9 +37,10 @@ public sealed record LiveWindow(long From, long To, IReadOnlyList<LiveEvent> Eve
 /// One poll of the high-water mark for the whole process (every 100 ms while any live subscriber waits,
 /// none otherwise), instead of one per subscriber: subscribers wait on it. When the mark advances, the
 /// events up to it are read once, for every tenant, into the <see cref="Window"/>; a subscriber near the head
-/// takes its events from there and reads the store only when it is behind the window.
+/// takes its events from there and reads the store only when it is behind the window. One per database
+/// (<see cref="HighWaterSignals"/>): each database has its own sequence and high-water mark.
 /// </summary>
-public sealed class HighWaterSignal(EventFeed feed, TimeProvider clock, ILogger<HighWaterSignal> log) : BackgroundService
+public sealed class HighWaterSignal(EventFeed feed, NpgsqlDataSource database, TimeProvider clock, ILogger<HighWaterSignal> log) : BackgroundService
 {
     /// <summary>Most events the window keeps; an advance larger than this starts it again at the new mark.</summary>
     public const int WindowEvents = 20_000;
@@ -74,7 +77,7 @@ public sealed class HighWaterSignal(EventFeed feed, TimeProvider clock, ILogger<
             try
             {
                 // Nobody waits: no query. A subscriber arriving later waits at most one tick for a fresh mark.
-                var mark = Volatile.Read(ref waiting) == 0 ? 0 : await feed.HighWaterMarkAsync(stoppingToken);
+                var mark = Volatile.Read(ref waiting) == 0 ? 0 : await EventFeed.HighWaterMarkAsync(database, stoppingToken);
                 if (mark > Current)
                 {
                     await AdvanceWindowAsync(mark, stoppingToken);
@@ -107,7 +110,7 @@ public sealed class HighWaterSignal(EventFeed feed, TimeProvider clock, ILogger<
                 updated = new LiveWindow(mark, mark, [], new Dictionary<string, long>());
             else
             {
-                var added = await feed.ReadAllAsync(old.To, mark, ct);
+                var added = await feed.ReadAllAsync(database, old.To, mark, ct);
                 var events = old.Events.Concat(added).ToList();
                 var from = old.From;
                 if (events.Count > WindowEvents)
@@ -129,4 +132,24 @@ public sealed class HighWaterSignal(EventFeed feed, TimeProvider clock, ILogger<
     }
 
     private const string ForgottenSubjectType = "subject.forgotten.v1";
+}
+
+/// <summary>The live signal of each database (the home one only, without tenant placement), run together.</summary>
+public sealed class HighWaterSignals(EventFeed feed, TenantDatabases databases, TimeProvider clock, ILogger<HighWaterSignal> log) : IHostedService
+{
+    private readonly Dictionary<string, HighWaterSignal> signals =
+        databases.All.ToDictionary(d => d.Name, d => new HighWaterSignal(feed, d.DataSource, clock, log));
+
+    /// <summary>The signal of the tenant's database.</summary>
+    public HighWaterSignal For(string tenant) => signals[databases.Of(tenant).Name];
+
+    public async Task StartAsync(CancellationToken ct)
+    {
+        foreach (var signal in signals.Values) await signal.StartAsync(ct);
+    }
+
+    public async Task StopAsync(CancellationToken ct)
+    {
+        foreach (var signal in signals.Values) await signal.StopAsync(ct);
+    }
 }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Aetherra.Application.Common;
 using Aetherra.Infrastructure.AuditLog;
 using Aetherra.Infrastructure.Crypto;
+using Aetherra.Infrastructure.Database;
 using Aetherra.Infrastructure.Jobs;
 using FluentValidation;
 using Marten;
@@ -56,7 +57,7 @@ public sealed class ExportFiles(string root)
 
 /// <summary>Training exports over HTTP: a background job (aetherra.jobs) running <see cref="TrainingExport"/>, its files on disk.</summary>
 public sealed class ExportJobs(
-    IDocumentStore store, NpgsqlDataSource db, SubjectKeyStore keys, AuditLogStore log, JobRunner jobs, ExportFiles files)
+    IDocumentStore store, TenantDatabases databases, SubjectKeyStore keys, AuditLogs logs, JobRunner jobs, ExportFiles files)
 {
     public const string Kind = "export";
 
@@ -64,6 +65,9 @@ public sealed class ExportJobs(
     public async Task<ExportStarted> StartAsync(StartExport body, string tenant, CancellationToken ct)
     {
         var datasets = body.Datasets!.Order(StringComparer.Ordinal).ToList();
+        // The tenant's database and its Merkle log: the sequences of an export are that database's (docs/scaling.md).
+        var db = databases.For(tenant);
+        var log = logs.Of(tenant).Store;
         var asOf = await TrainingExport.ResolveAsync(log, datasets, body.AsOfSequence, ct);
         var id = await jobs.StartAsync(tenant, Kind, async (progress, stop) =>
         {

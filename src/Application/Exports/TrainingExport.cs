@@ -137,7 +137,7 @@ public static class TrainingExport
         var sealedTexts = memories.Values.Select(m => m.Content).Concat(versions.Values)
             .Concat(kept.SelectMany(c => c.Turns).Select(t => (EncryptedText?)t.Content))
             .OfType<EncryptedText>().Select(c => c.KeyId).Distinct().ToList();
-        var found = await keys.FindAsync(db, tenant, sealedTexts, ct);
+        var found = await keys.FindAsync(tenant, sealedTexts, ct);
         try
         {
             var files = new List<ExportedFile>();

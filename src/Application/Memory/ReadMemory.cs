@@ -25,7 +25,7 @@ public static class ReadMemory
         var memory = await session.LoadAsync<MemoryState>(id, ct) ?? throw new NotFound("memory");
         var found = memory.Content is null
             ? new Dictionary<Guid, DataKey>()
-            : await keys.FindAsync(dataSource, tenant, [memory.Content.KeyId], ct);
+            : await keys.FindAsync(tenant, [memory.Content.KeyId], ct);
         var content = MemoryContent.Open(found, tenant, id, memory.Content);
         foreach (var key in found.Values) key.Dispose();
         return View(memory, content, clock.GetUtcNow());
@@ -42,7 +42,7 @@ public static class ReadMemory
             .OrderByDescending(m => m.RecordedAt).Take(limit)
             .ToListAsync(ct);
         var keyIds = memories.Where(m => m.Content is not null).Select(m => m.Content!.KeyId).Distinct().ToArray();
-        var found = keyIds.Length == 0 ? new Dictionary<Guid, DataKey>() : await keys.FindAsync(dataSource, tenant, keyIds, ct);
+        var found = keyIds.Length == 0 ? new Dictionary<Guid, DataKey>() : await keys.FindAsync(tenant, keyIds, ct);
         var now = clock.GetUtcNow();
         var views = memories.Select(m => View(m, MemoryContent.Open(found, tenant, m.Id, m.Content), now)).ToList();
         foreach (var key in found.Values) key.Dispose();

@@ -3,11 +3,14 @@ using System.Text;
 using Aetherra.Application.Common;
 using Aetherra.Domain;
 using Aetherra.Domain.Operations;
+using Aetherra.Infrastructure.Database;
 using JasperFx;
 using JasperFx.Events;
 using JasperFx.Events.Daemon;
 using JasperFx.Events.Projections;
 using Marten;
+using Marten.Services;
+using Marten.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -24,9 +27,11 @@ public sealed record DeadLetterResolved(Guid Id, string Projection, long Sequenc
 /// records it in its dead-letter table, so one bad event cannot stop a read model for every tenant; this makes
 /// the skip loud: each new dead letter gets a <see cref="ProjectionEventSkipped"/> event (in the system's own
 /// stream of that dead letter) and a warning in the log, their count is a vital (homeostasis raises a deviation
-/// while any is pending), and the operator lists them and retries or skips each one.
+/// while any is pending), and the operator lists them and retries or skips each one. With tenants over several
+/// databases each database's daemons record their own dead letters: they are counted, listed and announced in
+/// every database (each announcement in the dead letter's own database).
 /// </summary>
-public sealed class DeadLetters(IDocumentStore store, NpgsqlDataSource dataSource, TimeProvider clock, ILogger<DeadLetters> log)
+public sealed class DeadLetters(IDocumentStore store, TenantDatabases databases, TimeProvider clock, ILogger<DeadLetters> log)
     : BackgroundService
 {
     /// <summary>How often new dead letters are looked for: an operator sees a skipped event within this.</summary>
@@ -40,9 +45,22 @@ public sealed class DeadLetters(IDocumentStore store, NpgsqlDataSource dataSourc
 
     public async Task<long> CountAsync(CancellationToken ct)
     {
-        await using var session = store.QuerySession();
-        return await session.Query<DeadLetterEvent>().LongCountAsync(ct);
+        long count = 0;
+        foreach (var database in await store.Storage.AllDatabases())
+        {
+            await using var session = Query(database);
+            count += await session.Query<DeadLetterEvent>().LongCountAsync(ct);
+        }
+        return count;
     }
+
+    /// <summary>A session of the system's (default) tenant in a database: the one store-wide session without placement.</summary>
+    private IQuerySession Query(IMartenDatabase database) =>
+        databases.Placed ? store.QuerySession(SessionOptions.ForDatabase(database)) : store.QuerySession();
+
+    /// <summary>The database a dead letter is in: that of its event's tenant.</summary>
+    private async Task<IMartenDatabase> DatabaseOfAsync(DeadLetterEvent dead) =>
+        await store.Storage.FindOrCreateDatabase(databases.Of(dead.TenantId ?? "").Name);
 
     /// <summary>The pending dead letters, oldest event first (each announced by its event before it is listed).</summary>
     public async Task<IReadOnlyList<DeadLetterView>> ListAsync(CancellationToken ct)
@@ -111,6 +129,8 @@ public sealed class DeadLetters(IDocumentStore store, NpgsqlDataSource dataSourc
         DeadLetterEvent dead, CommandContext command, string outcome, Func<DateTimeOffset, object> fact, CancellationToken ct)
     {
         if ((await AnnounceAsync([dead], ct)).Contains(dead.Id)) throw new NotFound("dead letter");
+        if (databases.Of(dead.TenantId ?? "") != databases.Of(command.Tenant))
+            throw new DomainRuleViolated($"this dead letter is in the {databases.Of(dead.TenantId ?? "").Name} database: retry and skip work in the operator's own database only (docs/scaling.md); rebuild the projection instead");
         var now = clock.GetUtcNow();
         await using var session = store.OpenFor(command);
         var system = session.ForTenant(StorageConstants.DefaultTenantId);
@@ -124,14 +144,23 @@ public sealed class DeadLetters(IDocumentStore store, NpgsqlDataSource dataSourc
 
     private async Task<DeadLetterEvent> FindAsync(Guid id, CancellationToken ct)
     {
-        await using var session = store.QuerySession();
-        return await session.LoadAsync<DeadLetterEvent>(id, ct) ?? throw new NotFound("dead letter");
+        foreach (var database in await store.Storage.AllDatabases())
+        {
+            await using var session = Query(database);
+            if (await session.LoadAsync<DeadLetterEvent>(id, ct) is { } found) return found;
+        }
+        throw new NotFound("dead letter");
     }
 
     private async Task<IReadOnlyList<DeadLetterEvent>> PendingAsync(CancellationToken ct)
     {
-        await using var session = store.QuerySession();
-        return await session.Query<DeadLetterEvent>().OrderBy(d => d.EventSequence).ThenBy(d => d.Timestamp).Take(1000).ToListAsync(ct);
+        var pending = new List<DeadLetterEvent>();
+        foreach (var database in await store.Storage.AllDatabases())
+        {
+            await using var session = Query(database);
+            pending.AddRange(await session.Query<DeadLetterEvent>().OrderBy(d => d.EventSequence).ThenBy(d => d.Timestamp).Take(1000).ToListAsync(ct));
+        }
+        return pending.OrderBy(d => d.EventSequence).ThenBy(d => d.Timestamp).Take(1000).ToList();
     }
 
     /// <summary>
@@ -143,17 +172,23 @@ public sealed class DeadLetters(IDocumentStore store, NpgsqlDataSource dataSourc
         var closed = new HashSet<Guid>();
         var list = deadLetters.ToList();
         if (list.Count == 0) return closed;
-        await using var query = store.QuerySession(StorageConstants.DefaultTenantId);
         var known = new HashSet<Guid>();
         foreach (var dead in list)
+        {
+            await using var query = databases.Placed
+                ? store.QuerySession(SessionOptions.ForDatabase(await DatabaseOfAsync(dead)))
+                : store.QuerySession(StorageConstants.DefaultTenantId);
             if (await query.Events.FetchStreamStateAsync(StreamOf(dead.Id), ct) is not null) known.Add(dead.Id);
+        }
         foreach (var dead in list.Where(d => !known.Contains(d.Id)))
         {
             // An operator who skipped this event for this projection before (a rebuild replays it and fails again)
             // already decided: the new dead letter is announced and closed as skipped at once, not raised again.
             var skippedBefore = await SkippedBeforeAsync(dead, ct);
             var now = clock.GetUtcNow();
-            await using var session = store.LightweightSession(StorageConstants.DefaultTenantId);
+            await using var session = databases.Placed
+                ? store.LightweightSession(SessionOptions.ForDatabase(await DatabaseOfAsync(dead)))
+                : store.LightweightSession(StorageConstants.DefaultTenantId);
             session.CorrelationId = dead.Id.ToString();
             session.LastModifiedBy = Actor;
             var announced = new ProjectionEventSkipped(dead.Id, dead.ProjectionName, dead.EventSequence, dead.TenantId, Error(dead), now);
@@ -195,7 +230,7 @@ public sealed class DeadLetters(IDocumentStore store, NpgsqlDataSource dataSourc
     {
         var options = ((DocumentStore)store).Options;
         var type = ((Marten.Events.EventGraph)options.Events).EventMappingFor(typeof(DeadLetterSkipped)).EventTypeName;
-        await using var cmd = dataSource.CreateCommand($"""
+        await using var cmd = databases.For(dead.TenantId ?? "").CreateCommand($"""
             select exists (select 1 from {options.Events.DatabaseSchemaName}.mt_events
                            where type = $1 and data ->> 'projection' = $2 and (data ->> 'sequence')::bigint = $3)
             """);

@@ -2,6 +2,7 @@ using Aetherra.Application.Common;
 using Aetherra.Application.Memory;
 using Aetherra.Domain.Recall;
 using FluentValidation;
+using Aetherra.Infrastructure.Database;
 using Marten;
 using Npgsql;
 
@@ -29,7 +30,7 @@ public sealed class ArchiveMemoriesValidator : AbstractValidator<ArchiveMemories
 /// the RecallEntry projection flags the rows, so a rebuild reproduces the tiers. At most <see cref="MaxPerRun"/>
 /// memories per run (the oldest first); run it again for more.
 /// </summary>
-public sealed class ArchiveMemories(IDocumentStore store, NpgsqlDataSource dataSource, TimeProvider clock, RecallUsage usage)
+public sealed class ArchiveMemories(IDocumentStore store, TenantDatabases databases, TimeProvider clock, RecallUsage usage)
 {
     public const int DefaultOlderThanDays = 180;
 
@@ -37,6 +38,7 @@ public sealed class ArchiveMemories(IDocumentStore store, NpgsqlDataSource dataS
 
     public async Task<ArchiveMemoriesResult> RunAsync(ArchiveMemoriesRequest request, CommandContext command, CancellationToken ct)
     {
+        var dataSource = databases.For(command.Tenant);
         // Everything written before the run must be in RecallEntry, or a fresh memory could be judged by stale rows.
         long highest;
         await using (var cmd = dataSource.CreateCommand($"select coalesce(max(seq_id), 0) from {Infrastructure.AetherraSettings.Schema}.mt_events"))

@@ -2,6 +2,7 @@ using Aetherra.Application.Common;
 using Aetherra.Application.Memory;
 using Aetherra.Domain;
 using Aetherra.Domain.Memory;
+using Aetherra.Infrastructure.Database;
 using Aetherra.Infrastructure.Embeddings;
 using Aetherra.Infrastructure.Jobs;
 using FluentValidation;
@@ -33,7 +34,7 @@ public sealed class ConsolidateMemoriesValidator : AbstractValidator<Consolidate
 /// history keeps every one. It runs as a background job (the work grows with the square of a group).
 /// </summary>
 public sealed class ConsolidateMemories(
-    IDocumentStore store, NpgsqlDataSource dataSource, RecallIndex index, JobRunner jobs, TimeProvider clock)
+    IDocumentStore store, TenantDatabases databases, RecallIndex index, JobRunner jobs, TimeProvider clock)
 {
     /// <summary>
     /// Default cosine at or above which two memories are one. With all-MiniLM-L6-v2, rewordings of one
@@ -52,6 +53,7 @@ public sealed class ConsolidateMemories(
 
     private async Task<object?> RunAsync(ConsolidateMemoriesRequest request, CommandContext command, JobProgress progress, CancellationToken ct)
     {
+        var dataSource = databases.For(command.Tenant);
         // Work on everything written before the job started: the recall projection must have reached it.
         long highest;
         await using (var cmd = dataSource.CreateCommand($"select coalesce(max(seq_id), 0) from {Infrastructure.AetherraSettings.Schema}.mt_events"))

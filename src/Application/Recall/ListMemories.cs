@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Aetherra.Application.Memory;
 using Aetherra.Domain.Recall;
+using Aetherra.Infrastructure.Database;
 using FluentValidation;
 using Npgsql;
 using NpgsqlTypes;
@@ -40,16 +41,16 @@ public sealed class ListMemoriesRequestValidator : AbstractValidator<ListMemorie
 /// Lists from the RecallEntry read model (its current versions, not forgotten, superseded or expired, content
 /// readable), with the same filter as recall, compiled the same way (<see cref="RecallFilterSql"/>).
 /// </summary>
-public sealed class ListMemories(NpgsqlDataSource dataSource, TimeProvider clock)
+public sealed class ListMemories(TenantDatabases databases, TimeProvider clock)
 {
     public async Task<ListMemoriesResponse> RunAsync(string tenant, ListMemoriesRequest request, CancellationToken ct)
     {
-        await Common.Consistency.WaitForProjectionAsync(dataSource, RecallProjection.Name, request.MinSequence, clock, ct);
+        await Common.Consistency.WaitForProjectionAsync(databases.For(tenant), RecallProjection.Name, request.MinSequence, clock, ct);
         var node = request.Filter is { ValueKind: not JsonValueKind.Null and not JsonValueKind.Undefined } f
             ? RecallFilter.Parse(f, "filter", [])
             : null;
         var (filter, parameters) = RecallFilterSql.Compile(node, 5);
-        await using var cmd = dataSource.CreateCommand($"""
+        await using var cmd = databases.For(tenant).CreateCommand($"""
             select memory_id, version, content, subject, agent, session, kind, tags, importance, classification, occurred_at,
                 recorded_at, metadata::text
             from {RecallSchema.Entries}

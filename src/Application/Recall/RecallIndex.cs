@@ -1,3 +1,4 @@
+using Aetherra.Infrastructure.Database;
 using Aetherra.Infrastructure.Embeddings;
 using Npgsql;
 
@@ -8,9 +9,11 @@ namespace Aetherra.Application.Recall;
 /// (brute-force dot products over the candidates the filters leave, partitioned by tenant and subject).
 /// It is warmed from the read model on first use and kept current by reading the rows the projection
 /// changed since the last look (<c>changed_seq</c>), so every node of a cluster sees the projection's work
-/// whichever node runs it. A rebuild changes the projection's epoch, which reloads everything.
+/// whichever node runs it. A rebuild changes the projection's epoch, which reloads everything. With tenants over
+/// several databases (docs/scaling.md) each database has its own projection, epoch and changed_seq: the index
+/// follows each with a cursor of its own, and a rebuild in one reloads that database's tenants only.
 /// </summary>
-public sealed class RecallIndex(NpgsqlDataSource dataSource)
+public sealed class RecallIndex(TenantDatabases databases)
 {
     public sealed record Entry(
         Guid MemoryId, int Version, string Agent, string? Session, string Kind, string[] Tags,
@@ -37,10 +40,17 @@ public sealed class RecallIndex(NpgsqlDataSource dataSource)
     private Dictionary<(string Tenant, string Subject), Partition> partitions = [];
     private Dictionary<string, HashSet<string>> subjectsOf = [];
     private Dictionary<(string Tenant, Guid MemoryId, int Version), Entry> byKey = [];
-    private Guid epoch;
-    private long watermark = -1;
+    private readonly Dictionary<string, Cursor> cursors = databases.All.ToDictionary(d => d.Name, _ => new Cursor());
 
-    public long Watermark => Volatile.Read(ref watermark);
+    /// <summary>Where the index stands in one database's projection.</summary>
+    private sealed class Cursor
+    {
+        public Guid Epoch;
+        public long Watermark = -1;
+    }
+
+    /// <summary>The home database's mark (the only one without tenant placement).</summary>
+    public long Watermark => Volatile.Read(ref cursors[databases.Home.Name].Watermark);
 
     /// <summary>Reads what the projection changed since the last call (or everything after a rebuild).</summary>
     public async Task SyncAsync(CancellationToken ct)
@@ -49,7 +59,8 @@ public sealed class RecallIndex(NpgsqlDataSource dataSource)
         try
         {
             // A changed epoch (a rebuild, or the first look) empties the index and reads everything again.
-            while (!await SyncOnceAsync(ct)) { }
+            foreach (var database in databases.All)
+                while (!await SyncOnceAsync(database, cursors[database.Name], ct)) { }
         }
         finally
         {
@@ -58,7 +69,7 @@ public sealed class RecallIndex(NpgsqlDataSource dataSource)
     }
 
     /// <summary>One round trip: the epoch, and what changed since the last look. False when it must be read again.</summary>
-    private async Task<bool> SyncOnceAsync(CancellationToken ct)
+    private async Task<bool> SyncOnceAsync(TenantDatabase database, Cursor cursor, CancellationToken ct)
     {
         {
             await using var batch = new NpgsqlBatch();
@@ -67,24 +78,25 @@ public sealed class RecallIndex(NpgsqlDataSource dataSource)
                 select tenant_id, subject, memory_id, version, agent, session, kind, tags, valid_from, valid_to,
                     expires_at, embedding, changed_seq, importance, occurred_at, classification, metadata::text, recorded_seq, archived
                 from {RecallSchema.Entries} where changed_seq > $1 order by changed_seq
-                """) { Parameters = { new() { Value = watermark } } });
-            await using var connection = await dataSource.OpenConnectionAsync(ct);
+                """) { Parameters = { new() { Value = cursor.Watermark } } });
+            await using var connection = await database.DataSource.OpenConnectionAsync(ct);
             batch.Connection = connection;
             await using var reader = await batch.ExecuteReaderAsync(ct);
             var current = await reader.ReadAsync(ct) ? reader.GetGuid(0) : Guid.Empty;
             await reader.NextResultAsync(ct);
-            if (current != epoch)
+            if (current != cursor.Epoch)
             {
-                partitions = [];
-                subjectsOf = [];
-                byKey = [];
-                Volatile.Write(ref watermark, -1);
-                epoch = current;
+                // This database's tenants only (all of them when there is one database).
+                partitions = partitions.Where(p => databases.Of(p.Key.Tenant) != database).ToDictionary();
+                subjectsOf = subjectsOf.Where(p => databases.Of(p.Key) != database).ToDictionary();
+                byKey = byKey.Where(p => databases.Of(p.Key.Tenant) != database).ToDictionary();
+                Volatile.Write(ref cursor.Watermark, -1);
+                cursor.Epoch = current;
                 return current == Guid.Empty;
             }
             if (current == Guid.Empty) return true;
 
-            var seen = watermark;
+            var seen = cursor.Watermark;
             while (await reader.ReadAsync(ct))
             {
                 var tenant = reader.GetString(0);
@@ -111,7 +123,7 @@ public sealed class RecallIndex(NpgsqlDataSource dataSource)
                 partition.Dirty = true;
                 seen = Math.Max(seen, reader.GetInt64(12));
             }
-            Volatile.Write(ref watermark, seen);
+            Volatile.Write(ref cursor.Watermark, seen);
             return true;
         }
     }

@@ -19,7 +19,7 @@ namespace Aetherra.Application.Recall;
 /// commit atomically with the projection's progress.
 /// </summary>
 public sealed class RecallProjection(
-    NpgsqlDataSource dataSource, SubjectKeyStore keys, TextEmbedder embedder, AetherraSettings settings) : IProjection
+    SubjectKeyStore keys, TextEmbedder embedder, AetherraSettings settings) : IProjection
 {
     public const string Name = "RecallEntry";
 
@@ -277,7 +277,7 @@ public sealed class RecallProjection(
         var texts = new Dictionary<IEvent, string>();
         foreach (var byTenant in events.Where(e => SealedOf(e) is not null).GroupBy(e => e.TenantId))
         {
-            var found = await keys.FindAsync(dataSource, byTenant.Key, byTenant.Select(e => SealedOf(e)!.KeyId).Distinct().ToList(), ct);
+            var found = await keys.FindAsync(byTenant.Key, byTenant.Select(e => SealedOf(e)!.KeyId).Distinct().ToList(), ct);
             try
             {
                 foreach (var e in byTenant)

@@ -3,6 +3,7 @@ using Aetherra.Application.Memory;
 using Aetherra.Domain.Memory;
 using Aetherra.Domain.Recall;
 using Aetherra.Infrastructure;
+using Aetherra.Infrastructure.Database;
 using Aetherra.Infrastructure.Embeddings;
 using FluentValidation;
 using System.Text.Json;
@@ -71,7 +72,7 @@ public sealed class RecallRequestValidator : AbstractValidator<RecallRequest>
 /// in-process index, fused and shaped (<see cref="RecallRanking"/>), then read back with their content.
 /// </summary>
 public sealed class RecallQuery(
-    NpgsqlDataSource dataSource, RecallIndex index, TextEmbedder embedder, AetherraSettings settings, TimeProvider clock,
+    TenantDatabases databases, RecallIndex index, TextEmbedder embedder, AetherraSettings settings, TimeProvider clock,
     RecallRankingSettings ranking, RecallShadow shadows, RecallUsage usage, ILogger<RecallQuery> log)
 {
     private const string WarmupTenant = "__warmup";
@@ -138,7 +139,7 @@ public sealed class RecallQuery(
     public async Task<RecallResponse> RunAsync(string tenant, RecallRequest request, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
-        await Common.Consistency.WaitForProjectionAsync(dataSource, RecallProjection.Name, request.MinSequence, clock, ct);
+        await Common.Consistency.WaitForProjectionAsync(databases.For(tenant), RecallProjection.Name, request.MinSequence, clock, ct);
         var waited = Stopwatch.GetTimestamp();
 
         var now = request.AsOf ?? clock.GetUtcNow();
@@ -241,7 +242,7 @@ public sealed class RecallQuery(
     private async Task<(Dictionary<(Guid, int), double> Text, Dictionary<(Guid, int), Row> Rows)> CandidatesAsync(
         string tenant, RecallRequest request, Filter filter, IReadOnlyList<(Guid Id, int Version)> semantic, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand(CandidatesSql(request.Subject is not null, filter));
+        await using var cmd = databases.For(tenant).CreateCommand(CandidatesSql(request.Subject is not null, filter));
         cmd.Parameters.Add(new() { Value = tenant });
         cmd.Parameters.Add(new() { Value = request.Query! });
         filter.AddParameters(cmd);
@@ -322,7 +323,7 @@ public sealed class RecallQuery(
     private async Task<Dictionary<(Guid, int), Row>> RowsAsync(
         string tenant, RecallRequest request, Filter filter, IReadOnlyList<(Guid Id, int Version)> keys, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand($"""
+        await using var cmd = databases.For(tenant).CreateCommand($"""
             select e.memory_id, e.version, null::float8, e.content, e.subject, e.agent, e.kind, e.tags, e.importance, e.occurred_at,
                 e.reinforced_at, e.reinforced_weight, e.metadata::text
             from unnest($9::uuid[], $10::int[]) as v(id, version)

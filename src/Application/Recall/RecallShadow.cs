@@ -1,4 +1,5 @@
 using Aetherra.Domain.Recall;
+using Aetherra.Infrastructure.Database;
 using Microsoft.Extensions.Configuration;
 using Npgsql;
 
@@ -45,7 +46,7 @@ public sealed record RecallShadowReport(
 /// usage showed relevant: reinforced within a window after the recall (a decision citing a memory reinforces it,
 /// and so does a client's explicit reinforcement).
 /// </summary>
-public sealed class RecallShadow(NpgsqlDataSource dataSource, RecallRankingSettings settings)
+public sealed class RecallShadow(TenantDatabases databases, RecallRankingSettings settings)
 {
     public const int K = 10;
 
@@ -54,7 +55,7 @@ public sealed class RecallShadow(NpgsqlDataSource dataSource, RecallRankingSetti
 
     public async Task RecordAsync(string tenant, DateTimeOffset at, RankingOptions live, RankingOptions candidate, Guid[] liveIds, Guid[] candidateIds, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand($"""
+        await using var cmd = databases.For(tenant).CreateCommand($"""
             insert into {RecallSchema.Shadow} (tenant_id, sample_id, at, live, candidate, live_ids, candidate_ids)
             values ($1, $2, $3, $4, $5, $6, $7)
             """);
@@ -71,7 +72,7 @@ public sealed class RecallShadow(NpgsqlDataSource dataSource, RecallRankingSetti
     public async Task<RecallShadowReport> ReportAsync(string tenant, TimeSpan window, CancellationToken ct)
     {
         var samples = new List<(DateTimeOffset At, string Candidate, Guid[] Live, Guid[] Other)>();
-        await using (var cmd = dataSource.CreateCommand($"""
+        await using (var cmd = databases.For(tenant).CreateCommand($"""
             select at, candidate, live_ids, candidate_ids from {RecallSchema.Shadow}
             where tenant_id = $1 order by at desc limit {MaxSamples}
             """))
@@ -87,7 +88,7 @@ public sealed class RecallShadow(NpgsqlDataSource dataSource, RecallRankingSetti
         var ids = samples.SelectMany(s => s.Live.Concat(s.Other)).Distinct().ToArray();
         if (ids.Length > 0)
         {
-            await using var cmd = dataSource.CreateCommand($"""
+            await using var cmd = databases.For(tenant).CreateCommand($"""
                 select distinct on (memory_id) memory_id, reinforced_at from {RecallSchema.Entries}
                 where tenant_id = $1 and memory_id = any($2) order by memory_id, version desc
                 """);

@@ -14,7 +14,7 @@ namespace Aetherra.Application.Recall;
 /// <see cref="Capacity"/> queued ones are counted as dropped (<see cref="Dropped"/>) instead of slowing recall down.
 /// <see cref="ArchiveMemories"/> flushes this node's queue before it reads the table.
 /// </summary>
-public sealed class RecallUsage(NpgsqlDataSource dataSource, TimeProvider clock, ILogger<RecallUsage> log) : BackgroundService
+public sealed class RecallUsage(Aetherra.Infrastructure.Database.TenantDatabases databases, TimeProvider clock, ILogger<RecallUsage> log) : BackgroundService
 {
     /// <summary>Recalls queued at most; past it a recall's usage is dropped, never waited for.</summary>
     public const int Capacity = 10_000;
@@ -108,17 +108,23 @@ public sealed class RecallUsage(NpgsqlDataSource dataSource, TimeProvider clock,
             .Select(g => (g.Key.Tenant, g.Key.Id, At: g.Max(r => r.At), Count: (long)g.Count()))
             .OrderBy(r => r.Tenant, StringComparer.Ordinal).ThenBy(r => r.Id)
             .ToList();
-        await using var cmd = dataSource.CreateCommand($"""
-            insert into {RecallSchema.Usage} (tenant_id, memory_id, last_recalled_at, recalls)
-            select * from unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::bigint[])
-            on conflict (tenant_id, memory_id) do update set
-                last_recalled_at = greatest({RecallSchema.Usage}.last_recalled_at, excluded.last_recalled_at),
-                recalls = {RecallSchema.Usage}.recalls + excluded.recalls
-            """);
-        cmd.Parameters.Add(new() { Value = rows.Select(r => r.Tenant).ToArray() });
-        cmd.Parameters.Add(new() { Value = rows.Select(r => r.Id).ToArray() });
-        cmd.Parameters.Add(new() { Value = rows.Select(r => r.At).ToArray() });
-        cmd.Parameters.Add(new() { Value = rows.Select(r => r.Count).ToArray() });
-        await cmd.ExecuteNonQueryAsync(ct);
+        // Each tenant's rows go to its own database (docs/scaling.md), in the same order.
+        foreach (var database in databases.All)
+        {
+            var mine = rows.Where(r => databases.Of(r.Tenant) == database).ToList();
+            if (mine.Count == 0) continue;
+            await using var cmd = database.DataSource.CreateCommand($"""
+                insert into {RecallSchema.Usage} (tenant_id, memory_id, last_recalled_at, recalls)
+                select * from unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::bigint[])
+                on conflict (tenant_id, memory_id) do update set
+                    last_recalled_at = greatest({RecallSchema.Usage}.last_recalled_at, excluded.last_recalled_at),
+                    recalls = {RecallSchema.Usage}.recalls + excluded.recalls
+                """);
+            cmd.Parameters.Add(new() { Value = mine.Select(r => r.Tenant).ToArray() });
+            cmd.Parameters.Add(new() { Value = mine.Select(r => r.Id).ToArray() });
+            cmd.Parameters.Add(new() { Value = mine.Select(r => r.At).ToArray() });
+            cmd.Parameters.Add(new() { Value = mine.Select(r => r.Count).ToArray() });
+            await cmd.ExecuteNonQueryAsync(ct);
+        }
     }
 }

@@ -7,7 +7,14 @@ namespace Aetherra.Infrastructure.AuditLog;
 /// that no longer matches its leaf (changed, deleted, moved, or never logged); <c>Problem</c> says what failed.
 /// </summary>
 public sealed record VerifyReport(
-    bool Ok, long VerifiedEvents, long TreeSize, string RootHash, long? FirstMismatch, string? Problem, int Checkpoints);
+    bool Ok, long VerifiedEvents, long TreeSize, string RootHash, long? FirstMismatch, string? Problem, int Checkpoints)
+{
+    /// <summary>Which database's tree ("home" without tenant placement; docs/scaling.md).</summary>
+    public string? Database { get; init; }
+
+    /// <summary>The origin the checkpoints were verified under.</summary>
+    public string? Origin { get; init; }
+}
 
 /// <summary>
 /// Recomputes the log from mt_events and checks it against everything that was stored or signed: each

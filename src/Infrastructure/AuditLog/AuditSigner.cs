@@ -18,7 +18,10 @@ public sealed class AuditSigner : IDisposable
     public byte[] PublicKey { get; }
     public byte[] KeyId => CheckpointNote.KeyId(Origin, PublicKey);
 
-    public string Sign(long treeSize, byte[] rootHash) => CheckpointNote.Sign(new Checkpoint(Origin, treeSize, rootHash), _key);
+    public string Sign(long treeSize, byte[] rootHash) => Sign(Origin, treeSize, rootHash);
+
+    /// <summary>A checkpoint of the tree named by <paramref name="origin"/> (one tree per database: AuditLogs).</summary>
+    public string Sign(string origin, long treeSize, byte[] rootHash) => CheckpointNote.Sign(new Checkpoint(origin, treeSize, rootHash), _key);
 
     /// <summary>
     /// An Ed25519 signature over other statements of the installation (ship manifests). They are JSON objects naming

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Aetherra.Infrastructure.Database;
 using Npgsql;
 
 namespace Aetherra.Infrastructure.Crypto;
@@ -6,9 +7,10 @@ namespace Aetherra.Infrastructure.Crypto;
 /// <summary>
 /// The key table: one data key per (tenant, subject), wrapped by the master key. Destroying a row is
 /// what makes a subject's content unreadable everywhere (crypto-shredding). All calls run on the
-/// caller's connection and transaction so that a key use and a key destruction serialise.
+/// caller's connection and transaction so that a key use and a key destruction serialise. The table lives in the
+/// database of the tenant's events (TenantDatabases), so a forget destroys the key beside what it protects.
 /// </summary>
-public sealed class SubjectKeyStore(MasterKey master)
+public sealed class SubjectKeyStore(MasterKey master, TenantDatabases databases)
 {
     private const string Table = AetherraSettings.Schema + ".subject_keys";
 
@@ -80,13 +82,13 @@ public sealed class SubjectKeyStore(MasterKey master)
     /// <summary>Drops a key from the cache: a write found it destroyed, or this process destroys it.</summary>
     public void Evict(string tenant, string subject) => _live.TryRemove((tenant, subject), out _);
 
-    /// <summary>Keys for reading: only those still alive, by key id. A destroyed key is simply absent.</summary>
+    /// <summary>Keys for reading, from the tenant's database: only those still alive, by key id. A destroyed key is simply absent.</summary>
     public async Task<IReadOnlyDictionary<Guid, DataKey>> FindAsync(
-        NpgsqlDataSource dataSource, string tenant, IReadOnlyCollection<Guid> keyIds, CancellationToken ct)
+        string tenant, IReadOnlyCollection<Guid> keyIds, CancellationToken ct)
     {
         var found = new Dictionary<Guid, DataKey>();
         if (keyIds.Count == 0) return found;
-        await using var cmd = dataSource.CreateCommand(
+        await using var cmd = databases.For(tenant).CreateCommand(
             $"select key_id, subject, wrapped_key from {Table} where tenant_id = $1 and key_id = any($2)");
         cmd.Parameters.Add(new() { Value = tenant });
         cmd.Parameters.Add(new() { Value = keyIds.Distinct().ToArray() });

@@ -10,7 +10,11 @@ public static class DatabaseBootstrap
 {
     private const string S = AetherraSettings.Schema;
 
-    public const string Ddl = $"""
+    /// <summary>
+    /// What every database that holds tenants needs beside Marten's schema: the subject keys, which live beside
+    /// the events they protect (a tenant group's database gets only these; docs/scaling.md).
+    /// </summary>
+    public const string TenantDdl = $"""
         create schema if not exists {S};
         create table if not exists {S}.subject_keys (
             tenant_id   text        not null,
@@ -19,6 +23,10 @@ public static class DatabaseBootstrap
             wrapped_key bytea       not null,
             created_at  timestamptz not null default now(),
             primary key (tenant_id, subject));
+        """;
+
+    /// <summary>The home database: the tenant tables (for the tenants it holds) and the installation's own.</summary>
+    public const string Ddl = TenantDdl + $"""
         create table if not exists {S}.api_keys (
             id          uuid        primary key,
             hash        bytea       not null unique,
@@ -62,6 +70,29 @@ public static class DatabaseBootstrap
     {
         await using var cmd = dataSource.CreateCommand(Ddl);
         await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>The home database's tables, and the tenant tables in every tenant group's database.</summary>
+    public static async Task ApplyAsync(TenantDatabases databases, CancellationToken ct)
+    {
+        await ApplyAsync(databases.Home.DataSource, ct);
+        foreach (var group in databases.All.Where(d => !d.IsHome))
+        {
+            await using var cmd = group.DataSource.CreateCommand(TenantDdl);
+            await cmd.ExecuteNonQueryAsync(ct);
+        }
+    }
+
+    /// <summary>Readiness of every database: the home one's schema, and each tenant group's events table.</summary>
+    public static async Task<bool> IsReadyAsync(TenantDatabases databases, CancellationToken ct)
+    {
+        if (!await IsReadyAsync(databases.Home.DataSource, ct)) return false;
+        foreach (var group in databases.All.Where(d => !d.IsHome))
+        {
+            await using var cmd = group.DataSource.CreateCommand($"select to_regclass('{S}.mt_events') is not null");
+            if (!(bool)(await cmd.ExecuteScalarAsync(ct))!) return false;
+        }
+        return true;
     }
 
     /// <summary>True when the store answers and its schema is in place (readiness).</summary>

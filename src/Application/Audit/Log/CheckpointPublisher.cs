@@ -7,10 +7,11 @@ namespace Aetherra.Application.Audit.Log;
 /// <summary>
 /// Signs a checkpoint of the tree every <c>CheckpointEvery</c> leaves or <c>CheckpointInterval</c>, whichever
 /// comes first, while the tree grows; nothing while it is idle. Several nodes may run it: the same size is
-/// stored once.
+/// stored once. With tenants over several databases it signs each database's tree in turn, under that tree's
+/// own origin (AuditLogs).
 /// </summary>
 public sealed class CheckpointPublisher(
-    AuditLogStore log, AuditSigner signer, AuditLogSettings settings, TimeProvider clock, ILogger<CheckpointPublisher> logger)
+    AuditLogs logs, AuditSigner signer, AuditLogSettings settings, TimeProvider clock, ILogger<CheckpointPublisher> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken ct)
@@ -19,13 +20,16 @@ public sealed class CheckpointPublisher(
         using var timer = new PeriodicTimer(poll, clock);
         while (await timer.WaitForNextTickAsync(ct))
         {
-            try
+            foreach (var log in logs.All)
             {
-                await PublishAsync(force: false, ct);
-            }
-            catch (Exception e) when (!ct.IsCancellationRequested)
-            {
-                logger.LogWarning(e, "Could not sign an audit checkpoint; retrying");
+                try
+                {
+                    await PublishAsync(log, force: false, ct);
+                }
+                catch (Exception e) when (!ct.IsCancellationRequested)
+                {
+                    logger.LogWarning(e, "Could not sign an audit checkpoint of the {Database} database; retrying", log.Database);
+                }
             }
         }
     }
@@ -35,8 +39,12 @@ public sealed class CheckpointPublisher(
     /// answers the latest checkpoint either way. A tree smaller than the last checkpoint (a rebuild under
     /// way) is never signed.
     /// </summary>
-    public async Task<StoredCheckpoint?> PublishAsync(bool force, CancellationToken ct)
+    public Task<StoredCheckpoint?> PublishAsync(bool force, CancellationToken ct) => PublishAsync(logs.Home, force, ct);
+
+    /// <summary>The same, for one database's tree.</summary>
+    public async Task<StoredCheckpoint?> PublishAsync(DatabaseAuditLog database, bool force, CancellationToken ct)
     {
+        var log = database.Store;
         var last = await log.LatestCheckpointAsync(ct);
         var head = await log.HeadAsync(ct);
         var now = clock.GetUtcNow();
@@ -46,7 +54,7 @@ public sealed class CheckpointPublisher(
                 || head.Size - last.TreeSize >= settings.CheckpointEvery
                 || now - last.SignedAt >= settings.CheckpointInterval));
         if (!due) return last;
-        var checkpoint = new StoredCheckpoint(head.Size, head.RootHash, signer.Sign(head.Size, head.RootHash), now);
+        var checkpoint = new StoredCheckpoint(head.Size, head.RootHash, signer.Sign(database.Origin, head.Size, head.RootHash), now);
         await log.SaveCheckpointAsync(checkpoint, ct);
         return await log.LatestCheckpointAsync(ct);
     }

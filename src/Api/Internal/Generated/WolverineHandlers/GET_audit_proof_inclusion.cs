@@ -15,13 +15,13 @@ namespace Internal.Generated.WolverineHandlers
     {
         private readonly Wolverine.Http.WolverineHttpOptions _wolverineHttpOptions;
         private readonly Aetherra.Application.Audit.Log.CheckpointPublisher _checkpointPublisher;
-        private readonly Aetherra.Infrastructure.AuditLog.AuditLogStore _auditLogStore;
+        private readonly Aetherra.Infrastructure.AuditLog.AuditLogs _auditLogs;
 
-        public GET_audit_proof_inclusion(Wolverine.Http.WolverineHttpOptions wolverineHttpOptions, Aetherra.Application.Audit.Log.CheckpointPublisher checkpointPublisher, Aetherra.Infrastructure.AuditLog.AuditLogStore auditLogStore) : base(wolverineHttpOptions)
+        public GET_audit_proof_inclusion(Wolverine.Http.WolverineHttpOptions wolverineHttpOptions, Aetherra.Application.Audit.Log.CheckpointPublisher checkpointPublisher, Aetherra.Infrastructure.AuditLog.AuditLogs auditLogs) : base(wolverineHttpOptions)
         {
             _wolverineHttpOptions = wolverineHttpOptions;
             _checkpointPublisher = checkpointPublisher;
-            _auditLogStore = auditLogStore;
+            _auditLogs = auditLogs;
         }
 
         public override async System.Threading.Tasks.Task Handle(Microsoft.AspNetCore.Http.HttpContext httpContext)
@@ -55,7 +55,7 @@ namespace Internal.Generated.WolverineHandlers
 
             
             // The actual HTTP request handler execution
-            var result = await Aetherra.Api.Audit.AuditLogEndpoints.Inclusion(sequence, treeSize, httpContext, _auditLogStore, _checkpointPublisher, httpContext.RequestAborted).ConfigureAwait(false);
+            var result = await Aetherra.Api.Audit.AuditLogEndpoints.Inclusion(sequence, treeSize, httpContext, _auditLogs, _checkpointPublisher, httpContext.RequestAborted).ConfigureAwait(false);
 
             await result.ExecuteAsync(httpContext).ConfigureAwait(false);
         }

@@ -13,11 +13,13 @@ namespace Internal.Generated.WolverineHandlers
     public sealed class GET_audit_public_key : Wolverine.Http.HttpHandler
     {
         private readonly Wolverine.Http.WolverineHttpOptions _wolverineHttpOptions;
+        private readonly Aetherra.Infrastructure.AuditLog.AuditLogs _auditLogs;
         private readonly Aetherra.Infrastructure.AuditLog.AuditSigner _auditSigner;
 
-        public GET_audit_public_key(Wolverine.Http.WolverineHttpOptions wolverineHttpOptions, Aetherra.Infrastructure.AuditLog.AuditSigner auditSigner) : base(wolverineHttpOptions)
+        public GET_audit_public_key(Wolverine.Http.WolverineHttpOptions wolverineHttpOptions, Aetherra.Infrastructure.AuditLog.AuditLogs auditLogs, Aetherra.Infrastructure.AuditLog.AuditSigner auditSigner) : base(wolverineHttpOptions)
         {
             _wolverineHttpOptions = wolverineHttpOptions;
+            _auditLogs = auditLogs;
             _auditSigner = auditSigner;
         }
 
@@ -26,7 +28,7 @@ namespace Internal.Generated.WolverineHandlers
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("handler.type", "Aetherra.Api.Audit.AuditLogEndpoints").SetTag("http.route", "/audit/public-key").SetTag("http.request.method", "GET");
             
             // The actual HTTP request handler execution
-            var result_of_PublicKey_response = Aetherra.Api.Audit.AuditLogEndpoints.PublicKey(_auditSigner);
+            var result_of_PublicKey_response = Aetherra.Api.Audit.AuditLogEndpoints.PublicKey(httpContext, _auditLogs, _auditSigner);
 
             // Writing the response body to JSON because this was the first 'return variable' in the method signature
             await WriteJsonAsync(httpContext, result_of_PublicKey_response, 404);

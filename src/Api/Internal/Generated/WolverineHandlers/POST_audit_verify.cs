@@ -13,13 +13,13 @@ namespace Internal.Generated.WolverineHandlers
     public sealed class POST_audit_verify : Wolverine.Http.HttpHandler
     {
         private readonly Wolverine.Http.WolverineHttpOptions _wolverineHttpOptions;
-        private readonly Aetherra.Infrastructure.AuditLog.AuditLogVerifier _auditLogVerifier;
+        private readonly Aetherra.Infrastructure.AuditLog.AuditLogs _auditLogs;
         private readonly Aetherra.Infrastructure.AuditLog.AuditSigner _auditSigner;
 
-        public POST_audit_verify(Wolverine.Http.WolverineHttpOptions wolverineHttpOptions, Aetherra.Infrastructure.AuditLog.AuditLogVerifier auditLogVerifier, Aetherra.Infrastructure.AuditLog.AuditSigner auditSigner) : base(wolverineHttpOptions)
+        public POST_audit_verify(Wolverine.Http.WolverineHttpOptions wolverineHttpOptions, Aetherra.Infrastructure.AuditLog.AuditLogs auditLogs, Aetherra.Infrastructure.AuditLog.AuditSigner auditSigner) : base(wolverineHttpOptions)
         {
             _wolverineHttpOptions = wolverineHttpOptions;
-            _auditLogVerifier = auditLogVerifier;
+            _auditLogs = auditLogs;
             _auditSigner = auditSigner;
         }
 
@@ -28,7 +28,7 @@ namespace Internal.Generated.WolverineHandlers
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("handler.type", "Aetherra.Api.Audit.AuditLogEndpoints").SetTag("http.route", "/audit/verify").SetTag("http.request.method", "POST");
             
             // The actual HTTP request handler execution
-            var verifyReport_response = await Aetherra.Api.Audit.AuditLogEndpoints.Verify(_auditLogVerifier, _auditSigner, httpContext.RequestAborted).ConfigureAwait(false);
+            var verifyReport_response = await Aetherra.Api.Audit.AuditLogEndpoints.Verify(httpContext, _auditLogs, _auditSigner, httpContext.RequestAborted).ConfigureAwait(false);
 
             // Writing the response body to JSON because this was the first 'return variable' in the method signature
             await WriteJsonAsync(httpContext, verifyReport_response, 404);
