@@ -77,6 +77,88 @@ public sealed class RecallRebuildTests(AetherraFixture fx)
         Assert.Equal(live.Split('\n'), rebuilt.Split('\n'));
     }
 
+    /// <summary>
+    /// A full rebuild counts the BM25 statistics once at its end; a process that died before that end leaves a
+    /// marker row in recall_state, and the next batch the projection writes counts them from the rows instead.
+    /// </summary>
+    [Fact]
+    public async Task statistics_left_uncounted_by_a_rebuild_that_never_ended_are_counted_by_the_next_batch()
+    {
+        var tenant = await fx.NewTenantAsync();
+        var client = fx.Client(tenant.Key);
+        await client.RecordBatchAsync([
+            Api.Memory("Uma repairs old clocks in her workshop", subject: "uma"),
+            Api.Memory("Uma's workshop smells of oil and brass", subject: "uma"),
+            Api.Memory("Uma's brother Teo collects clocks too", subject: "teo"),
+        ]);
+        var (_, recorded) = await client.RecordAsync(Api.Memory("Teo sold a clock to a museum", subject: "teo"));
+        await client.RecallAsync(new { query = "clocks", minSequence = recorded });
+        var (counted, fromRows) = await StatisticsAsync(tenant.Tenant);
+        Assert.Equal(fromRows, counted);
+        Assert.Contains("uma | clock | 1", counted);
+
+        // What a rebuild that died half way leaves: statistics missing, and its marker.
+        await using (var db = fx.OpenDatabase())
+        await using (var batch = new Npgsql.NpgsqlBatch(db)
+                     {
+                         BatchCommands =
+                         {
+                             new($"delete from {RecallSchema.Terms} where tenant_id = $1") { Parameters = { new() { Value = tenant.Tenant } } },
+                             new($"delete from {RecallSchema.Subjects} where tenant_id = $1") { Parameters = { new() { Value = tenant.Tenant } } },
+                             new($"insert into {RecallSchema.State} (id, epoch) values (2, gen_random_uuid()) on conflict (id) do nothing"),
+                         },
+                     })
+            await batch.ExecuteNonQueryAsync();
+
+        var (_, sequence) = await client.RecordAsync(Api.Memory("Uma fixed the town hall clock", subject: "uma"));
+        await client.RecallAsync(new { query = "clock", minSequence = sequence });
+
+        var (recounted, now) = await StatisticsAsync(tenant.Tenant);
+        Assert.Equal(now, recounted);
+        Assert.Contains("uma | clock | 2", recounted);
+        Assert.Contains("teo | clock | 2", recounted);
+        await using (var db = fx.OpenDatabase())
+        await using (var cmd = new Npgsql.NpgsqlCommand($"select count(*) from {RecallSchema.State} where id = 2", db))
+            Assert.Equal(0L, (long)(await cmd.ExecuteScalarAsync())!);
+    }
+
+    /// <summary>The tenant's statistics as text, and the same counted from its current rows.</summary>
+    private async Task<(string Stored, string FromRows)> StatisticsAsync(string tenant)
+    {
+        await using var db = fx.OpenDatabase();
+        var texts = new List<string>();
+        foreach (var queries in new[]
+                 {
+                     new[]
+                     {
+                         $"select subject, lexeme, df from {RecallSchema.Terms} where tenant_id = $1 order by subject, lexeme",
+                         $"select subject, docs, total_len from {RecallSchema.Subjects} where tenant_id = $1 order by subject",
+                     },
+                     new[]
+                     {
+                         $"""
+                         select e.subject, u.lexeme, count(*) from {RecallSchema.Entries} e, unnest(e.tsv) u
+                         where e.tenant_id = $1 and e.valid_to is null group by 1, 2 order by 1, 2
+                         """,
+                         $"""
+                         select subject, count(*), sum(doc_len) from {RecallSchema.Entries}
+                         where tenant_id = $1 and valid_to is null and tsv is not null group by 1 order by 1
+                         """,
+                     },
+                 })
+        {
+            var text = new System.Text.StringBuilder();
+            foreach (var sql in queries)
+            {
+                await using var cmd = new Npgsql.NpgsqlCommand(sql, db) { Parameters = { new() { Value = tenant } } };
+                await using var reader = await cmd.ExecuteReaderAsync();
+                while (await reader.ReadAsync()) text.AppendLine($"{reader.GetValue(0)} | {reader.GetValue(1)} | {reader.GetValue(2)}");
+            }
+            texts.Add(text.ToString());
+        }
+        return (texts[0], texts[1]);
+    }
+
     /// <summary>Every row of a tenant in the three RecallEntry tables, as text, in key order (vectors rounded to 1e-5).</summary>
     private async Task<string> ReadModelAsync(string tenant)
     {

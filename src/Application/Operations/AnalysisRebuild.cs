@@ -92,7 +92,10 @@ public sealed class AnalysisRebuild(
             await daemon.StopAllAsync();
         }
         if (source.Name == Recall.RecallProjection.Name)
+        {
+            await Recall.RecallProjection.CountAllAsync(connection, Recall.RecallSchema.Names.In(schema), stop);
             await Recall.RecallSchema.EraseKeylessSubjectsAsync(connection, schema, stop);
+        }
         await progress.ReportAsync(asOf, asOf, stop);
         return new { projection = source.Name, targetSchema = schema, asOfSequence = asOf, events = copied };
     }

@@ -38,7 +38,7 @@ public sealed record ServerStatus(string Version, string Node, string BootPhase,
 /// </summary>
 public sealed class ProjectionOperations(
     IDocumentStore store, NpgsqlDataSource dataSource, IWolverineRuntime runtime, IEnumerable<IAgentFamily> agentFamilies,
-    JobRunner jobs, AnalysisRebuild analysis, TimeProvider clock)
+    JobRunner jobs, AnalysisRebuild analysis, TimeProvider clock, IEnumerable<IBulkRebuild> bulkRebuilds)
 {
     private const string S = AetherraSettings.Schema;
     /// <summary>
@@ -81,17 +81,28 @@ public sealed class ProjectionOperations(
             throw new DomainRuleViolated($"{source.Name} is not running on this node: rebuild it on the node that runs it");
 
         var agent = found.Agent;
+        var bulk = bulkRebuilds.FirstOrDefault(b => b.Name == source.Name);
         return await jobs.StartAsync(tenant, "projection.rebuild", async (progress, stop) =>
         {
             var (highWater, _) = await ProgressAsync(stop);
-            var rebuild = agent.RebuildAsync(stop);
-            while (!rebuild.IsCompleted)
+            // A projection that writes in bulk while it replays the log (RecallEntry counts its statistics once at
+            // the end) is told when the replay starts and when it has caught up, failed or not.
+            bulk?.BeginRebuild();
+            try
             {
-                await Task.WhenAny(rebuild, Task.Delay(TimeSpan.FromMilliseconds(500), clock, stop));
-                var (_, now) = await ProgressAsync(stop);
-                await progress.ReportAsync(now.GetValueOrDefault(source.Name, (0L, "")).Item1, highWater, stop);
+                var rebuild = agent.RebuildAsync(stop);
+                while (!rebuild.IsCompleted)
+                {
+                    await Task.WhenAny(rebuild, Task.Delay(TimeSpan.FromMilliseconds(500), clock, stop));
+                    var (_, now) = await ProgressAsync(stop);
+                    await progress.ReportAsync(now.GetValueOrDefault(source.Name, (0L, "")).Item1, highWater, stop);
+                }
+                await rebuild;
             }
-            await rebuild;
+            finally
+            {
+                if (bulk is not null) await bulk.EndRebuildAsync(CancellationToken.None);
+            }
             await progress.ReportAsync(highWater, highWater, stop);
             return new { projection = source.Name, rebuiltTo = highWater };
         }, ct);

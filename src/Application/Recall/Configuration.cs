@@ -22,7 +22,10 @@ public static class RecallConfiguration
     public static void AddRecallProjection(StoreOptions opts, IServiceProvider services)
     {
         var names = RecallSchema.Names.In(opts.DatabaseSchemaName);
-        opts.Projections.Add(ActivatorUtilities.CreateInstance<RecallProjection>(services), ProjectionLifecycle.Async, RecallProjection.Name, p =>
+        // That store only ever rebuilds: the statistics are counted once at the end (AnalysisRebuild).
+        var projection = ActivatorUtilities.CreateInstance<RecallProjection>(services);
+        projection.BeginRebuild();
+        opts.Projections.Add(projection, ProjectionLifecycle.Async, RecallProjection.Name, p =>
         {
             p.DeleteDataInTableOnTeardown(names.Entries);
             p.DeleteDataInTableOnTeardown(names.State);
@@ -48,6 +51,7 @@ public static class RecallConfiguration
         marten.Services.AddSingleton<ListMemories>();
         marten.Services.AddSingleton<ConsolidateMemories>();
         marten.Services.AddSingleton<ArchiveMemories>();
+        marten.Services.AddSingleton<Operations.IBulkRebuild>(sp => sp.GetRequiredService<RecallProjection>());
         return marten.AddProjectionWithServices<RecallProjection>(ProjectionLifecycle.Async, ServiceLifetime.Singleton, p =>
         {
             p.Name = RecallProjection.Name;

@@ -19,9 +19,36 @@ namespace Aetherra.Application.Recall;
 /// commit atomically with the projection's progress.
 /// </summary>
 public sealed class RecallProjection(
-    SubjectKeyStore keys, TextEmbedder embedder, AetherraSettings settings) : IProjection
+    NpgsqlDataSource dataSource, SubjectKeyStore keys, TextEmbedder embedder, AetherraSettings settings) : IProjection, Operations.IBulkRebuild
 {
     public const string Name = "RecallEntry";
+
+    string Operations.IBulkRebuild.Name => Name;
+
+    /// <summary>
+    /// True during a full rebuild: the BM25 statistics (terms and subjects) are not counted in and out batch by
+    /// batch (most of a rebuild's database time) but computed once from the rebuilt rows at the end
+    /// (<see cref="CountAllAsync"/>). Each deferred batch leaves a marker row (id 2) in the state table, so a
+    /// process that dies mid-rebuild has its statistics counted by the first batch after it starts again.
+    /// </summary>
+    private volatile bool deferred;
+
+    private const int DeferredMarker = 2;
+
+    public void BeginRebuild() => deferred = true;
+
+    /// <summary>
+    /// Ends a full rebuild: counts the statistics of every current row in one pass, under locks that make the
+    /// daemon's batches wait (those written while deferred are counted here, those after count themselves in).
+    /// </summary>
+    public async Task EndRebuildAsync(CancellationToken ct)
+    {
+        deferred = false;
+        // The home database's: full rebuilds run there only (docs/scaling.md). A group database's batches written
+        // meanwhile left their marker, and its next batch counts its statistics.
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await CountAllAsync(connection, RecallSchema.Names.In(AetherraSettings.Schema), ct);
+    }
 
     private static string Insert(RecallSchema.Names n) => $"""
         insert into {n.Entries} (tenant_id, memory_id, version, subject, agent, session, kind, tags, importance,
@@ -35,6 +62,16 @@ public sealed class RecallProjection(
         // The live schema, or an analysis rebuild's (a store of its own over a copy of the log).
         var n = RecallSchema.Names.In(operations.DocumentStore.Options.DatabaseSchemaName);
         operations.QueueSqlCommand($"insert into {n.State} (id, epoch) values (1, ?) on conflict (id) do nothing", Guid.NewGuid());
+        var defer = deferred;
+        if (defer)
+            operations.QueueSqlCommand($"insert into {n.State} (id, epoch) values ({DeferredMarker}, ?) on conflict (id) do nothing", Guid.NewGuid());
+        else
+        {
+            // A rebuild that did not reach its end (the process died, or a deferred batch committed after the end
+            // counted): its statistics are counted now, in this batch. Without a marker these statements do nothing.
+            foreach (var sql in CountAllSql(n, $"exists (select 1 from {n.State} where id = {DeferredMarker})"))
+                operations.QueueSqlCommand(sql);
+        }
 
         var texts = await OpenContentAsync(events, ct);
         // Text PostgreSQL cannot store would fail the daemon's whole batch at commit and stop recall for every
@@ -63,11 +100,11 @@ public sealed class RecallProjection(
                 recorded.Add(e);
                 continue;
             }
-            InsertRecorded(operations, n, recorded, texts, vectorOf);
+            InsertRecorded(operations, n, recorded, texts, vectorOf, defer);
             switch (e.Data)
             {
                 case MemoryRevised v:
-                    End(operations, n, tenant, v.MemoryId, e, "revised");
+                    End(operations, n, tenant, v.MemoryId, e, "revised", defer);
                     operations.QueueSqlCommand($"""
                         {Insert(n)}
                         select p.tenant_id, p.memory_id, i.version, p.subject, p.agent, p.session, p.kind, p.tags, p.importance,
@@ -82,15 +119,15 @@ public sealed class RecallProjection(
                         on conflict do nothing
                         """,
                         (int)e.Version, e.Timestamp, Text(texts, e)!, Vector(vectorOf, e)!, e.Sequence, tenant, v.MemoryId);
-                    CountIn(operations, n, tenant, v.MemoryId, (int)e.Version);
+                    if (!defer) CountIn(operations, n, tenant, v.MemoryId, (int)e.Version);
                     break;
 
                 case MemoryForgotten f:
-                    End(operations, n, tenant, f.MemoryId, e, "forgotten");
+                    End(operations, n, tenant, f.MemoryId, e, "forgotten", defer);
                     break;
 
                 case MemorySuperseded s:
-                    End(operations, n, tenant, s.MemoryId, e, "superseded");
+                    End(operations, n, tenant, s.MemoryId, e, "superseded", defer);
                     break;
 
                 case MemoryReinforced r:
@@ -126,7 +163,56 @@ public sealed class RecallProjection(
                     break;
             }
         }
-        InsertRecorded(operations, n, recorded, texts, vectorOf);
+        InsertRecorded(operations, n, recorded, texts, vectorOf, defer);
+    }
+
+    /// <summary>
+    /// The statistics of every current row, counted again from nothing on the caller's connection in one
+    /// transaction (the end of a deferred rebuild, or of an analysis copy's). The locks make the daemon's batches
+    /// wait: a batch in flight finishes first and is counted here; one after counts itself in.
+    /// </summary>
+    public static async Task CountAllAsync(NpgsqlConnection connection, RecallSchema.Names n, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var tx = await connection.BeginTransactionAsync(ct);
+                await using var batch = new NpgsqlBatch(connection, tx);
+                batch.BatchCommands.Add(new($"lock table {n.Entries}, {n.Terms}, {n.Subjects} in share row exclusive mode"));
+                foreach (var sql in CountAllSql(n, "true")) batch.BatchCommands.Add(new(sql));
+                await batch.ExecuteNonQueryAsync(ct);
+                await tx.CommitAsync(ct);
+                return;
+            }
+            // A batch revising a memory takes the statistics before the rows, the other way round.
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DeadlockDetected && attempt < 5)
+            {
+            }
+        }
+    }
+
+    /// <summary>
+    /// Statements that count the statistics from the current rows when <paramref name="when"/> holds, as the
+    /// incremental path leaves them, and drop the rebuild's marker.
+    /// </summary>
+    private static IEnumerable<string> CountAllSql(RecallSchema.Names n, string when)
+    {
+        yield return $"delete from {n.Terms} where {when}";
+        yield return $"delete from {n.Subjects} where {when}";
+        yield return $"""
+            insert into {n.Terms} (tenant_id, subject, lexeme, df)
+            select e.tenant_id, e.subject, u.lexeme, count(*) from {n.Entries} e, unnest(e.tsv) u
+            where e.valid_to is null and {when}
+            group by e.tenant_id, e.subject, u.lexeme
+            """;
+        yield return $"""
+            insert into {n.Subjects} (tenant_id, subject, docs, total_len)
+            select tenant_id, subject, count(*), sum(doc_len) from {n.Entries}
+            where valid_to is null and tsv is not null and {when}
+            group by tenant_id, subject
+            """;
+        yield return $"delete from {n.State} where id = {DeferredMarker}";
     }
 
     /// <summary>
@@ -138,7 +224,7 @@ public sealed class RecallProjection(
     /// </summary>
     private static void InsertRecorded(
         IDocumentOperations operations, RecallSchema.Names n, List<IEvent> recorded,
-        Dictionary<IEvent, string> texts, Dictionary<IEvent, byte[]?> vectorOf)
+        Dictionary<IEvent, string> texts, Dictionary<IEvent, byte[]?> vectorOf, bool defer)
     {
         if (recorded.Count == 0) return;
         var count = recorded.Count;
@@ -201,6 +287,7 @@ public sealed class RecallProjection(
             """,
             tenants, ids, versions, subjects, agents, sessions, kinds, tags, importances, classifications, occurred, recordedAt,
             expires, validFrom, contents, embeddings, sequences, metadata);
+        if (defer) return;
         // The statistics of the new current versions, as CountIn does one by one.
         operations.QueueSqlCommand($"""
             insert into {n.Terms} (tenant_id, subject, lexeme, df)
@@ -257,11 +344,23 @@ public sealed class RecallProjection(
             where e.tenant_id = ? and e.memory_id = ? and e.valid_to is null and e.tsv is not null
               and s.tenant_id = e.tenant_id and s.subject = e.subject
             """, tenant, memoryId);
+        // No row for a count of zero, as counting everything again leaves them (the end of a rebuild).
+        operations.QueueSqlCommand($"""
+            delete from {n.Terms} t
+            using {n.Entries} e, unnest(e.tsv) u
+            where e.tenant_id = ? and e.memory_id = ? and e.valid_to is null
+              and t.tenant_id = e.tenant_id and t.subject = e.subject and t.lexeme = u.lexeme and t.df <= 0
+            """, tenant, memoryId);
+        operations.QueueSqlCommand($"""
+            delete from {n.Subjects} s using {n.Entries} e
+            where e.tenant_id = ? and e.memory_id = ? and e.valid_to is null
+              and s.tenant_id = e.tenant_id and s.subject = e.subject and s.docs <= 0
+            """, tenant, memoryId);
     }
 
-    private static void End(IDocumentOperations operations, RecallSchema.Names n, string tenant, Guid memoryId, IEvent e, string endedBy)
+    private static void End(IDocumentOperations operations, RecallSchema.Names n, string tenant, Guid memoryId, IEvent e, string endedBy, bool defer)
     {
-        CountOut(operations, n, tenant, memoryId);
+        if (!defer) CountOut(operations, n, tenant, memoryId);
         operations.QueueSqlCommand(
             $"update {n.Entries} set valid_to = ?, ended_by = ?, changed_seq = ? where tenant_id = ? and memory_id = ? and valid_to is null",
             e.Timestamp, endedBy, e.Sequence, tenant, memoryId);
