@@ -36,7 +36,9 @@ public static class TaskConfiguration
                 index.Name = $"mt_doc_{Alias}_ready";
                 index.Mask = "tenant_id, priority, ?";
                 index.SortOrder = Weasel.Postgresql.Tables.SortOrder.Desc;
-                index.Predicate = "status in ('Queued', 'Waiting')";
+                // status in ('Queued', 'Waiting'), as PostgreSQL writes it back: in any other spelling the schema
+                // check at start-up would see a different index and build it again at every start.
+                index.Predicate = "(status)::text = ANY ((ARRAY['Queued'::character varying, 'Waiting'::character varying])::text[])";
             })
             .Duplicate(x => x.NotBefore)
             .Duplicate(x => x.LeaseUntil, configure: index =>
