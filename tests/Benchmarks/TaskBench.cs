@@ -66,7 +66,9 @@ public static class TaskBench
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer",
             await server.NewKeyAsync("bench", "bench", ["tasks:read", "tasks:write"], ct));
         await using var raw = NpgsqlDataSource.Create(await databases.CreateAsync("rawqueue", ct));
-        var probe = new CpuProbe(() => server.Pid, null);
+        // CPU per claim, the server's and PostgreSQL's (all its processes), beside the rates: on a shared machine the
+        // rates swing with the load, the work per claim much less.
+        var probe = new CpuProbe(() => server.Pid, PostmasterPid());
 
         var rows = new List<(Measurement Aetherra, Measurement Raw)>();
         var rng = new Random(7);
@@ -80,13 +82,13 @@ public static class TaskBench
             var claimed = new ConcurrentDictionary<Guid, byte>();
             var viaHttp = await Load.ForCountAsync(c, tasks, i => token => ClaimAsync(http, $"agent-{i % c}", claimed, token), 1, probe, ct);
             if (claimed.Count != viaHttp.Operations) throw new InvalidOperationException($"{viaHttp.Operations} claims but {claimed.Count} distinct tasks");
-            Console.Error.WriteLine($"aetherra-bench:   POST /tasks/claim {viaHttp.OperationsPerSecond:F0}/s p50 {viaHttp.P50:F1} ms p99 {viaHttp.P99:F1} ms, errors {viaHttp.Errors}");
+            Console.Error.WriteLine($"aetherra-bench:   POST /tasks/claim {viaHttp.OperationsPerSecond:F0}/s p50 {viaHttp.P50:F1} ms p99 {viaHttp.P99:F1} ms, errors {viaHttp.Errors}{Cpu(viaHttp)}");
 
             await RawSeedAsync(raw, tasks, rng, ct);
             var rawClaimed = new ConcurrentDictionary<long, byte>();
             var viaRaw = await Load.ForCountAsync(c, tasks, i => token => RawClaimAsync(raw, $"agent-{i % c}", rawClaimed, token), 1, probe, ct);
             if (rawClaimed.Count != viaRaw.Operations) throw new InvalidOperationException("the raw queue handed a row out twice");
-            Console.Error.WriteLine($"aetherra-bench:   raw SKIP LOCKED {viaRaw.OperationsPerSecond:F0}/s p50 {viaRaw.P50:F1} ms p99 {viaRaw.P99:F1} ms");
+            Console.Error.WriteLine($"aetherra-bench:   raw SKIP LOCKED {viaRaw.OperationsPerSecond:F0}/s p50 {viaRaw.P50:F1} ms p99 {viaRaw.P99:F1} ms{Cpu(viaRaw)}");
             rows.Add((viaHttp, viaRaw));
         }
 
@@ -96,6 +98,18 @@ public static class TaskBench
         Directory.Delete(workDir, recursive: true);
         return rows.Any(r => r.Aetherra.Errors > 0 || r.Raw.Errors > 0) ? 1 : 0;
     }
+
+    private static string Cpu(Measurement m) => m.Cpu is { } cpu
+        ? string.Create(CultureInfo.InvariantCulture,
+            $"; CPU per claim: server {cpu.ServerMs:F2} ms, PostgreSQL {cpu.PostgresMs:F2} ms, driver {cpu.DriverMs:F2} ms (machine {cpu.MachineBusy:P0} busy)")
+        : "";
+
+    private static int? PostmasterPid() =>
+        Environment.GetEnvironmentVariable("AETHERRA_BENCH_PG_DIR") is { Length: > 0 } dir
+        && File.Exists(Path.Combine(dir, "postmaster.pid"))
+        && int.TryParse(File.ReadLines(Path.Combine(dir, "postmaster.pid")).First(), CultureInfo.InvariantCulture, out var pid)
+            ? pid
+            : null;
 
     private static async Task SeedAsync(HttpClient http, int count, Random rng, CancellationToken ct)
     {

@@ -49,13 +49,17 @@ public static class ClaimTaskHandler
             AgentTask? task = null;
             while (claim is null && passed.Count < MaxSettled)
             {
-                var (suspended, next) = await TaskQueue.NextAsync(connection, serializer, command.Tenant, agent, now, passed, ct);
+                var (suspended, candidates) = await TaskQueue.NextAsync(connection, serializer, command.Tenant, agent, now, passed, ct);
                 if (suspended) throw new DomainRuleViolated(AgentStatuses.Refusal(agent, "claim tasks"));
-                if (next is null) break;
-                task = next;
-                (var events, claim) = TaskRules.Claim(task, agent, lease, now);
-                session.Events.Append(task.Id, task.Version + events.Count, [.. events]);
-                passed.Add(task.Id);
+                if (candidates.Count == 0) break;
+                foreach (var next in candidates)
+                {
+                    task = next;
+                    (var events, claim) = TaskRules.Claim(task, agent, lease, now);
+                    session.Events.Append(task.Id, task.Version + events.Count, [.. events]);
+                    passed.Add(task.Id);
+                    if (claim is not null) break;
+                }
             }
             var sequence = await session.CommitAsync(command, claim?.TaskId.ToString(), claim is null ? 204 : 200, now, ct,
                 claim is null ? "no task ready" : null);

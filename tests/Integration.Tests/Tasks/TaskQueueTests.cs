@@ -105,6 +105,24 @@ public sealed class TaskQueueTests(AetherraFixture fx)
     }
 
     [Fact]
+    public async Task a_task_whose_lease_ran_out_is_claimed_again_in_its_place_among_the_queued_ones()
+    {
+        // The claim walks the queued tasks and the claims whose lease ran out separately (TaskQueue.NextSql): the two
+        // must still come out as one queue, highest priority first.
+        var client = fx.Client((await fx.NewTenantAsync(TaskSupport.AllScopes)).Key);
+        var middle = await client.CreateTaskAsync(new { title = "middle", priority = 5 });
+        var first = (await client.ClaimAsync("agent-a", leaseSeconds: 2))!.Value;
+        Assert.Equal(middle, first.Id());
+        var low = await client.CreateTaskAsync(new { title = "low", priority = 3 });
+        var high = await client.CreateTaskAsync(new { title = "high", priority = 9 });
+        await TaskSupport.LeaseRunsOutAsync(first);
+
+        var order = new List<(Guid Id, int Attempt)>();
+        while (await client.ClaimAsync("agent-b", leaseSeconds: 60) is { } claimed) order.Add((claimed.Id(), claimed.GetProperty("attempt").GetInt32()));
+        Assert.Equal([(high, 1), (middle, 2), (low, 1)], order);
+    }
+
+    [Fact]
     public async Task a_lease_that_runs_out_on_the_last_attempt_fails_the_task_for_good()
     {
         var client = fx.Client((await fx.NewTenantAsync(TaskSupport.AllScopes)).Key);
