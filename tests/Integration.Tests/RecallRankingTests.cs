@@ -73,31 +73,6 @@ public sealed class RecallRankingTests(AetherraFixture fx)
             Assert.True(!r.TryGetProperty("explain", out var e) || e.ValueKind == JsonValueKind.Null, r.ToString()));
     }
 
-    [Fact]
-    public async Task a_lexemes_frequency_by_one_binary_search_is_its_number_of_positions_for_every_frequency_postgresql_keeps()
-    {
-        await using var connection = fx.OpenDatabase();
-        await using var cmd = new Npgsql.NpgsqlCommand($"""
-            select n, {Application.Recall.RecallQuery.TermFrequencySql("v", "'ask'::tsquery")},
-                coalesce((select array_length(u.positions, 1) from unnest(v) u where u.lexeme = 'ask'), 0),
-                {Application.Recall.RecallQuery.TermFrequencySql("strip(v)", "'ask'::tsquery")},
-                {Application.Recall.RecallQuery.TermFrequencySql("v", "'absent'::tsquery")}
-            from (select n, to_tsvector('english', repeat('asked zebra ', n)) v from generate_series(1, 300) n) x
-            """, connection);
-        await using var reader = await cmd.ExecuteReaderAsync(TestContext.Current.CancellationToken);
-        var rows = 0;
-        while (await reader.ReadAsync(TestContext.Current.CancellationToken))
-        {
-            var n = reader.GetInt32(0);
-            Assert.Equal(Math.Min(n, 255), reader.GetInt32(2));
-            Assert.Equal(reader.GetInt32(2), Convert.ToInt32(reader.GetValue(1)));
-            Assert.Equal(1, Convert.ToInt32(reader.GetValue(3)));
-            Assert.Equal(0, Convert.ToInt32(reader.GetValue(4)));
-            rows++;
-        }
-        Assert.Equal(300, rows);
-    }
-
     [Theory]
     [InlineData("kayak trips")]
     [InlineData("kayak alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november")]

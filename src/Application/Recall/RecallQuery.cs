@@ -230,83 +230,38 @@ public sealed class RecallQuery(
     /// document frequencies from the subject's statistics (the whole tenant's when no subject is given).
     /// ts_rank has no inverse document frequency, and measured worse.
     /// <para>
-    /// Every match is scored, so the cost per match is what matters at 100,000 memories of a subject: a query of
-    /// at most <see cref="TermSlots"/> known lexemes reads each lexeme's frequency in a match with one binary search
-    /// (<see cref="TermFrequencySql"/>) instead of unnesting the whole text vector, joining it to the statistics
-    /// and grouping it back (about half the time per match; the same scores, see docs/recall.md). A longer query
-    /// is scored the old way. The query's statistics (t) and lexemes (x) are materialised once: inlined, a plan made
-    /// without statistics of a freshly loaded table re-read the subject's term statistics once per match (minutes
-    /// at 100,000; a reply's recall hit the 30 s command timeout).
+    /// The query's statistics (t) are materialised once: inlined, a plan made without statistics of a freshly loaded
+    /// table re-read the subject's term statistics once per match (minutes at 100,000; a reply's recall hit the
+    /// 30 s command timeout). A cheaper per-match score (each lexeme's frequency by one ts_rank) was tried and
+    /// measured slower end to end at 100,000 memories of a subject (docs/benchmarks.md), so every match is still
+    /// scored over its unnested text vector.
     /// </para>
     /// </summary>
     private async Task<(Dictionary<(Guid, int), double> Text, Dictionary<(Guid, int), Row> Rows)> CandidatesAsync(
         string tenant, RecallRequest request, Filter filter, IReadOnlyList<(Guid Id, int Version)> semantic, CancellationToken ct)
     {
-        await using var cmd = databases.For(tenant).CreateCommand(CandidatesSql(request.Subject is not null, filter));
-        cmd.Parameters.Add(new() { Value = tenant });
-        cmd.Parameters.Add(new() { Value = request.Query! });
-        filter.AddParameters(cmd);
-        cmd.Parameters.Add(new() { Value = semantic.Select(k => k.Id).ToArray() });
-        cmd.Parameters.Add(new() { Value = semantic.Select(k => k.Version).ToArray() });
-        cmd.Parameters.AddRange(filter.RichParameters.ToArray());
-        return await ReadAsync(cmd, ct);
-    }
-
-    /// <summary>Queries of at most this many lexemes known to the statistics are scored by <see cref="TermFrequencySql"/>.</summary>
-    public const int TermSlots = 12;
-
-    /// <summary>
-    /// SQL for how often the lexeme of a one-lexeme <paramref name="query"/> occurs in <paramref name="tsv"/> (its number
-    /// of positions, 1 for a stripped vector, 0 when absent), exactly, by one binary search: ts_rank with every weight
-    /// 1 and no normalisation is, for one lexeme, (1 + 1/2² + … + 1/tf²) / (π²/6) (calc_rank_or in PostgreSQL's
-    /// tsrank.c), and 1 / (π²/6 − that sum) − 1/2 is tf within 0.02 (tests check every tf up to PostgreSQL's
-    /// 255 positions per lexeme).
-    /// </summary>
-    public static string TermFrequencySql(string tsv, string query) =>
-        $"round(1 / ({ZetaTwo} - ts_rank('{{1,1,1,1}}', {tsv}, {query}, 0) * {ZetaTwo}) - 0.5)";
-
-    private const string ZetaTwo = "1.6449340668";
-
-    private static readonly System.Globalization.CultureInfo Inv = System.Globalization.CultureInfo.InvariantCulture;
-
-    /// <summary>K of BM25 for a match m (s.avgdl: the statistics' mean length).</summary>
-    private static readonly string Norm = string.Create(Inv, $"({Bm25K1} * (1 - {Bm25B} + {Bm25B} * m.doc_len / s.avgdl))");
-
-    /// <summary>
-    /// One CASE branch per count of the query's known lexemes (built once): BM25 of one lexeme is idf × tf × (k1 + 1) /
-    /// (tf + K), written idf × (1 − K / (tf + K)) here (× (k1 + 1) outside) so that tf is read once.
-    /// </summary>
-    private static readonly string ScoreBranches = string.Join("\n", Enumerable.Range(1, TermSlots)
-        .Select(n => $"when {n} then " + string.Join(" + ", Enumerable.Range(1, n)
-            .Select(i => $"x.idf{i} * (1 - {Norm} / ({TermFrequencySql("m.tsv", $"x.q{i}")} + {Norm}))"))));
-
-    /// <summary>The query's known lexemes (as one-lexeme queries) and their idf, bound once as scalars.</summary>
-    private static readonly string SlotColumns = string.Join(", ", Enumerable.Range(1, TermSlots).Select(i =>
-        $"(array_agg(quote_literal(lexeme)::tsquery order by lexeme))[{i}] as q{i}, (array_agg(idf order by lexeme))[{i}] as idf{i}"));
-
-    private static string CandidatesSql(bool scoped, Filter filter)
-    {
         const string cfg = RecallSchema.TextConfig;
-        var literal = scoped ? $"quote_literal({RecallSchema.ScopeSql("$1", "$3")} || lexeme)" : "quote_literal(lexeme)";
-        var column = scoped ? "tsv_scoped" : "tsv";
-        return string.Create(Inv, $"""
-            with s as (select greatest(sum(docs), 1)::float8 as n, greatest(sum(total_len), 1)::float8 / greatest(sum(docs), 1) as avgdl
+        await using var cmd = databases.For(tenant).CreateCommand($"""
+            with q as (select {(request.Subject is null
+                ? $"replace(plainto_tsquery('{cfg}', $2)::text, ' & ', ' | ')::tsquery"
+                : $"(select string_agg(quote_literal({RecallSchema.ScopeSql("$1", "$3")} || l), ' | ') from unnest(tsvector_to_array(to_tsvector('{cfg}', $2))) l)::tsquery")} as q),
+            s as (select greatest(sum(docs), 1)::float8 as n, greatest(sum(total_len), 1)::float8 / greatest(sum(docs), 1) as avgdl
                   from {RecallSchema.Subjects} where tenant_id = $1 and ($3::text is null or subject = $3)),
-            t as materialized (select lexeme, ln(1 + (max(s.n) - sum(df) + 0.5) / (sum(df) + 0.5)) as idf
+            t as (select lexeme, ln(1 + (max(s.n) - sum(df) + 0.5) / (sum(df) + 0.5)) as idf
                   from {RecallSchema.Terms}, s
                   where tenant_id = $1 and ($3::text is null or subject = $3)
                     and lexeme = any(tsvector_to_array(to_tsvector('{cfg}', $2)))
                   group by lexeme),
-            x as materialized (select count(*) as k, string_agg({literal}, ' | ')::tsquery as every, {SlotColumns} from t),
-            m as (select memory_id, version, tsv, doc_len from {RecallSchema.Entries}, x
-                  where tenant_id = $1 and {column} @@ x.every and {filter.Sql} and {filter.Rich}),
-            b as (select memory_id, version, bm25 from (
-                      select m.memory_id, m.version, {Bm25K1 + 1} * case x.k
-                          {ScoreBranches}
-                          else (select sum(t.idf * (1 - {Norm} / (coalesce(array_length(u.positions, 1), 1) + {Norm})))
-                                from unnest(m.tsv) u join t on t.lexeme = u.lexeme) end as bm25
-                      from m, x, s) scored
-                  order by bm25 desc, memory_id
+            m as (select memory_id, version, tsv, doc_len from {RecallSchema.Entries}, q
+                  where tenant_id = $1 and {(request.Subject is null ? "tsv" : "tsv_scoped")} @@ q.q and {filter.Sql}
+                    and {filter.Rich}),
+            b as (select m.memory_id, m.version,
+                      sum(t.idf * d.tf * {Bm25K1 + 1} / (d.tf + {Bm25K1} * (1 - {Bm25B} + {Bm25B} * m.doc_len / s.avgdl))) as bm25
+                  from m cross join s
+                  cross join lateral (select u.lexeme, coalesce(array_length(u.positions, 1), 1) as tf from unnest(m.tsv) u) d
+                  join t on t.lexeme = d.lexeme
+                  group by m.memory_id, m.version
+                  order by bm25 desc, m.memory_id
                   limit {Candidates}),
             k as (select memory_id, version, bm25 from b
                   union all
@@ -317,6 +272,13 @@ public sealed class RecallQuery(
             from k join {RecallSchema.Entries} e on e.tenant_id = $1 and e.memory_id = k.memory_id and e.version = k.version
             where e.content is not null and {filter.RichOf("e.")}
             """);
+        cmd.Parameters.Add(new() { Value = tenant });
+        cmd.Parameters.Add(new() { Value = request.Query! });
+        filter.AddParameters(cmd);
+        cmd.Parameters.Add(new() { Value = semantic.Select(k => k.Id).ToArray() });
+        cmd.Parameters.Add(new() { Value = semantic.Select(k => k.Version).ToArray() });
+        cmd.Parameters.AddRange(filter.RichParameters.ToArray());
+        return await ReadAsync(cmd, ct);
     }
 
     /// <summary>The rows of given versions that the request's filters accept (neighbours the candidates did not bring).</summary>
