@@ -62,9 +62,7 @@ public sealed class AuditCommand : JasperFxAsyncCommand<AuditInput>
         var ok = true;
         foreach (var log in logs.All)
         {
-            var origin = input.OriginFlag is { } o
-                ? (log.Database == logs.Home.Database ? o : $"{o}/{log.Database}")
-                : log.Origin;
+            var origin = input.OriginFlag is { } o ? AuditLogs.OriginOf(o, log.Database) : log.Origin;
             var clock = Stopwatch.StartNew();
             var report = await log.VerifyAsync(origin, publicKey, (done, total) =>
                 Console.Error.WriteLine($"verified {done:N0} of {total:N0} events ({(total == 0 ? 100 : done * 100 / total)}%), {done / Math.Max(clock.Elapsed.TotalSeconds, 1e-3):N0} events/s"),

@@ -20,9 +20,11 @@ public static class SystemTools
      Description("Recompute the tamper-evident audit log from the stored events and check every signed checkpoint. 'ok' false " +
                  "names the first event that no longer matches. Administrators only."),
      McpAccess(Scopes.Admin, Action = AuditVerifyAction)]
-    public static async Task<CallToolResult> AuditVerify(AuditLogVerifier verifier, AuditSigner signer, CancellationToken ct = default)
+    public static async Task<CallToolResult> AuditVerify(McpCall call, AuditLogs logs, AuditSigner signer, CancellationToken ct = default)
     {
-        var r = await verifier.VerifyAsync(signer.Origin, signer.PublicKey, null, ct);
+        // The tree of the caller's tenant's database, as POST /audit/verify (docs/scaling.md).
+        var log = logs.Of(call.Tenant);
+        var r = await log.VerifyAsync(log.Origin, signer.PublicKey, null, ct);
         return McpJson.Result(r, r.Ok
             ? $"Audit log verified: {r.VerifiedEvents} events, tree size {r.TreeSize}, {r.Checkpoints} checkpoints."
             : $"Audit log does NOT verify: first mismatch at sequence {r.FirstMismatch}: {r.Problem}");

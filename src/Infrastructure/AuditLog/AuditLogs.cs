@@ -27,7 +27,7 @@ public sealed class AuditLogs
         All = databases.All.Select(d =>
         {
             var store = new AuditLogStore(d.DataSource);
-            return new DatabaseAuditLog(d.Name, OriginOf(settings.Origin, d), store, new AuditLogVerifier(d.DataSource, store));
+            return new DatabaseAuditLog(d.Name, OriginOf(settings.Origin, d.Name), store, new AuditLogVerifier(d.DataSource, store));
         }).ToList();
         byName = All.ToDictionary(l => l.Database);
     }
@@ -40,5 +40,5 @@ public sealed class AuditLogs
     /// <summary>The log of the tenant's database.</summary>
     public DatabaseAuditLog Of(string tenant) => byName[databases.Of(tenant).Name];
 
-    public static string OriginOf(string origin, TenantDatabase database) => database.IsHome ? origin : $"{origin}/{database.Name}";
+    public static string OriginOf(string origin, string database) => database == TenantDatabases.HomeName ? origin : $"{origin}/{database}";
 }
