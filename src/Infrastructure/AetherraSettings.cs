@@ -17,6 +17,13 @@ public sealed record AetherraSettings(
     /// </summary>
     public bool Embeddings { get; init; } = true;
 
+    /// <summary>
+    /// Rows the recall projection inserts before it analyses its tables for the planner (AETHERRA_RECALL_ANALYZE_ROWS,
+    /// default 10,000); the next analysis comes after as many rows again as the table had gained by then, so a growing
+    /// store is analysed a logarithmic number of times.
+    /// </summary>
+    public int RecallAnalyzeRows { get; init; } = 10_000;
+
     public const string Schema = "aetherra";
 
     public static AetherraSettings From(IConfiguration config)
@@ -27,6 +34,7 @@ public sealed record AetherraSettings(
         return new AetherraSettings(connection, ReadMasterKey(config), config["AETHERRA_ADMIN_KEY_FILE"], config["AETHERRA_URLS"])
         {
             Embeddings = !string.Equals(config["AETHERRA_EMBEDDINGS"], "off", StringComparison.OrdinalIgnoreCase),
+            RecallAnalyzeRows = int.TryParse(config["AETHERRA_RECALL_ANALYZE_ROWS"], out var rows) && rows > 0 ? rows : 10_000,
         };
     }
 

@@ -37,6 +37,8 @@ public sealed class RecallProjection(
 
     public void BeginRebuild() => deferred = true;
 
+    private readonly PlannerStatistics planner = new(settings.RecallAnalyzeRows);
+
     /// <summary>
     /// Ends a full rebuild: counts the statistics of every current row in one pass, under locks that make the
     /// daemon's batches wait (those written while deferred are counted here, those after count themselves in).
@@ -92,6 +94,7 @@ public sealed class RecallProjection(
         // Consecutive recordings (a batch import, a catch-up, a rebuild) are written as one statement per table,
         // not three per memory; anything else flushes them first, so the rows change in the events' order.
         var recorded = new List<IEvent>();
+        var inserted = events.Count(e => e.Data is MemoryRecorded or MemoryRevised);
         foreach (var e in events)
         {
             var tenant = e.TenantId;
@@ -164,7 +167,16 @@ public sealed class RecallProjection(
             }
         }
         InsertRecorded(operations, n, recorded, texts, vectorOf, defer);
+
+        // A bulk load leaves the planner with the statistics of a much smaller table until autovacuum analyses it
+        // (up to a minute later): meanwhile a recall of a common word over the loaded subject was planned to re-read
+        // the term statistics once per match and ran into the command timeout. The tables are analysed in this batch,
+        // so the rows are sampled with it; a rebuild analyses once at its end instead.
+        if (!defer && planner.Due(operations.Database.Id + "/" + n.Entries, inserted))
+            operations.QueueSqlCommand(AnalyzeSql(n));
     }
+
+    private static string AnalyzeSql(RecallSchema.Names n) => $"analyze {n.Entries}, {n.Terms}, {n.Subjects}";
 
     /// <summary>
     /// The statistics of every current row, counted again from nothing on the caller's connection in one
@@ -183,6 +195,9 @@ public sealed class RecallProjection(
                 foreach (var sql in CountAllSql(n, "true")) batch.BatchCommands.Add(new(sql));
                 await batch.ExecuteNonQueryAsync(ct);
                 await tx.CommitAsync(ct);
+                // Every row was just written or counted again: the planner's view of the tables is analysed afresh too.
+                await using var analyze = new NpgsqlCommand(AnalyzeSql(n), connection);
+                await analyze.ExecuteNonQueryAsync(ct);
                 return;
             }
             // A batch revising a memory takes the statistics before the rows, the other way round.

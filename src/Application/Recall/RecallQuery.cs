@@ -230,9 +230,10 @@ public sealed class RecallQuery(
     /// document frequencies from the subject's statistics (the whole tenant's when no subject is given).
     /// ts_rank has no inverse document frequency, and measured worse.
     /// <para>
-    /// The query's statistics (t) are materialised once: inlined, a plan made without statistics of a freshly loaded
-    /// table re-read the subject's term statistics once per match (minutes at 100,000; a reply's recall hit the
-    /// 30 s command timeout). A cheaper per-match score (each lexeme's frequency by one ts_rank) was tried and
+    /// The query's statistics (t) are left to the planner (marked materialized, replies were slower end to end): a plan
+    /// made without statistics of a freshly loaded table re-read the subject's term statistics once per match (a
+    /// reply's recall hit the 30 s command timeout), so the projection analyses its tables after a bulk load
+    /// (<see cref="PlannerStatistics"/>). A cheaper per-match score (each lexeme's frequency by one ts_rank) was tried and
     /// measured slower end to end at 100,000 memories of a subject (docs/benchmarks.md), so every match is still
     /// scored over its unnested text vector.
     /// </para>
