@@ -20,7 +20,7 @@ switch (route)
         return await Aetherra.Api.Changes.ChangesCommand.RunAsync(rest, Console.Out, Console.Error);
     // MCP over stdio: stdout is the protocol's alone, so it must not go through the command line's banners.
     case CommandLine.Route.Mcp:
-        return await Aetherra.Api.Mcp.McpStdio.RunAsync(rest);
+        return await Aetherra.Api.Hosting.McpStdio.RunAsync(rest);
 }
 
 CommandLine.QuietFramework();

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Aetherra.Application.Common;
 using Aetherra.Application.Memory;
 using Aetherra.Domain.Memory;
 using Aetherra.Infrastructure.Crypto;

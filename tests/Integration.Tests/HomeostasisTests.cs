@@ -3,8 +3,11 @@ using Aetherra.Integration.Tests.Plugins;
 using Aetherra.Application.Plugins;
 using Aetherra.Application.Common;
 using Aetherra.Application.Homeostasis;
+using Aetherra.Application.Operations;
 using Aetherra.Domain.Homeostasis;
 using Microsoft.Extensions.DependencyInjection;
+using Wolverine;
+using Wolverine.Tracking;
 
 namespace Aetherra.Integration.Tests;
 
@@ -337,7 +340,12 @@ public sealed class HomeostasisTests(AetherraFixture fx)
         var lag = Vital.Create("projection.lag.RecallEntry", now) with { Value = 50_000, Condition = VitalCondition.Deviating, Since = now };
         var stalled = new Readings(new HashSet<string> { "RecallEntry" }, [], []);
 
-        var applied = Assert.Single(await corrections.ApplyAsync("node", lag, new Setpoint(null, 10_000), [], stalled, now, CancellationToken.None));
+        // The correction goes out as a command that Operations' handler executes (Wolverine's tracking sees it run).
+        IReadOnlyList<CorrectionApplied> first = [];
+        var tracked = await fx.Host.TrackActivity().Timeout(TimeSpan.FromSeconds(30)).ExecuteAndWaitAsync((Func<IMessageContext, Task>)(async _ =>
+            first = await corrections.ApplyAsync("node", lag, new Setpoint(null, 10_000), [], stalled, now, CancellationToken.None)));
+        Assert.Equal("RecallEntry", tracked.Executed.SingleMessage<RestartProjectionCorrection>().Projection);
+        var applied = Assert.Single(first);
         Assert.Equal(("projection.restart", "RecallEntry", "restarted"), (applied.Action, applied.Target, applied.Result));
 
         var done = new[] { new CorrectionView(applied.At, applied.Vital, applied.Action, applied.Target, applied.Result) };

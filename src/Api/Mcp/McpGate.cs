@@ -2,7 +2,7 @@ using System.Security.Claims;
 using System.Text.Json;
 using Aetherra.Api.Auth;
 using Aetherra.Api.Http;
-using Aetherra.Application.Audit;
+using Aetherra.Application.Common;
 using FluentValidation;
 using Marten;
 using ModelContextProtocol;

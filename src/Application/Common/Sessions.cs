@@ -1,4 +1,3 @@
-using Aetherra.Application.Audit;
 using Marten;
 using Npgsql;
 

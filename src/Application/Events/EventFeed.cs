@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Aetherra.Application.Common;
 using Aetherra.Application.Memory;
 using Aetherra.Domain.Memory;
 using Aetherra.Infrastructure;

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Aetherra.Application.Common;
 using Aetherra.Application.Conversations;
 using Aetherra.Application.Memory;
 using Aetherra.Domain;

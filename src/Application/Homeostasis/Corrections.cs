@@ -1,12 +1,11 @@
-using Aetherra.Application.Common;
 using Aetherra.Application.Decisions;
-using Aetherra.Application.Memory;
 using Aetherra.Application.Operations;
 using Aetherra.Application.Plugins;
 using Aetherra.Application.Recall;
 using Aetherra.Domain.Homeostasis;
-using Marten;
 using Npgsql;
+using Wolverine;
+using Wolverine.Runtime;
 
 namespace Aetherra.Application.Homeostasis;
 
@@ -22,10 +21,11 @@ public sealed record Readings(
 /// The policies that act on a deviating vital. Each acts at most once per deviation (it checks the node's
 /// corrections since the deviation began), so a policy is as free of flapping as the deviation itself, and
 /// its result, good or bad, is recorded as CorrectionApplied (docs/operations.md, "Corrections").
+/// A policy acts by sending a command (a Wolverine message) that the feature owning the action handles in its
+/// own transaction, with its own events and audit record: homeostasis decides when, never how. The command is
+/// invoked and its answer awaited, so CorrectionApplied records what came of it.
 /// </summary>
-public sealed class Corrections(
-    ProjectionOperations projections, ConsolidateMemories consolidation, NpgsqlDataSource dataSource, IDocumentStore store,
-    AutonomySettings autonomy, TimeProvider clock)
+public sealed class Corrections(IWolverineRuntime runtime, NpgsqlDataSource dataSource)
 {
     public const string RestartProjection = "projection.restart";
     public const string Consolidate = "memory.consolidate";
@@ -56,6 +56,11 @@ public sealed class Corrections(
     /// <summary>Most subjects one deviation starts consolidation for (largest first).</summary>
     public const int MaxSubjects = 100;
 
+    /// <summary>How long a correction's command may take before its result is recorded as failed.</summary>
+    public static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(1);
+
+    private Task<T> SendAsync<T>(object command, CancellationToken ct) => new MessageBus(runtime).InvokeAsync<T>(command, ct, CommandTimeout);
+
     public async Task<IReadOnlyList<CorrectionApplied>> ApplyAsync(
         string node, Vital vital, Setpoint setpoint, IReadOnlyCollection<CorrectionView> done, Readings readings,
         DateTimeOffset now, CancellationToken ct)
@@ -68,7 +73,8 @@ public sealed class Corrections(
             var projection = vital.Name[Vitals.ProjectionLagPrefix.Length..];
             // A projection that lags but advances is busy, not stuck: restarting it would only lose its batch.
             if (!readings.Stalled.Contains(projection) || Already(RestartProjection)) return [];
-            return [new CorrectionApplied(node, vital.Name, now, RestartProjection, projection, await Try(() => projections.RestartAsync(projection, ct)))];
+            return [new CorrectionApplied(node, vital.Name, now, RestartProjection, projection,
+                await Try(async () => (await SendAsync<ProjectionRestarted>(new RestartProjectionCorrection(projection), ct)).Outcome))];
         }
 
         if (vital.Name == Vitals.LargestSubject && setpoint.Max is { } budget && !Already(Consolidate))
@@ -76,9 +82,8 @@ public sealed class Corrections(
             var applied = new List<CorrectionApplied>();
             foreach (var (tenant, subject) in await SubjectsOverAsync((long)budget, ct))
             {
-                var command = new CommandContext(Actor, tenant, Guid.CreateVersion7(), MemoryActions.Consolidate);
                 var result = await Try(async () =>
-                    $"job {await consolidation.StartAsync(new ConsolidateMemoriesRequest(subject, null, null), command, ct)}");
+                    $"job {(await SendAsync<ConsolidationStarted>(new ConsolidateSubjectCorrection(tenant, subject, Actor), ct)).JobId}");
                 applied.Add(new CorrectionApplied(node, vital.Name, now, Consolidate, $"{tenant}/{subject}", result));
             }
             return applied;
@@ -106,10 +111,10 @@ public sealed class Corrections(
             if (done.Any(c => c.Vital == vital.Name && c.Action == RaiseThreshold && c.Target == target && c.At >= vital.Since)) continue;
             var reason = string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"homeostasis: {rate.FailureRate * 100:0.#}% of the last {rate.Resolved} auto-approved decisions failed, above the setpoint {limit * 100:0.#}%");
-            var command = new CommandContext(Actor, rate.Tenant, Guid.CreateVersion7(), DecisionActions.RaiseThreshold);
             var result = await Try(async () =>
             {
-                var raised = await RaiseAutonomyThreshold.Handle(rate.Agent, rate.Category, ThresholdStep, reason, command, store, autonomy, clock, ct);
+                var raised = await SendAsync<RaiseAutonomyThresholdResult>(
+                    new RaiseThresholdCorrection(rate.Tenant, rate.Agent, rate.Category, ThresholdStep, reason, Actor), ct);
                 return raised.Moved
                     ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"raised {raised.From:0.##} -> {raised.To:0.##} (sequence {raised.Sequence})")
                     : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"already at {raised.From:0.##}");
@@ -135,9 +140,8 @@ public sealed class Corrections(
             if (done.Any(c => c.Vital == vital.Name && c.Action == DisablePlugin && c.Target == target && c.At >= vital.Since)) continue;
             var reason = string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"homeostasis: {plugin.RecentFailureRate * 100:0.#}% of its last {plugin.RecentInvocations} calls failed, above the setpoint {ceiling * 100:0.#}%");
-            var command = new CommandContext(Actor, plugin.Tenant, Guid.CreateVersion7(), PluginActions.Disable);
             var result = await Try(async () =>
-                $"disabled (sequence {(await DisablePluginHandler.Handle(plugin.PluginId, new PluginReason(reason), command, store, clock, ct)).Sequence})");
+                $"disabled (sequence {(await SendAsync<PluginStatusResult>(new DisablePluginCorrection(plugin.Tenant, plugin.PluginId, reason, Actor), ct)).Sequence})");
             applied.Add(new CorrectionApplied(node, vital.Name, now, DisablePlugin, target, result));
         }
         return applied;

@@ -15,7 +15,8 @@ namespace Aetherra.Application.Homeostasis;
 
 /// <summary>
 /// Samples this node's vitals every interval, appends one VitalsSampled to the node's stream of the day and,
-/// in the same transaction, the deviations it raises or resolves and the corrections applied.
+/// in the same transaction, the deviations it raises or resolves and the corrections applied (each correction's
+/// command already handled, in its own transaction, by the feature that owns it: <see cref="Corrections"/>).
 /// </summary>
 public sealed class VitalsSampler(
     IDocumentStore store, NpgsqlDataSource dataSource, VitalRecorder recorder, ProjectionOperations projections,
@@ -67,9 +68,13 @@ public sealed class VitalsSampler(
         IReadOnlyDictionary<string, double> values, Readings readings, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
-        await using var session = store.LightweightSession(HomeostasisConfiguration.Tenant);
-        var node = await session.LoadAsync<HomeostasisNode>(settings.Node, ct);
-        var setpoints = await session.LoadAsync<HomeostasisSetpoints>(HomeostasisSetpoints.Key, ct);
+        HomeostasisNode? node;
+        HomeostasisSetpoints? setpoints;
+        await using (var query = store.QuerySession(HomeostasisConfiguration.Tenant))
+        {
+            node = await query.LoadAsync<HomeostasisNode>(settings.Node, ct);
+            setpoints = await query.LoadAsync<HomeostasisSetpoints>(HomeostasisSetpoints.Key, ct);
+        }
         Setpoint SetpointOf(string vital) =>
             setpoints?.Setpoints.TryGetValue(vital, out var s) == true ? s : settings.DefaultSetpoint(vital);
 
@@ -87,6 +92,9 @@ public sealed class VitalsSampler(
         foreach (var vital in state.Vitals.Values.OrderBy(v => v.Name, StringComparer.Ordinal))
             events.AddRange(await corrections.ApplyAsync(settings.Node, vital, SetpointOf(vital.Name), done, readings, now, ct));
 
+        // The corrections went out as commands, each committed by the feature that owns it; homeostasis's own
+        // transaction holds only its sample and what the sample raised, resolved and applied.
+        await using var session = store.LightweightSession(HomeostasisConfiguration.Tenant);
         session.Events.Append(StreamFor(settings.Node, now), events);
         await session.SaveChangesAsync(ct);
         return events;

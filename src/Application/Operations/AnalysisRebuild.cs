@@ -23,7 +23,8 @@ public sealed record StoreShape(Action<StoreOptions, string, IServiceProvider> C
 /// queried beside the log it came from.
 /// </summary>
 public sealed class AnalysisRebuild(
-    StoreShape shape, IServiceProvider services, NpgsqlDataSource dataSource, JobRunner jobs, ILoggerFactory logs)
+    StoreShape shape, IServiceProvider services, NpgsqlDataSource dataSource, JobRunner jobs, ILoggerFactory logs,
+    IEnumerable<IBulkRebuild> bulkRebuilds)
 {
     private const string Live = AetherraSettings.Schema;
 
@@ -91,11 +92,8 @@ public sealed class AnalysisRebuild(
         {
             await daemon.StopAllAsync();
         }
-        if (source.Name == Recall.RecallProjection.Name)
-        {
-            await Recall.RecallProjection.CountAllAsync(connection, Recall.RecallSchema.Names.In(schema), stop);
-            await Recall.RecallSchema.EraseKeylessSubjectsAsync(connection, schema, stop);
-        }
+        if (bulkRebuilds.FirstOrDefault(b => b.Name == source.Name) is { } bulk)
+            await bulk.EndAnalysisCopyAsync(connection, schema, stop);
         await progress.ReportAsync(asOf, asOf, stop);
         return new { projection = source.Name, targetSchema = schema, asOfSequence = asOf, events = copied };
     }

@@ -1,3 +1,5 @@
+using Npgsql;
+
 namespace Aetherra.Application.Operations;
 
 /// <summary>
@@ -11,4 +13,10 @@ public interface IBulkRebuild
     void BeginRebuild();
 
     Task EndRebuildAsync(CancellationToken ct);
+
+    /// <summary>
+    /// The same end for a copy of the projection that <see cref="AnalysisRebuild"/> built in <paramref name="schema"/>
+    /// (whose store only ever rebuilds), on the rebuild's connection once its daemon has caught up.
+    /// </summary>
+    Task EndAnalysisCopyAsync(NpgsqlConnection connection, string schema, CancellationToken ct);
 }

@@ -34,7 +34,7 @@ public static class RevokePublisherHandler
             stream.AppendOne(PluginDecisions.Disable(stream.Aggregate!, $"publisher key {keyId} revoked: {why}", now));
             disabled.Add(plugin.PluginId);
         }
-        var changes = await Changes.ChangeRevocations.RevokeRunnerAsync(session, keyId, why, now, ct);
+        var changes = await ChangeRevocations.RevokeRunnerAsync(session, keyId, why, now, ct);
         try
         {
             var sequence = await session.CommitAsync(command, keyId, 200, now, ct);

@@ -1,4 +1,3 @@
-using Aetherra.Application.Memory;
 using Aetherra.Domain.Memory;
 using Aetherra.Infrastructure;
 using Aetherra.Application.Common;
@@ -50,6 +49,16 @@ public sealed class RecallProjection(
         // meanwhile left their marker, and its next batch counts its statistics.
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await CountAllAsync(connection, RecallSchema.Names.In(AetherraSettings.Schema), ct);
+    }
+
+    /// <summary>
+    /// Ends an analysis copy: counts its statistics, then erases every subject forgotten while the rebuild ran
+    /// (its plaintext may have been opened before the key went).
+    /// </summary>
+    public async Task EndAnalysisCopyAsync(NpgsqlConnection connection, string schema, CancellationToken ct)
+    {
+        await CountAllAsync(connection, RecallSchema.Names.In(schema), ct);
+        await RecallSchema.EraseKeylessSubjectsAsync(connection, schema, ct);
     }
 
     private static string Insert(RecallSchema.Names n) => $"""

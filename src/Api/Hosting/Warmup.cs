@@ -1,10 +1,10 @@
 using Aetherra.Application.Audit;
-using Aetherra.Application.Memory;
+using Aetherra.Application.Common;
 using Aetherra.Infrastructure.Crypto;
 using Marten;
 using MemoryState = Aetherra.Domain.Memory.Memory;
 
-namespace Aetherra.Application.Common;
+namespace Aetherra.Api.Hosting;
 
 /// <summary>
 /// Runs the read paths once before the server listens (on a tenant no key can have), so the first client

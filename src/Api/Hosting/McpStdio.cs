@@ -1,13 +1,12 @@
 using System.Security.Claims;
 using Aetherra.Api.Auth;
-using Aetherra.Api.Hosting;
 using Aetherra.Infrastructure.Keys;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Http.Features;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 
-namespace Aetherra.Api.Mcp;
+namespace Aetherra.Api.Hosting;
 
 /// <summary>
 /// <c>aetherra mcp --stdio</c>: the MCP server on stdin/stdout for desktop clients, as the key in

@@ -1,7 +1,7 @@
 using Aetherra.Domain.Changes;
 using Marten;
 
-namespace Aetherra.Application.Changes;
+namespace Aetherra.Application.Plugins;
 
 /// <summary>
 /// A runner key's revocation reaches the changes it vouched for: in the revoking transaction, every change not yet

@@ -1,7 +1,7 @@
 using Aetherra.Domain.Memory;
 using Aetherra.Infrastructure.Crypto;
 
-namespace Aetherra.Application.Memory;
+namespace Aetherra.Application.Common;
 
 /// <summary>How memory content is sealed, opened and hashed with its subject's data key.</summary>
 public static class MemoryContent

@@ -1,8 +1,7 @@
-using Aetherra.Application.Common;
 using Aetherra.Domain.Audit;
 using Marten;
 
-namespace Aetherra.Application.Audit;
+namespace Aetherra.Application.Common;
 
 public static class AuditTrail
 {
