@@ -61,7 +61,7 @@ public static class Problems
         VersionConflict e => new(409, "Version conflict", e.Message,
             new Dictionary<string, object?> { ["currentVersion"] = e.CurrentVersion }),
         Domain.Plugins.PluginNotEnabled e => new(409, "Plugin not enabled", e.Message),
-        Application.Plugins.PluginCallFailed e => new(e.Status, e.Status == 504 ? "Plugin timed out" : "Plugin failed", e.Message,
+        Application.Plugins.PluginCallFailed e => new(e.TimedOut ? 504 : 502, e.TimedOut ? "Plugin timed out" : "Plugin failed", e.Message,
             new Dictionary<string, object?> { ["errorClass"] = e.ErrorClass, ["invocationId"] = e.InvocationId, ["sequence"] = e.Sequence }),
         Application.Conversations.ReplyFailed e => new(e.TimedOut ? 504 : 502, e.TimedOut ? "Model timed out" : "Model failed", e.Message,
             new Dictionary<string, object?> { ["errorClass"] = e.ErrorClass, ["turn"] = e.Turn }),

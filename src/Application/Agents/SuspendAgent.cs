@@ -29,7 +29,7 @@ public static class SuspendAgentHandler
         stream.AppendOne(decide(agent, now));
         try
         {
-            return new AgentResult(name, status, await session.CommitAsync(command, name, 200, now, ct));
+            return new AgentResult(name, status, await session.CommitAsync(command, name, Outcome.Done, now, ct));
         }
         catch (JasperFx.ConcurrencyException)
         {

@@ -27,7 +27,7 @@ public static class RollbackChangeHandler
         stream.AppendOne(ChangeRules.RollBack(change, body.Reason!, now));
         try
         {
-            return new ChangeStatusResult(id, "rolled-back", await session.CommitAsync(command, id.ToString(), 200, now, ct));
+            return new ChangeStatusResult(id, "rolled-back", await session.CommitAsync(command, id.ToString(), Outcome.Done, now, ct));
         }
         catch (JasperFx.ConcurrencyException)
         {

@@ -18,7 +18,7 @@ public static class CloseConversationHandler
             var current = stream.Aggregate ?? throw new NotFound("conversation");
             var now = clock.GetUtcNow();
             stream.AppendOne(ConversationDecisions.Close(current, now));
-            var sequence = await session.CommitAsync(command, id.ToString(), 200, now, ct);
+            var sequence = await session.CommitAsync(command, id.ToString(), Outcome.Done, now, ct);
             return new CloseConversationResult(id, "closed", sequence);
         });
 }

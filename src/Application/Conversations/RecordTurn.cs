@@ -40,7 +40,7 @@ public static class RecordTurnHandler
         {
             await using var session = engine.Store.OpenFor(command);
             var (turn, _) = await TurnWriter.AppendAsync(session, command, engine, id, role, body.Content!, [], null, engine.Clock.GetUtcNow(), ct);
-            var sequence = await session.CommitAsync(command, id.ToString(), 201, turn.At, ct);
+            var sequence = await session.CommitAsync(command, id.ToString(), Outcome.Created, turn.At, ct);
             return new RecordTurnResult(turn.Turn, sequence);
         });
     }

@@ -135,7 +135,7 @@ public static class ReplyToConversation
                 var (recorded, _) = await TurnWriter.AppendAsync(session, command, engine, conversation.Id, TurnRole.Assistant,
                     content.Length == 0 ? "(empty reply)" : content, citations, reply, now, ct);
                 RecordCalls(session, conversation.Id, stream.Turn, calls, now);
-                return (recorded.Turn, await session.CommitAsync(command, conversation.Id.ToString(), 200, now, ct));
+                return (recorded.Turn, await session.CommitAsync(command, conversation.Id.ToString(), Outcome.Done, now, ct));
             });
             stream.Done(JsonSerializer.Serialize(Result(turn, content, citations, reply, sequence), JsonSerializerOptions.Web),
                 engine.Clock.GetUtcNow());

@@ -32,7 +32,7 @@ public static class ApproveDecisionHandler
             var current = stream.Aggregate ?? throw new NotFound("decision");
             var now = clock.GetUtcNow();
             stream.AppendOne(decide(current, now));
-            var sequence = await session.CommitAsync(command, id.ToString(), 200, now, ct);
+            var sequence = await session.CommitAsync(command, id.ToString(), Outcome.Done, now, ct);
             return new ReviewDecisionResult(id, status, sequence);
         });
 }

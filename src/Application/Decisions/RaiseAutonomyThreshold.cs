@@ -28,7 +28,7 @@ public static class RaiseAutonomyThreshold
             if (AutonomyCorrections.Raise(policyId, agent, category, from, by, reason, now) is not { } raised)
                 return new RaiseAutonomyThresholdResult(agent, category, from, from, false, null);
             policy.AppendOne(raised);
-            var sequence = await session.CommitAsync(command, policyId.ToString(), 200, now, ct);
+            var sequence = await session.CommitAsync(command, policyId.ToString(), Outcome.Done, now, ct);
             return new RaiseAutonomyThresholdResult(agent, category, from, raised.To, true, sequence);
         });
 }

@@ -51,7 +51,7 @@ public static class RecordOutcomeHandler
                     move.Reason, move.Sample, move.ObservedSuccessRate, now));
                 threshold = move.To;
             }
-            var sequence = await session.CommitAsync(command, id.ToString(), 200, now, ct);
+            var sequence = await session.CommitAsync(command, id.ToString(), Outcome.Done, now, ct);
             return new RecordOutcomeResult(id, "resolved", threshold, sequence);
         });
 }

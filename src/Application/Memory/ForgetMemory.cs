@@ -20,7 +20,7 @@ public static class ForgetMemoryHandler
             var current = stream.Aggregate ?? throw new NotFound("memory");
             var now = clock.GetUtcNow();
             stream.AppendOne(MemoryDecisions.Forget(current, reason, now));
-            var sequence = await session.CommitAsync(command, id.ToString(), 200, now, ct);
+            var sequence = await session.CommitAsync(command, id.ToString(), Outcome.Done, now, ct);
             return new ForgetMemoryResult(id, "forgotten", sequence);
         }
         catch (ConcurrencyException)

@@ -58,7 +58,7 @@ public static class ReinforceMemoryHandler
         var current = stream.Aggregate ?? throw new NotFound("memory");
         var now = clock.GetUtcNow();
         stream.AppendOne(MemoryDecisions.Reinforce(current, body.Weight ?? 1, body.Reason, now));
-        var sequence = await session.CommitAsync(command, id.ToString(), 200, now, ct);
+        var sequence = await session.CommitAsync(command, id.ToString(), Outcome.Done, now, ct);
         return new ReinforceMemoryResult(id, current.Version + 1, sequence);
     }
 }

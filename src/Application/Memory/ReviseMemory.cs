@@ -48,7 +48,7 @@ public static class ReviseMemoryHandler
                 MemoryContent.Seal(key, command.Tenant, id, revision.Content!),
                 MemoryContent.Hash(key, revision.Content!, current.Subject, current.Agent),
                 revision.Reason!, now));
-            var sequence = await session.CommitAsync(command, id.ToString(), 200, now, ct);
+            var sequence = await session.CommitAsync(command, id.ToString(), Outcome.Done, now, ct);
             return new ReviseMemoryResult(id, current.Version + 1, sequence);
         }
         catch (ConcurrencyException)

@@ -136,7 +136,7 @@ public sealed class DeadLetters(IDocumentStore store, TenantDatabases databases,
         var system = session.ForTenant(StorageConstants.DefaultTenantId);
         system.Delete(dead);
         system.Events.Append(StreamOf(dead.Id), fact(now));
-        var sequence = await session.CommitAsync(command, dead.Id.ToString(), 200, now, ct);
+        var sequence = await session.CommitAsync(command, dead.Id.ToString(), Outcome.Done, now, ct);
         log.LogWarning("Dead letter {Id} of {Projection} (event {Sequence}) {Outcome} by {Actor}",
             dead.Id, dead.ProjectionName, dead.EventSequence, outcome, command.Actor);
         return new DeadLetterResolved(dead.Id, dead.ProjectionName, dead.EventSequence, outcome, sequence);

@@ -30,7 +30,7 @@ internal static class PluginLifecycle
             var now = clock.GetUtcNow();
             var e = await decide(session, current, now);
             stream.AppendOne(e);
-            var sequence = await session.CommitAsync(command, pluginId, 200, now, ct);
+            var sequence = await session.CommitAsync(command, pluginId, Outcome.Done, now, ct);
             var moved = e switch
             {
                 PluginEnabled x => current.Apply(x),

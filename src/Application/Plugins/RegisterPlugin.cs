@@ -179,7 +179,7 @@ public static class RegisterPluginHandler
     {
         try
         {
-            var sequence = await session.CommitAsync(command, decided.Id, decided.Upgraded ? 200 : 201, now, ct);
+            var sequence = await session.CommitAsync(command, decided.Id, decided.Upgraded ? Outcome.Done : Outcome.Created, now, ct);
             return decided with { Sequence = sequence };
         }
         catch (Exception e) when (e is JasperFx.ConcurrencyException or Marten.Exceptions.ExistingStreamIdCollisionException)

@@ -37,7 +37,7 @@ public static class RevokePublisherHandler
         var changes = await Changes.ChangeRevocations.RevokeRunnerAsync(session, keyId, why, now, ct);
         try
         {
-            var sequence = await session.CommitAsync(command, keyId, 200, now, ct);
+            var sequence = await session.CommitAsync(command, keyId, Outcome.Done, now, ct);
             return new RevokePublisherResult(keyId, "revoked", disabled.Count, disabled, changes, sequence);
         }
         catch (JasperFx.ConcurrencyException)

@@ -51,7 +51,7 @@ public static class PublishScriptHandler
         long sequence;
         try
         {
-            sequence = await session.CommitAsync(command, id.ToString(), published.Version == 1 ? 201 : 200, now, ct);
+            sequence = await session.CommitAsync(command, id.ToString(), published.Version == 1 ? Outcome.Created : Outcome.Done, now, ct);
         }
         catch (JasperFx.ConcurrencyException)
         {

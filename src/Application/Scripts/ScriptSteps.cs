@@ -163,7 +163,7 @@ public sealed class ScriptSteps(ScriptRun run, string tenant, IServiceProvider s
         Forbidden x => (403, x.Message),
         VersionConflict x => (409, x.Message),
         PluginNotEnabled x => (409, x.Message),
-        PluginCallFailed x => (x.Status, x.Message),
+        PluginCallFailed x => (x.TimedOut ? 504 : 502, x.Message),
         DomainRuleViolated x => (422, x.Message),
         _ => null,
     };

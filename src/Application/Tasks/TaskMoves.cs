@@ -31,7 +31,7 @@ public static class TaskMoves
                 TaskCancelled c => current.Apply(c),
                 _ => throw new InvalidOperationException($"not a task move: {e.GetType().Name}"),
             };
-            var sequence = await session.CommitAsync(command, id.ToString(), 200, now, ct);
+            var sequence = await session.CommitAsync(command, id.ToString(), Outcome.Done, now, ct);
             return new TaskMoveResult(id, TaskRules.Lower(after.Status), after.Attempt, after.LeaseUntil, sequence);
         });
 }
