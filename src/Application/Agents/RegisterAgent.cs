@@ -36,7 +36,7 @@ public static class RegisterAgentHandler
         {
             return new AgentResult(body.Name!, "active", await session.CommitAsync(command, body.Name, Outcome.Created, now, ct));
         }
-        catch (Exception e) when (e is Marten.Exceptions.ExistingStreamIdCollisionException || Sessions.IsUniqueViolation(e, "pkey"))
+        catch (Exception e) when (ConflictPolicy.IsTaken(e))
         {
             throw new DomainRuleViolated($"agent {body.Name} is already registered");
         }

@@ -31,7 +31,7 @@ public static class SuspendAgentHandler
         {
             return new AgentResult(name, status, await session.CommitAsync(command, name, Outcome.Done, now, ct));
         }
-        catch (JasperFx.ConcurrencyException)
+        catch (Exception e) when (ConflictPolicy.IsConflict(e))
         {
             throw new VersionConflict(agent.Version);
         }

@@ -58,7 +58,7 @@ public static class RecordStageHandler
         {
             return new RecordStageResult(id, body.Stage!, body.Passed.Value, evidenceSha, await session.CommitAsync(command, id.ToString(), Outcome.Done, now, ct));
         }
-        catch (JasperFx.ConcurrencyException)
+        catch (Exception e) when (ConflictPolicy.IsConflict(e))
         {
             throw new VersionConflict(change.Version);
         }

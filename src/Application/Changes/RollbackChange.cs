@@ -29,7 +29,7 @@ public static class RollbackChangeHandler
         {
             return new ChangeStatusResult(id, "rolled-back", await session.CommitAsync(command, id.ToString(), Outcome.Done, now, ct));
         }
-        catch (JasperFx.ConcurrencyException)
+        catch (Exception e) when (ConflictPolicy.IsConflict(e))
         {
             throw new VersionConflict(change.Version);
         }

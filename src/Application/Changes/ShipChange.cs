@@ -57,7 +57,7 @@ public static class ShipChangeHandler
             var sequence = await session.CommitAsync(command, id.ToString(), Outcome.Done, now, ct);
             return new ShipChangeResult(id, "shipped", JsonDocument.Parse(canonical).RootElement.Clone(), signature, sequence);
         }
-        catch (JasperFx.ConcurrencyException)
+        catch (Exception e) when (ConflictPolicy.IsConflict(e))
         {
             throw new VersionConflict(change.Version);
         }

@@ -11,7 +11,7 @@ public static class CloseConversationHandler
 {
     public static Task<CloseConversationResult> Handle(
         Guid id, CommandContext command, IDocumentStore store, TimeProvider clock, CancellationToken ct) =>
-        OnConflict.RetryAsync(async () =>
+        ConflictPolicy.RetryAsync(async () =>
         {
             await using var session = store.OpenFor(command);
             var stream = await session.Events.FetchForWriting<Conversation>(id, ct);

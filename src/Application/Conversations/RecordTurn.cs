@@ -36,7 +36,7 @@ public static class RecordTurnHandler
         Guid id, RecordTurn body, CommandContext command, ConversationEngine engine, CancellationToken ct)
     {
         var role = Enum.Parse<TurnRole>(body.Role!, true);
-        return await OnConflict.RetryAsync(async () =>
+        return await ConflictPolicy.RetryAsync(async () =>
         {
             await using var session = engine.Store.OpenFor(command);
             var (turn, _) = await TurnWriter.AppendAsync(session, command, engine, id, role, body.Content!, [], null, engine.Clock.GetUtcNow(), ct);

@@ -39,7 +39,7 @@ public static class ReplyToConversation
     public static async Task<ReplyStream> StartAsync(
         Guid id, ReplyRequest body, CommandContext command, ConversationEngine engine, CancellationToken ct)
     {
-        return await OnConflict.RetryAsync(async () =>
+        return await ConflictPolicy.RetryAsync(async () =>
         {
             // One generation per attempt of the write: an attempt that fails takes its generation with it.
             var committed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -128,7 +128,7 @@ public static class ReplyToConversation
             var citations = Grounding.Citations(generation.Generated ? content : "", memories);
             var reply = new ReplyInfo(generation.Provider, generation.Model, generation.Generated, generation.TokensIn, generation.TokensOut,
                 stream.Turn, frames);
-            var (turn, sequence) = await OnConflict.RetryAsync(async () =>
+            var (turn, sequence) = await ConflictPolicy.RetryAsync(async () =>
             {
                 await using var session = engine.Store.OpenFor(command);
                 var now = engine.Clock.GetUtcNow();

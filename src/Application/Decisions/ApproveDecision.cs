@@ -25,7 +25,7 @@ public static class ApproveDecisionHandler
     internal static Task<ReviewDecisionResult> ReviewAsync(
         Guid id, CommandContext command, IDocumentStore store, TimeProvider clock, Func<Decision, DateTimeOffset, object> decide,
         string status, CancellationToken ct) =>
-        OnConflict.RetryAsync(async () =>
+        ConflictPolicy.RetryAsync(async () =>
         {
             await using var session = store.OpenFor(command);
             var stream = await session.Events.FetchForWriting<Decision>(id, ct);

@@ -48,7 +48,7 @@ public static class ProposeDecisionHandler
         CancellationToken ct)
     {
         var id = Guid.CreateVersion7();
-        return OnConflict.RetryAsync(async () =>
+        return ConflictPolicy.RetryAsync(async () =>
         {
             await using var session = store.OpenFor(command);
             var now = clock.GetUtcNow();

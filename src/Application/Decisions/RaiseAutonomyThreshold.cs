@@ -17,7 +17,7 @@ public static class RaiseAutonomyThreshold
     public static Task<RaiseAutonomyThresholdResult> Handle(
         string agent, string category, double by, string reason, CommandContext command, IDocumentStore store,
         AutonomySettings settings, TimeProvider clock, CancellationToken ct) =>
-        OnConflict.RetryAsync(async () =>
+        ConflictPolicy.RetryAsync(async () =>
         {
             await using var session = store.OpenFor(command);
             var policyId = AutonomyPolicy.IdFor(agent, category);

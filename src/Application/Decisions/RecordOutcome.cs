@@ -28,7 +28,7 @@ public static class RecordOutcomeHandler
     public static Task<RecordOutcomeResult> Handle(
         Guid id, RecordOutcome body, CommandContext command, IDocumentStore store, AutonomySettings settings, TimeProvider clock,
         CancellationToken ct) =>
-        OnConflict.RetryAsync(async () =>
+        ConflictPolicy.RetryAsync(async () =>
         {
             await using var session = store.OpenFor(command);
             var decision = await session.LoadAsync<Decision>(id, ct) ?? throw new NotFound("decision");

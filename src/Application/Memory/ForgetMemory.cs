@@ -1,6 +1,5 @@
 using Aetherra.Application.Common;
 using Aetherra.Domain.Memory;
-using JasperFx;
 using Marten;
 using MemoryState = Aetherra.Domain.Memory.Memory;
 
@@ -23,7 +22,7 @@ public static class ForgetMemoryHandler
             var sequence = await session.CommitAsync(command, id.ToString(), Outcome.Done, now, ct);
             return new ForgetMemoryResult(id, "forgotten", sequence);
         }
-        catch (ConcurrencyException)
+        catch (Exception e) when (ConflictPolicy.IsConflict(e))
         {
             throw await ReviseMemoryHandler.ConflictAsync(store, command.Tenant, id, ct);
         }

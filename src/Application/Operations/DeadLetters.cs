@@ -214,7 +214,7 @@ public sealed class DeadLetters(IDocumentStore store, TenantDatabases databases,
                     log.LogWarning("Projection {Projection} skipped event {Sequence} of tenant {Tenant}: {Error} (dead letter {Id})",
                         dead.ProjectionName, dead.EventSequence, dead.TenantId, Error(dead), dead.Id);
             }
-            catch (ExistingStreamIdCollisionException)
+            catch (Exception e) when (ConflictPolicy.IsTaken(e))
             {
                 // Announced meanwhile by another node.
             }

@@ -156,7 +156,7 @@ public static class RegisterPluginHandler
             session.Events.StartStream<Plugin>(streamId, PluginDecisions.Register(manifest, streamId, canonical, sig, now));
             return new RegisterPluginResult(manifest.Id, Status(PluginStatus.Registered), manifest.Version, false, 0);
         }
-        catch (JasperFx.ConcurrencyException)
+        catch (Exception e) when (ConflictPolicy.IsConflict(e))
         {
             throw Changed(manifest.Id);
         }
@@ -182,7 +182,7 @@ public static class RegisterPluginHandler
             var sequence = await session.CommitAsync(command, decided.Id, decided.Upgraded ? Outcome.Done : Outcome.Created, now, ct);
             return decided with { Sequence = sequence };
         }
-        catch (Exception e) when (e is JasperFx.ConcurrencyException or Marten.Exceptions.ExistingStreamIdCollisionException)
+        catch (Exception e) when (ConflictPolicy.IsConflict(e))
         {
             throw Changed(decided.Id);
         }

@@ -40,7 +40,7 @@ public static class RevokePublisherHandler
             var sequence = await session.CommitAsync(command, keyId, Outcome.Done, now, ct);
             return new RevokePublisherResult(keyId, "revoked", disabled.Count, disabled, changes, sequence);
         }
-        catch (JasperFx.ConcurrencyException)
+        catch (Exception e) when (ConflictPolicy.IsConflict(e))
         {
             throw new VersionConflict(key.Aggregate.Version);
         }

@@ -59,7 +59,7 @@ public static class TrustPublisherHandler
         {
             return new TrustPublisherResult(keyId, await session.CommitAsync(command, keyId, Outcome.Created, now, ct));
         }
-        catch (Exception e) when (e is Marten.Exceptions.ExistingStreamIdCollisionException || Sessions.IsUniqueViolation(e, "pkey"))
+        catch (Exception e) when (ConflictPolicy.IsTaken(e))
         {
             throw new DomainRuleViolated($"publisher key {keyId} is already trusted");
         }

@@ -122,7 +122,7 @@ public sealed class ConsolidateMemories(
             var sequence = await session.CommitAsync(command, survivor.Id.ToString(), Outcome.Done, now, ct);
             return (absorbed.Count, sequence);
         }
-        catch (Exception e) when (e is ConcurrencyException or DomainRuleViolated)
+        catch (Exception e) when (ConflictPolicy.IsConflict(e) || e is DomainRuleViolated)
         {
             return null;
         }

@@ -53,7 +53,7 @@ public static class PublishScriptHandler
         {
             sequence = await session.CommitAsync(command, id.ToString(), published.Version == 1 ? Outcome.Created : Outcome.Done, now, ct);
         }
-        catch (JasperFx.ConcurrencyException)
+        catch (Exception e) when (ConflictPolicy.IsConflict(e))
         {
             throw new Domain.DomainRuleViolated($"script '{body.Name}' was published concurrently; retry");
         }

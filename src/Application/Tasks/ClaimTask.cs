@@ -39,7 +39,7 @@ public static class ClaimTaskHandler
         var agent = body.Agent!;
         var lease = TimeSpan.FromSeconds(body.LeaseSeconds ?? TaskLimits.DefaultLeaseSeconds);
         var serializer = store.Options.Serializer();
-        return await Decisions.OnConflict.RetryAsync(async () =>
+        return await ConflictPolicy.RetryAsync(async () =>
         {
             await using var session = store.OpenFor(command);
             var connection = await session.BeginAsync(ct);

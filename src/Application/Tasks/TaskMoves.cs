@@ -15,7 +15,7 @@ public static class TaskMoves
     public static Task<TaskMoveResult> MoveAsync(
         Guid id, CommandContext command, IDocumentStore store, TimeProvider clock, Func<AgentTask, DateTimeOffset, object> decide,
         CancellationToken ct) =>
-        Decisions.OnConflict.RetryAsync(async () =>
+        ConflictPolicy.RetryAsync(async () =>
         {
             await using var session = store.OpenFor(command);
             var stream = await session.Events.FetchForWriting<AgentTask>(id, ct);

@@ -2,8 +2,8 @@ using System.Text.Json;
 
 namespace Aetherra.Domain.Memory;
 
-/// <summary>A memory to record as the client asked for it (already validated), before the domain's defaults.</summary>
-public sealed record MemoryToRecord(
+/// <summary>A memory to record as the client asked for it (already validated), before the domain's defaults (a command, not an event).</summary>
+public readonly record struct MemoryToRecord(
     string Content, string Subject, string Agent, string? Session, string Kind, IReadOnlyList<string>? Tags,
     double? Importance, string? Classification, DateTimeOffset? OccurredAt, DateTimeOffset? ExpiresAt, string? Source,
     IReadOnlyDictionary<string, JsonElement>? Metadata = null);

@@ -36,7 +36,7 @@ public sealed class HubSync(IHttpClientFactory clients, PluginSettings settings,
         {
             sequence = await session.CommitAsync(command, id.ToString(), check.Refusal is null ? Outcome.Done : Outcome.Refused, now, ct, check.Refusal);
         }
-        catch (JasperFx.ConcurrencyException)
+        catch (Exception e) when (ConflictPolicy.IsConflict(e))
         {
             throw new DomainRuleViolated($"hub source {id} changed while it was being synced; retry");
         }
