@@ -20,6 +20,8 @@ public static class OutcomeStatus
         Outcome.UpstreamFailed => StatusCodes.Status502BadGateway,
         Outcome.UpstreamTimedOut => StatusCodes.Status504GatewayTimeout,
         Outcome.Abandoned => 499, // nginx's "client closed request", as the problem middleware answers it
+        Outcome.Failed => StatusCodes.Status500InternalServerError,
+        Outcome.Unavailable => StatusCodes.Status503ServiceUnavailable,
         _ => throw new ArgumentOutOfRangeException(nameof(outcome), outcome, null),
     };
 
@@ -34,6 +36,6 @@ public static class OutcomeStatus
     // Before anything of the host runs (HTTP, MCP, background work), so that Application's commits find the table.
 #pragma warning disable CA2255
     [ModuleInitializer]
-    internal static void Install() => Outcomes.AnswerWith(Of);
+    internal static void Install() => Outcomes.AnswerWith(Of, e => Problems.Describe(e)?.Status);
 #pragma warning restore CA2255
 }

@@ -33,16 +33,31 @@ public enum Outcome
 
     /// <summary>The caller went away while the command ran; what it did is recorded all the same.</summary>
     Abandoned,
+
+    /// <summary>A fault of ours (logged; the step of a script that met it fails).</summary>
+    Failed,
+
+    /// <summary>The store could not be reached: nothing happened, retry shortly.</summary>
+    Unavailable,
 }
 
 public static class Outcomes
 {
     private static Func<Outcome, int>? _status;
+    private static Func<Exception, int?>? _refusal;
 
     /// <summary>The status an outcome is answered with, hence the one its audit record stores.</summary>
-    public static int StatusOf(Outcome outcome) =>
-        (_status ?? throw new InvalidOperationException("the host gave no status table for outcomes")).Invoke(outcome);
+    public static int StatusOf(Outcome outcome) => (_status ?? throw Unset()).Invoke(outcome);
 
-    /// <summary>Set once by the host, which owns the table.</summary>
-    public static void AnswerWith(Func<Outcome, int> status) => _status = status;
+    /// <summary>The status a command refused with this exception is answered with; null for a fault of ours.</summary>
+    public static int? RefusalOf(Exception exception) => (_refusal ?? throw Unset()).Invoke(exception);
+
+    /// <summary>Set once by the host, which owns both tables.</summary>
+    public static void AnswerWith(Func<Outcome, int> status, Func<Exception, int?> refusal)
+    {
+        _status = status;
+        _refusal = refusal;
+    }
+
+    private static InvalidOperationException Unset() => new("the host gave no status tables for outcomes");
 }
