@@ -60,8 +60,10 @@ public static class Problems
         }),
         VersionConflict e => new(409, "Version conflict", e.Message,
             new Dictionary<string, object?> { ["currentVersion"] = e.CurrentVersion }),
+        // A server-ordered command still conflicting after its bounded retries (ConflictPolicy): busy, not broken.
+        _ when ConflictPolicy.IsConflict(exception) => new(409, "Conflict", "the resource kept changing while this command ran; retry"),
         Domain.Plugins.PluginNotEnabled e => new(409, "Plugin not enabled", e.Message),
-        Application.Plugins.PluginCallFailed e => new(e.Status, e.Status == 504 ? "Plugin timed out" : "Plugin failed", e.Message,
+        Application.Plugins.PluginCallFailed e => new(e.TimedOut ? 504 : 502, e.TimedOut ? "Plugin timed out" : "Plugin failed", e.Message,
             new Dictionary<string, object?> { ["errorClass"] = e.ErrorClass, ["invocationId"] = e.InvocationId, ["sequence"] = e.Sequence }),
         Application.Conversations.ReplyFailed e => new(e.TimedOut ? 504 : 502, e.TimedOut ? "Model timed out" : "Model failed", e.Message,
             new Dictionary<string, object?> { ["errorClass"] = e.ErrorClass, ["turn"] = e.Turn }),
@@ -70,6 +72,7 @@ public static class Problems
             ["errors"] = e.Problems.Select(p => new { line = p.Line, column = p.Column, message = p.Message }).ToList()
         }),
         DomainRuleViolated e => new(422, "Domain rule violated", e.Message),
+        Application.Scripts.ScriptArgumentInvalid e => new(400, "Invalid argument", e.Message),
         NotYetConsistent e => new(503, "Read model not yet consistent", e.Message,
             new Dictionary<string, object?> { ["minSequence"] = e.MinSequence }, RetryAfterSeconds: 1),
         BadHttpRequestException e => new(e.StatusCode, e.StatusCode == 413 ? "Request too large" : "Bad request", e.Message),

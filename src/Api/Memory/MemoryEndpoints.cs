@@ -23,7 +23,7 @@ public static class MemoryEndpoints
     {
         var r = await RecordMemoryHandler.Handle(body, http.Command(), store, keys, clock, ct);
         var answer = new { id = r.Id, version = r.Version, contentHash = r.ContentHash, deduplicated = r.Deduplicated, sequence = r.Sequence };
-        return r.Deduplicated ? Results.Ok(answer) : Results.Created($"/memories/{r.Id}", answer);
+        return OutcomeStatus.Answer(r.Outcome, $"/memories/{r.Id}", answer);
     }
 
     [WolverinePost("/memories/batch", OperationId = MemoryActions.RecordBatch), Authorize(Policy = Scopes.MemoryWrite)]

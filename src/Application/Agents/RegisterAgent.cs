@@ -34,9 +34,9 @@ public static class RegisterAgentHandler
         session.Events.StartStream<Agent>(id, new AgentRegistered(id, body.Name!, body.Description, now));
         try
         {
-            return new AgentResult(body.Name!, "active", await session.CommitAsync(command, body.Name, 201, now, ct));
+            return new AgentResult(body.Name!, "active", await session.CommitAsync(command, body.Name, Outcome.Created, now, ct));
         }
-        catch (Exception e) when (e is Marten.Exceptions.ExistingStreamIdCollisionException || Sessions.IsUniqueViolation(e, "pkey"))
+        catch (Exception e) when (ConflictPolicy.IsTaken(e))
         {
             throw new DomainRuleViolated($"agent {body.Name} is already registered");
         }

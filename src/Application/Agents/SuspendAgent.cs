@@ -29,9 +29,9 @@ public static class SuspendAgentHandler
         stream.AppendOne(decide(agent, now));
         try
         {
-            return new AgentResult(name, status, await session.CommitAsync(command, name, 200, now, ct));
+            return new AgentResult(name, status, await session.CommitAsync(command, name, Outcome.Done, now, ct));
         }
-        catch (JasperFx.ConcurrencyException)
+        catch (Exception e) when (ConflictPolicy.IsConflict(e))
         {
             throw new VersionConflict(agent.Version);
         }

@@ -54,7 +54,7 @@ public static class ConfigureProvidersHandler
         var settings = body.Providers!.Select(providers.ToSettings).ToList();
         await using var session = store.OpenFor(command);
         session.Events.StartStream(Guid.CreateVersion7(), new ProvidersConfigured(settings, now));
-        var sequence = await session.CommitAsync(command, "ai-providers", 200, now, ct);
+        var sequence = await session.CommitAsync(command, "ai-providers", Outcome.Done, now, ct);
         providers.Use(settings);
         return View(settings, sequence);
     }

@@ -43,6 +43,6 @@ public static class ProposeChangeHandler
         await using var session = store.OpenFor(command);
         session.Events.StartStream<Change>(id,
             new ChangeProposed(id, body.Title!, body.Repository!, body.BaseRevision!, body.Patch!, sha, body.Plan!, body.Agent!, now));
-        return new ProposeChangeResult(id, "proposed", sha, await session.CommitAsync(command, id.ToString(), 201, now, ct));
+        return new ProposeChangeResult(id, "proposed", sha, await session.CommitAsync(command, id.ToString(), Outcome.Created, now, ct));
     }
 }

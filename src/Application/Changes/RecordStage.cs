@@ -56,9 +56,9 @@ public static class RecordStageHandler
             body.Signature!, now));
         try
         {
-            return new RecordStageResult(id, body.Stage!, body.Passed.Value, evidenceSha, await session.CommitAsync(command, id.ToString(), 200, now, ct));
+            return new RecordStageResult(id, body.Stage!, body.Passed.Value, evidenceSha, await session.CommitAsync(command, id.ToString(), Outcome.Done, now, ct));
         }
-        catch (JasperFx.ConcurrencyException)
+        catch (Exception e) when (ConflictPolicy.IsConflict(e))
         {
             throw new VersionConflict(change.Version);
         }

@@ -27,9 +27,9 @@ public static class RollbackChangeHandler
         stream.AppendOne(ChangeRules.RollBack(change, body.Reason!, now));
         try
         {
-            return new ChangeStatusResult(id, "rolled-back", await session.CommitAsync(command, id.ToString(), 200, now, ct));
+            return new ChangeStatusResult(id, "rolled-back", await session.CommitAsync(command, id.ToString(), Outcome.Done, now, ct));
         }
-        catch (JasperFx.ConcurrencyException)
+        catch (Exception e) when (ConflictPolicy.IsConflict(e))
         {
             throw new VersionConflict(change.Version);
         }

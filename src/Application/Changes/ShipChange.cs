@@ -54,10 +54,10 @@ public static class ShipChangeHandler
         stream.AppendOne(ChangeRules.Ship(change, trusted, gate, canonical, signature, now));
         try
         {
-            var sequence = await session.CommitAsync(command, id.ToString(), 200, now, ct);
+            var sequence = await session.CommitAsync(command, id.ToString(), Outcome.Done, now, ct);
             return new ShipChangeResult(id, "shipped", JsonDocument.Parse(canonical).RootElement.Clone(), signature, sequence);
         }
-        catch (JasperFx.ConcurrencyException)
+        catch (Exception e) when (ConflictPolicy.IsConflict(e))
         {
             throw new VersionConflict(change.Version);
         }

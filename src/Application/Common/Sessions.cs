@@ -26,10 +26,10 @@ public static class Sessions
     /// global sequence of the last event written (the client's token for read-your-writes).
     /// </summary>
     public static async Task<long> CommitAsync(
-        this IDocumentSession session, CommandContext command, string? target, int status, DateTimeOffset now, CancellationToken ct,
+        this IDocumentSession session, CommandContext command, string? target, Outcome outcome, DateTimeOffset now, CancellationToken ct,
         string? reason = null)
     {
-        AuditTrail.Accepted(session, command, target, status, now, reason);
+        AuditTrail.Accepted(session, command, target, Outcomes.StatusOf(outcome), now, reason);
         var streams = session.PendingChanges.Streams().ToList();
         await session.SaveChangesAsync(ct);
         command.Audited = true;

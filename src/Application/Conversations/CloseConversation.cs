@@ -11,14 +11,14 @@ public static class CloseConversationHandler
 {
     public static Task<CloseConversationResult> Handle(
         Guid id, CommandContext command, IDocumentStore store, TimeProvider clock, CancellationToken ct) =>
-        OnConflict.RetryAsync(async () =>
+        ConflictPolicy.RetryAsync(async () =>
         {
             await using var session = store.OpenFor(command);
             var stream = await session.Events.FetchForWriting<Conversation>(id, ct);
             var current = stream.Aggregate ?? throw new NotFound("conversation");
             var now = clock.GetUtcNow();
             stream.AppendOne(ConversationDecisions.Close(current, now));
-            var sequence = await session.CommitAsync(command, id.ToString(), 200, now, ct);
+            var sequence = await session.CommitAsync(command, id.ToString(), Outcome.Done, now, ct);
             return new CloseConversationResult(id, "closed", sequence);
         });
 }

@@ -116,13 +116,13 @@ public static class MemoryExtraction
         var command = Command(message);
         try
         {
-            await MemoryWriter.RecordAsync([memory], command, engine.Store, engine.Keys, engine.Clock,
-                r => r[0].Deduplicated ? 200 : 201, ct, derivedFromKey: turn.Content.KeyId);
+            await MemoryWriter.RecordAsync([memory.ToRecord()], command, engine.Store, engine.Keys, engine.Clock,
+                r => r[0].Deduplicated ? Outcome.Done : Outcome.Created, ct, derivedFromKey: turn.Content.KeyId);
             return true;
         }
         catch (SourceForgotten e)
         {
-            await AuditTrail.RecordEndingAsync(engine.Store, command, Extraction.Source(message.ConversationId, turn.Number), 410, e.Message,
+            await AuditTrail.RecordEndingAsync(engine.Store, command, Extraction.Source(message.ConversationId, turn.Number), Outcomes.StatusOf(Outcome.Gone), e.Message,
                 engine.Clock.GetUtcNow(), ct);
             engine.Log.LogInformation("The subject of conversation {Conversation} was forgotten while turn {Turn} was extracted; nothing written",
                 message.ConversationId, turn.Number);

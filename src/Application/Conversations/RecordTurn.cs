@@ -36,11 +36,11 @@ public static class RecordTurnHandler
         Guid id, RecordTurn body, CommandContext command, ConversationEngine engine, CancellationToken ct)
     {
         var role = Enum.Parse<TurnRole>(body.Role!, true);
-        return await OnConflict.RetryAsync(async () =>
+        return await ConflictPolicy.RetryAsync(async () =>
         {
             await using var session = engine.Store.OpenFor(command);
             var (turn, _) = await TurnWriter.AppendAsync(session, command, engine, id, role, body.Content!, [], null, engine.Clock.GetUtcNow(), ct);
-            var sequence = await session.CommitAsync(command, id.ToString(), 201, turn.At, ct);
+            var sequence = await session.CommitAsync(command, id.ToString(), Outcome.Created, turn.At, ct);
             return new RecordTurnResult(turn.Turn, sequence);
         });
     }

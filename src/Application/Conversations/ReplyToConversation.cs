@@ -39,7 +39,7 @@ public static class ReplyToConversation
     public static async Task<ReplyStream> StartAsync(
         Guid id, ReplyRequest body, CommandContext command, ConversationEngine engine, CancellationToken ct)
     {
-        return await OnConflict.RetryAsync(async () =>
+        return await ConflictPolicy.RetryAsync(async () =>
         {
             // One generation per attempt of the write: an attempt that fails takes its generation with it.
             var committed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -128,14 +128,14 @@ public static class ReplyToConversation
             var citations = Grounding.Citations(generation.Generated ? content : "", memories);
             var reply = new ReplyInfo(generation.Provider, generation.Model, generation.Generated, generation.TokensIn, generation.TokensOut,
                 stream.Turn, frames);
-            var (turn, sequence) = await OnConflict.RetryAsync(async () =>
+            var (turn, sequence) = await ConflictPolicy.RetryAsync(async () =>
             {
                 await using var session = engine.Store.OpenFor(command);
                 var now = engine.Clock.GetUtcNow();
                 var (recorded, _) = await TurnWriter.AppendAsync(session, command, engine, conversation.Id, TurnRole.Assistant,
                     content.Length == 0 ? "(empty reply)" : content, citations, reply, now, ct);
                 RecordCalls(session, conversation.Id, stream.Turn, calls, now);
-                return (recorded.Turn, await session.CommitAsync(command, conversation.Id.ToString(), 200, now, ct));
+                return (recorded.Turn, await session.CommitAsync(command, conversation.Id.ToString(), Outcome.Done, now, ct));
             });
             stream.Done(JsonSerializer.Serialize(Result(turn, content, citations, reply, sequence), JsonSerializerOptions.Web),
                 engine.Clock.GetUtcNow());

@@ -31,7 +31,7 @@ public static class StartConversationHandler
         await using var session = store.OpenFor(command);
         session.Events.StartStream<Conversation>(id,
             new ConversationStarted(id, body.Subject!, body.Agent!, body.Title, body.Extraction ?? true, now));
-        var sequence = await session.CommitAsync(command, id.ToString(), 201, now, ct);
+        var sequence = await session.CommitAsync(command, id.ToString(), Outcome.Created, now, ct);
         return new StartConversationResult(id, sequence);
     }
 }

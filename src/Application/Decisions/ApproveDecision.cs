@@ -25,14 +25,14 @@ public static class ApproveDecisionHandler
     internal static Task<ReviewDecisionResult> ReviewAsync(
         Guid id, CommandContext command, IDocumentStore store, TimeProvider clock, Func<Decision, DateTimeOffset, object> decide,
         string status, CancellationToken ct) =>
-        OnConflict.RetryAsync(async () =>
+        ConflictPolicy.RetryAsync(async () =>
         {
             await using var session = store.OpenFor(command);
             var stream = await session.Events.FetchForWriting<Decision>(id, ct);
             var current = stream.Aggregate ?? throw new NotFound("decision");
             var now = clock.GetUtcNow();
             stream.AppendOne(decide(current, now));
-            var sequence = await session.CommitAsync(command, id.ToString(), 200, now, ct);
+            var sequence = await session.CommitAsync(command, id.ToString(), Outcome.Done, now, ct);
             return new ReviewDecisionResult(id, status, sequence);
         });
 }

@@ -48,7 +48,7 @@ public static class ProposeDecisionHandler
         CancellationToken ct)
     {
         var id = Guid.CreateVersion7();
-        return OnConflict.RetryAsync(async () =>
+        return ConflictPolicy.RetryAsync(async () =>
         {
             await using var session = store.OpenFor(command);
             var now = clock.GetUtcNow();
@@ -72,7 +72,7 @@ public static class ProposeDecisionHandler
             var suspended = await Agents.AgentStatuses.IsSuspendedAsync(session, body.Agent!, ct);
             var (governed, verdict) = DecisionRules.Propose(proposed, threshold, settings.AllowsHighRisk(body.Category!), suspended);
             session.Events.StartStream<Decision>(id, proposed, governed);
-            var sequence = await session.CommitAsync(command, id.ToString(), 201, now, ct);
+            var sequence = await session.CommitAsync(command, id.ToString(), Outcome.Created, now, ct);
             return new ProposeDecisionResult(id, verdict.AutoApprove ? "approved" : "escalated", threshold, verdict.Reason, sequence);
         });
     }

@@ -17,7 +17,7 @@ public static class RaiseAutonomyThreshold
     public static Task<RaiseAutonomyThresholdResult> Handle(
         string agent, string category, double by, string reason, CommandContext command, IDocumentStore store,
         AutonomySettings settings, TimeProvider clock, CancellationToken ct) =>
-        OnConflict.RetryAsync(async () =>
+        ConflictPolicy.RetryAsync(async () =>
         {
             await using var session = store.OpenFor(command);
             var policyId = AutonomyPolicy.IdFor(agent, category);
@@ -28,7 +28,7 @@ public static class RaiseAutonomyThreshold
             if (AutonomyCorrections.Raise(policyId, agent, category, from, by, reason, now) is not { } raised)
                 return new RaiseAutonomyThresholdResult(agent, category, from, from, false, null);
             policy.AppendOne(raised);
-            var sequence = await session.CommitAsync(command, policyId.ToString(), 200, now, ct);
+            var sequence = await session.CommitAsync(command, policyId.ToString(), Outcome.Done, now, ct);
             return new RaiseAutonomyThresholdResult(agent, category, from, raised.To, true, sequence);
         });
 }

@@ -28,7 +28,7 @@ public static class RecordOutcomeHandler
     public static Task<RecordOutcomeResult> Handle(
         Guid id, RecordOutcome body, CommandContext command, IDocumentStore store, AutonomySettings settings, TimeProvider clock,
         CancellationToken ct) =>
-        OnConflict.RetryAsync(async () =>
+        ConflictPolicy.RetryAsync(async () =>
         {
             await using var session = store.OpenFor(command);
             var decision = await session.LoadAsync<Decision>(id, ct) ?? throw new NotFound("decision");
@@ -51,7 +51,7 @@ public static class RecordOutcomeHandler
                     move.Reason, move.Sample, move.ObservedSuccessRate, now));
                 threshold = move.To;
             }
-            var sequence = await session.CommitAsync(command, id.ToString(), 200, now, ct);
+            var sequence = await session.CommitAsync(command, id.ToString(), Outcome.Done, now, ct);
             return new RecordOutcomeResult(id, "resolved", threshold, sequence);
         });
 }

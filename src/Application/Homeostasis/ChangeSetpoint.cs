@@ -50,7 +50,7 @@ public static class ChangeSetpointHandler
         await using (var serialise = new NpgsqlCommand("select pg_advisory_xact_lock(hashtext('aetherra.homeostasis.setpoints'))", connection))
             await serialise.ExecuteNonQueryAsync(ct);
         session.ForTenant(HomeostasisConfiguration.Tenant).Events.Append(Stream, changed);
-        var sequence = await session.CommitAsync(command, vital, 200, now, ct);
+        var sequence = await session.CommitAsync(command, vital, Outcome.Done, now, ct);
         return new ChangeSetpointResult(vital, body.Min, body.Max, sequence);
     }
 }

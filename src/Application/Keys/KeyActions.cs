@@ -56,7 +56,7 @@ public static class ApiKeyHandlers
         var limit = request.RateLimit is { PermitsPerSecond: { } permits, Burst: { } burst } ? new KeyRateLimit(permits, burst) : null;
         var (key, secret) = await keys.CreateAsync(request.Name!, request.Tenant!, scopes, ct, limit);
         await using var session = store.OpenFor(command);
-        var sequence = await session.CommitAsync(command, key.Id.ToString(), 201, clock.GetUtcNow(), ct);
+        var sequence = await session.CommitAsync(command, key.Id.ToString(), Outcome.Created, clock.GetUtcNow(), ct);
         return new CreatedApiKey(key.Id, secret, key.Tenant, key.Scopes, key.RateLimit, sequence);
     }
 
@@ -68,7 +68,7 @@ public static class ApiKeyHandlers
             : await keys.RevokeAsync(id, caller.Tenant, sparingOperators: true, ct);
         if (!revoked) throw new NotFound("key");
         await using var session = store.OpenFor(command);
-        return await session.CommitAsync(command, id.ToString(), 200, clock.GetUtcNow(), ct);
+        return await session.CommitAsync(command, id.ToString(), Outcome.Done, clock.GetUtcNow(), ct);
     }
 }
 

@@ -1,6 +1,5 @@
 using Aetherra.Application.Common;
 using Aetherra.Domain.Memory;
-using JasperFx;
 using Marten;
 using MemoryState = Aetherra.Domain.Memory.Memory;
 
@@ -20,10 +19,10 @@ public static class ForgetMemoryHandler
             var current = stream.Aggregate ?? throw new NotFound("memory");
             var now = clock.GetUtcNow();
             stream.AppendOne(MemoryDecisions.Forget(current, reason, now));
-            var sequence = await session.CommitAsync(command, id.ToString(), 200, now, ct);
+            var sequence = await session.CommitAsync(command, id.ToString(), Outcome.Done, now, ct);
             return new ForgetMemoryResult(id, "forgotten", sequence);
         }
-        catch (ConcurrencyException)
+        catch (Exception e) when (ConflictPolicy.IsConflict(e))
         {
             throw await ReviseMemoryHandler.ConflictAsync(store, command.Tenant, id, ct);
         }

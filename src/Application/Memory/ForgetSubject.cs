@@ -42,7 +42,7 @@ public static class ForgetSubjectHandler
         foreach (var id in ids)
             session.Events.Append(id, new MemoryForgotten(id, "subject forgotten", now));
         session.Events.StartStream(Guid.CreateVersion7(), new SubjectForgotten(subject, ids.Count, now));
-        var sequence = await session.CommitAsync(command, subject, 200, now, ct);
+        var sequence = await session.CommitAsync(command, subject, Outcome.Done, now, ct);
         return new ForgetSubjectResult(subject, ids.Count, sequence);
     }
 }

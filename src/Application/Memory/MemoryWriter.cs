@@ -8,17 +8,18 @@ using MemoryState = Aetherra.Domain.Memory.Memory;
 
 namespace Aetherra.Application.Memory;
 
-internal sealed record WrittenMemory(Guid Id, int Version, string ContentHash, bool Deduplicated);
-
 /// <summary>The key that sealed the content a write derives from is destroyed: its subject was forgotten meanwhile.</summary>
 internal sealed class SourceForgotten() : Exception("the subject was forgotten after the content this write derives from");
 
-/// <summary>The write path shared by single and batch recording.</summary>
+/// <summary>
+/// The write path shared by single and batch recording (and extraction): the subjects' keys, the keyed hashes, the
+/// dedup query, then the domain's decision (<see cref="RecordingMemory"/>), appended and committed with the audit record.
+/// </summary>
 internal static class MemoryWriter
 {
-    public static async Task<(IReadOnlyList<WrittenMemory> Results, long Sequence)> RecordAsync(
-        IReadOnlyList<RecordMemory> items, CommandContext command, IDocumentStore store, SubjectKeyStore keys,
-        TimeProvider clock, Func<IReadOnlyList<WrittenMemory>, int> acceptedStatus, CancellationToken ct, Guid? derivedFromKey = null)
+    public static async Task<(IReadOnlyList<Recording> Results, long Sequence)> RecordAsync(
+        IReadOnlyList<MemoryToRecord> items, CommandContext command, IDocumentStore store, SubjectKeyStore keys,
+        TimeProvider clock, Func<IReadOnlyList<Recording>, Outcome> outcome, CancellationToken ct, Guid? derivedFromKey = null)
     {
         // The first attempt trusts the cached keys and lets the store say otherwise in the same round trip as the
         // write (the key proof fails on a destroyed key); the second reads the keys afresh under lock.
@@ -27,7 +28,7 @@ internal static class MemoryWriter
             await using var session = store.OpenFor(command);
             try
             {
-                return await RecordOnceAsync(items, command, session, keys, clock, acceptedStatus, optimistic: attempt == 1, ct, derivedFromKey);
+                return await RecordOnceAsync(items, command, session, keys, clock, outcome, optimistic: attempt == 1, ct, derivedFromKey);
             }
             catch (Exception e) when (attempt == 1 && Sessions.IsUniqueViolation(e, MemoryConfiguration.DedupIndex))
             {
@@ -37,14 +38,14 @@ internal static class MemoryWriter
                                       && Aetherra.Infrastructure.Database.StoreFailures.Postgres(e)?.SqlState == SubjectKeyStore.KeyGoneSqlState)
             {
                 // A cached key was destroyed (its subject forgotten, maybe on another node): drop them, read afresh.
-                foreach (var subject in items.Select(i => i.Subject!).Distinct(StringComparer.Ordinal)) keys.Evict(command.Tenant, subject);
+                foreach (var subject in items.Select(i => i.Subject).Distinct(StringComparer.Ordinal)) keys.Evict(command.Tenant, subject);
             }
         }
     }
 
-    private static async Task<(IReadOnlyList<WrittenMemory>, long)> RecordOnceAsync(
-        IReadOnlyList<RecordMemory> items, CommandContext command, IDocumentSession session, SubjectKeyStore keys,
-        TimeProvider clock, Func<IReadOnlyList<WrittenMemory>, int> acceptedStatus, bool optimistic, CancellationToken ct,
+    private static async Task<(IReadOnlyList<Recording>, long)> RecordOnceAsync(
+        IReadOnlyList<MemoryToRecord> items, CommandContext command, IDocumentSession session, SubjectKeyStore keys,
+        TimeProvider clock, Func<IReadOnlyList<Recording>, Outcome> outcome, bool optimistic, CancellationToken ct,
         Guid? derivedFromKey)
     {
         var now = clock.GetUtcNow();
@@ -55,7 +56,7 @@ internal static class MemoryWriter
         var keysBySubject = new Dictionary<string, DataKey>(StringComparer.Ordinal);
         // Always in the same order: two batches creating keys for the same new subjects then wait on each
         // other in one order and never deadlock.
-        foreach (var subject in items.Select(i => i.Subject!).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
+        foreach (var subject in items.Select(i => i.Subject).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
         {
             if (!optimistic) keys.Evict(command.Tenant, subject);
             var (key, proven) = await keys.ForWriteAsync(Connection, command.Tenant, subject, ct);
@@ -71,7 +72,7 @@ internal static class MemoryWriter
             throw new SourceForgotten();
         }
 
-        var hashes = items.Select(i => MemoryContent.Hash(keysBySubject[i.Subject!], i.Content!, i.Subject!, i.Agent!)).ToArray();
+        var hashes = items.Select(i => MemoryContent.Hash(keysBySubject[i.Subject], i.Content, i.Subject, i.Agent)).ToArray();
         // Dedup asks first rather than letting the unique index refuse: a refused insert has used its event
         // sequence, and every such gap holds the async projections (recall, the Merkle log) until the daemon
         // gives up on it, which a duplicate write (common from assistants) must not cost.
@@ -80,32 +81,10 @@ internal static class MemoryWriter
                 .Where(m => distinct.Contains(m.DedupKey))
                 .Select(m => new { m.Id, m.ContentHash, m.Version })
                 .ToListAsync(ct))
-            .ToDictionary(m => m.ContentHash, m => (m.Id, m.Version), StringComparer.Ordinal);
+            .ToDictionary(m => m.ContentHash, m => new KnownMemory(m.Id, m.Version), StringComparer.Ordinal);
 
-        var results = new List<WrittenMemory>(items.Count);
-        var recorded = new List<MemoryRecorded>(items.Count);
-        for (var i = 0; i < items.Count; i++)
-        {
-            if (known.TryGetValue(hashes[i], out var hit))
-            {
-                results.Add(new WrittenMemory(hit.Id, hit.Version, hashes[i], true));
-                continue;
-            }
-            var item = items[i];
-            var id = Guid.CreateVersion7();
-            var key = keysBySubject[item.Subject!];
-            recorded.Add(new MemoryRecorded(
-                id, item.Subject!, item.Agent!, item.Session,
-                Enum.Parse<MemoryKind>(item.Kind!, true),
-                (item.Tags ?? []).Distinct(StringComparer.Ordinal).ToList(),
-                item.Importance ?? 0.5,
-                item.Classification is null ? Classification.Internal : Enum.Parse<Classification>(item.Classification, true),
-                item.OccurredAt ?? now, now, item.ExpiresAt, item.Source,
-                MemoryContent.Seal(key, command.Tenant, id, item.Content!), hashes[i],
-                item.Metadata is { Count: > 0 } metadata ? new Dictionary<string, System.Text.Json.JsonElement>(metadata) : null));
-            known[hashes[i]] = (id, 1);
-            results.Add(new WrittenMemory(id, 1, hashes[i], false));
-        }
+        var (results, recorded) = RecordingMemory.Decide(items, hashes, known, Guid.CreateVersion7,
+            (id, item) => MemoryContent.Seal(keysBySubject[item.Subject], command.Tenant, id, item.Content), now);
 
         // One memory goes through Marten's append (and its inline projection); a batch is copied in, rows
         // and snapshots alike, in this same transaction: a statement per row would cap imports at a few
@@ -118,7 +97,7 @@ internal static class MemoryWriter
                 recorded.Select(e => new NewStream(e.MemoryId, e, MemoryState.Create(e))).ToList(), ct);
 
         var target = items.Count == 1 ? results[0].Id.ToString() : null;
-        var sequence = await session.CommitAsync(command, target, acceptedStatus(results), now, ct);
+        var sequence = await session.CommitAsync(command, target, outcome(results), now, ct);
         return (results, sequence);
     }
 }

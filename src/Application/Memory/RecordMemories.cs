@@ -28,7 +28,8 @@ public static class RecordMemoriesHandler
     public static async Task<RecordMemoriesResult> Handle(
         RecordMemories batch, CommandContext command, IDocumentStore store, SubjectKeyStore keys, TimeProvider clock, CancellationToken ct)
     {
-        var (results, sequence) = await MemoryWriter.RecordAsync(batch.Memories!, command, store, keys, clock, _ => 200, ct);
+        var (results, sequence) = await MemoryWriter.RecordAsync(
+            batch.Memories!.Select(m => m.ToRecord()).ToList(), command, store, keys, clock, _ => Outcome.Done, ct);
         return new RecordMemoriesResult(results.Select(r => new BatchItemResult(r.Id, r.Deduplicated)).ToList(), sequence);
     }
 }

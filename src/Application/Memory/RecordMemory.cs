@@ -9,9 +9,19 @@ namespace Aetherra.Application.Memory;
 public sealed record RecordMemory(
     string? Content, string? Subject, string? Agent, string? Session, string? Kind, IReadOnlyList<string>? Tags,
     double? Importance, string? Classification, DateTimeOffset? OccurredAt, DateTimeOffset? ExpiresAt, string? Source,
-    IReadOnlyDictionary<string, System.Text.Json.JsonElement>? Metadata = null);
+    IReadOnlyDictionary<string, System.Text.Json.JsonElement>? Metadata = null)
+{
+    /// <summary>The domain's input, once the validator has passed the command.</summary>
+    public MemoryToRecord ToRecord() => new(
+        Content!, Subject!, Agent!, Session, Kind!, Tags, Importance, Classification, OccurredAt, ExpiresAt, Source, Metadata);
+}
 
-public sealed record RecordMemoryResult(Guid Id, int Version, string ContentHash, bool Deduplicated, long Sequence);
+public sealed record RecordMemoryResult(Guid Id, int Version, string ContentHash, bool Deduplicated, long Sequence)
+{
+    /// <summary>A new memory, or the one that already held the content.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public Outcome Outcome => Deduplicated ? Outcome.Done : Outcome.Created;
+}
 
 public sealed class RecordMemoryValidator : AbstractValidator<RecordMemory>
 {
@@ -53,7 +63,7 @@ public static class RecordMemoryHandler
         RecordMemory memory, CommandContext command, IDocumentStore store, SubjectKeyStore keys, TimeProvider clock, CancellationToken ct)
     {
         var (results, sequence) = await MemoryWriter.RecordAsync(
-            [memory], command, store, keys, clock, r => r[0].Deduplicated ? 200 : 201, ct);
+            [memory.ToRecord()], command, store, keys, clock, r => r[0].Deduplicated ? Outcome.Done : Outcome.Created, ct);
         var result = results[0];
         return new RecordMemoryResult(result.Id, result.Version, result.ContentHash, result.Deduplicated, sequence);
     }

@@ -1,7 +1,6 @@
 using Aetherra.Application.Common;
 using Aetherra.Domain.Memory;
 using FluentValidation;
-using JasperFx;
 using Marten;
 using MemoryState = Aetherra.Domain.Memory.Memory;
 
@@ -30,25 +29,11 @@ public static class ReinforceMemoryHandler
     /// names no version, so losing a race to another writer is no conflict of the client's: it is tried again
     /// on the memory's new version (bounded; a still-busy memory then answers 409 as before).
     /// </summary>
-    public static async Task<ReinforceMemoryResult> Handle(
-        Guid id, ReinforceMemory body, CommandContext command, IDocumentStore store, TimeProvider clock, CancellationToken ct)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await TryOnceAsync(id, body, command, store, clock, ct);
-            }
-            catch (ConcurrencyException) when (attempt < MaxAttempts)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 5 + Math.Min(attempt, 20))), clock, ct);
-            }
-            catch (ConcurrencyException)
-            {
-                throw await ReviseMemoryHandler.ConflictAsync(store, command.Tenant, id, ct);
-            }
-        }
-    }
+    public static Task<ReinforceMemoryResult> Handle(
+        Guid id, ReinforceMemory body, CommandContext command, IDocumentStore store, TimeProvider clock, CancellationToken ct) =>
+        ConflictPolicy.RetryAsync(() => TryOnceAsync(id, body, command, store, clock, ct),
+            exhausted: () => ReviseMemoryHandler.ConflictAsync(store, command.Tenant, id, ct), MaxAttempts,
+            pause: attempt => Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 5 + Math.Min(attempt, 20))), clock, ct));
 
     private static async Task<ReinforceMemoryResult> TryOnceAsync(
         Guid id, ReinforceMemory body, CommandContext command, IDocumentStore store, TimeProvider clock, CancellationToken ct)
@@ -58,7 +43,7 @@ public static class ReinforceMemoryHandler
         var current = stream.Aggregate ?? throw new NotFound("memory");
         var now = clock.GetUtcNow();
         stream.AppendOne(MemoryDecisions.Reinforce(current, body.Weight ?? 1, body.Reason, now));
-        var sequence = await session.CommitAsync(command, id.ToString(), 200, now, ct);
+        var sequence = await session.CommitAsync(command, id.ToString(), Outcome.Done, now, ct);
         return new ReinforceMemoryResult(id, current.Version + 1, sequence);
     }
 }

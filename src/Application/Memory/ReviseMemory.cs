@@ -48,10 +48,10 @@ public static class ReviseMemoryHandler
                 MemoryContent.Seal(key, command.Tenant, id, revision.Content!),
                 MemoryContent.Hash(key, revision.Content!, current.Subject, current.Agent),
                 revision.Reason!, now));
-            var sequence = await session.CommitAsync(command, id.ToString(), 200, now, ct);
+            var sequence = await session.CommitAsync(command, id.ToString(), Outcome.Done, now, ct);
             return new ReviseMemoryResult(id, current.Version + 1, sequence);
         }
-        catch (ConcurrencyException)
+        catch (Exception e) when (ConflictPolicy.IsConflict(e))
         {
             throw await ConflictAsync(store, command.Tenant, id, ct);
         }
@@ -61,14 +61,7 @@ public static class ReviseMemoryHandler
         }
     }
 
-    /// <summary>
-    /// Why a version check failed: a memory that exists is a conflict at its current version; one that does not
-    /// (an unknown id, or another tenant's, whose stream this tenant sees at version 0) is not found.
-    /// </summary>
-    internal static async Task<Exception> ConflictAsync(IDocumentStore store, string tenant, Guid id, CancellationToken ct)
-    {
-        await using var query = store.QuerySession(tenant);
-        var memory = await query.LoadAsync<MemoryState>(id, ct);
-        return memory is null ? new NotFound("memory") : new VersionConflict(memory.Version);
-    }
+    /// <summary>A memory's conflict, as <see cref="ConflictPolicy"/> answers it: 409 at its current version, or not found.</summary>
+    internal static Task<Exception> ConflictAsync(IDocumentStore store, string tenant, Guid id, CancellationToken ct) =>
+        ConflictPolicy.CurrentVersionAsync<MemoryState>(store, tenant, id, "memory", m => m.Version, ct);
 }

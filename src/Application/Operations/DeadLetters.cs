@@ -136,7 +136,7 @@ public sealed class DeadLetters(IDocumentStore store, TenantDatabases databases,
         var system = session.ForTenant(StorageConstants.DefaultTenantId);
         system.Delete(dead);
         system.Events.Append(StreamOf(dead.Id), fact(now));
-        var sequence = await session.CommitAsync(command, dead.Id.ToString(), 200, now, ct);
+        var sequence = await session.CommitAsync(command, dead.Id.ToString(), Outcome.Done, now, ct);
         log.LogWarning("Dead letter {Id} of {Projection} (event {Sequence}) {Outcome} by {Actor}",
             dead.Id, dead.ProjectionName, dead.EventSequence, outcome, command.Actor);
         return new DeadLetterResolved(dead.Id, dead.ProjectionName, dead.EventSequence, outcome, sequence);
@@ -214,7 +214,7 @@ public sealed class DeadLetters(IDocumentStore store, TenantDatabases databases,
                     log.LogWarning("Projection {Projection} skipped event {Sequence} of tenant {Tenant}: {Error} (dead letter {Id})",
                         dead.ProjectionName, dead.EventSequence, dead.TenantId, Error(dead), dead.Id);
             }
-            catch (ExistingStreamIdCollisionException)
+            catch (Exception e) when (ConflictPolicy.IsTaken(e))
             {
                 // Announced meanwhile by another node.
             }

@@ -21,10 +21,10 @@ public sealed class InvokePluginValidator : AbstractValidator<InvokePlugin>
     }
 }
 
-/// <summary>A call that ended badly: 502 (bad answer, unreachable, breaker open, redirect, too large) or 504 (timeout).</summary>
-public sealed class PluginCallFailed(int status, string errorClass, string message, Guid invocationId, long sequence) : Exception(message)
+/// <summary>A call that ended badly: a bad answer, unreachable, breaker open, redirect, too large, or a timeout.</summary>
+public sealed class PluginCallFailed(bool timedOut, string errorClass, string message, Guid invocationId, long sequence) : Exception(message)
 {
-    public int Status { get; } = status;
+    public bool TimedOut { get; } = timedOut;
     public string ErrorClass { get; } = errorClass;
     public Guid InvocationId { get; } = invocationId;
     public long Sequence { get; } = sequence;
@@ -54,20 +54,20 @@ public static class InvokePluginHandler
                 command.Actor, outcome.DurationMs, outcome.Status ?? 200, now)
             : new PluginInvocationFailed(invocationId, plugin.Id, plugin.PluginId, plugin.Manifest.Version, request.Capability!,
                 command.Actor, outcome.DurationMs, outcome.Status, outcome.ErrorClass!, outcome.Error!, now);
-        var status = outcome.ErrorClass switch
+        var ending = outcome.ErrorClass switch
         {
-            null => 200,
-            InvocationErrors.Timeout => 504,
-            InvocationErrors.Cancelled => 499,
-            _ => 502,
+            null => Outcome.Done,
+            InvocationErrors.Timeout => Outcome.UpstreamTimedOut,
+            InvocationErrors.Cancelled => Outcome.Abandoned,
+            _ => Outcome.UpstreamFailed,
         };
 
         // Recorded even when the caller has gone: the plugin may have acted, and the log must say so.
         await using var session = store.OpenFor(command);
         session.Events.StartStream(invocationId, recorded);
-        var sequence = await session.CommitAsync(command, pluginId, status, now, CancellationToken.None, outcome.ErrorClass);
+        var sequence = await session.CommitAsync(command, pluginId, ending, now, CancellationToken.None, outcome.ErrorClass);
         return outcome.Succeeded
             ? new InvokePluginResult(outcome.Output!.Value, Math.Round(outcome.DurationMs, 3), invocationId, sequence)
-            : throw new PluginCallFailed(status, outcome.ErrorClass!, outcome.Error!, invocationId, sequence);
+            : throw new PluginCallFailed(ending == Outcome.UpstreamTimedOut, outcome.ErrorClass!, outcome.Error!, invocationId, sequence);
     }
 }

@@ -30,7 +30,7 @@ internal static class PluginLifecycle
             var now = clock.GetUtcNow();
             var e = await decide(session, current, now);
             stream.AppendOne(e);
-            var sequence = await session.CommitAsync(command, pluginId, 200, now, ct);
+            var sequence = await session.CommitAsync(command, pluginId, Outcome.Done, now, ct);
             var moved = e switch
             {
                 PluginEnabled x => current.Apply(x),
@@ -40,11 +40,10 @@ internal static class PluginLifecycle
             };
             return new PluginStatusResult(pluginId, RegisterPluginHandler.Status(moved.Status), sequence);
         }
-        catch (JasperFx.ConcurrencyException)
+        catch (Exception e) when (ConflictPolicy.IsConflict(e))
         {
-            await using var query = store.QuerySession(command.Tenant);
-            var now = await query.LoadAsync<Plugin>(PluginStreams.Plugin(command.Tenant, pluginId), ct);
-            throw now is null ? new NotFound("plugin") : new VersionConflict(now.Version);
+            throw await ConflictPolicy.CurrentVersionAsync<Plugin>(store, command.Tenant, PluginStreams.Plugin(command.Tenant, pluginId), "plugin",
+                p => p.Version, ct);
         }
     }
 }

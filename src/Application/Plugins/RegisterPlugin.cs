@@ -156,7 +156,7 @@ public static class RegisterPluginHandler
             session.Events.StartStream<Plugin>(streamId, PluginDecisions.Register(manifest, streamId, canonical, sig, now));
             return new RegisterPluginResult(manifest.Id, Status(PluginStatus.Registered), manifest.Version, false, 0);
         }
-        catch (JasperFx.ConcurrencyException)
+        catch (Exception e) when (ConflictPolicy.IsConflict(e))
         {
             throw Changed(manifest.Id);
         }
@@ -179,10 +179,10 @@ public static class RegisterPluginHandler
     {
         try
         {
-            var sequence = await session.CommitAsync(command, decided.Id, decided.Upgraded ? 200 : 201, now, ct);
+            var sequence = await session.CommitAsync(command, decided.Id, decided.Upgraded ? Outcome.Done : Outcome.Created, now, ct);
             return decided with { Sequence = sequence };
         }
-        catch (Exception e) when (e is JasperFx.ConcurrencyException or Marten.Exceptions.ExistingStreamIdCollisionException)
+        catch (Exception e) when (ConflictPolicy.IsConflict(e))
         {
             throw Changed(decided.Id);
         }

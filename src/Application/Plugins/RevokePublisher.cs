@@ -37,10 +37,10 @@ public static class RevokePublisherHandler
         var changes = await ChangeRevocations.RevokeRunnerAsync(session, keyId, why, now, ct);
         try
         {
-            var sequence = await session.CommitAsync(command, keyId, 200, now, ct);
+            var sequence = await session.CommitAsync(command, keyId, Outcome.Done, now, ct);
             return new RevokePublisherResult(keyId, "revoked", disabled.Count, disabled, changes, sequence);
         }
-        catch (JasperFx.ConcurrencyException)
+        catch (Exception e) when (ConflictPolicy.IsConflict(e))
         {
             throw new VersionConflict(key.Aggregate.Version);
         }

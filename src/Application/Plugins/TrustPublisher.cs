@@ -57,9 +57,9 @@ public static class TrustPublisherHandler
             new PublisherKeyTrusted(streamId, keyId, request.Name!, Convert.ToBase64String(publicKey), now));
         try
         {
-            return new TrustPublisherResult(keyId, await session.CommitAsync(command, keyId, 201, now, ct));
+            return new TrustPublisherResult(keyId, await session.CommitAsync(command, keyId, Outcome.Created, now, ct));
         }
-        catch (Exception e) when (e is Marten.Exceptions.ExistingStreamIdCollisionException || Sessions.IsUniqueViolation(e, "pkey"))
+        catch (Exception e) when (ConflictPolicy.IsTaken(e))
         {
             throw new DomainRuleViolated($"publisher key {keyId} is already trusted");
         }

@@ -72,7 +72,7 @@ public sealed class ArchiveMemories(IDocumentStore store, TenantDatabases databa
         var events = new List<object> { new ArchivePolicyApplied(runId, request.Subject, days, cutoff, chosen.Count, now) };
         events.AddRange(chosen.Select(c => (object)new MemoryArchived(c.Id, c.Subject, runId, now)));
         session.Events.StartStream(runId, events.ToArray());
-        var sequence = await session.CommitAsync(command, runId.ToString(), 200, now, ct);
+        var sequence = await session.CommitAsync(command, runId.ToString(), Outcome.Done, now, ct);
         return new ArchiveMemoriesResult(runId, cutoff, chosen.Count, sequence);
     }
 }

@@ -119,10 +119,10 @@ public sealed class ConsolidateMemories(
             var (kept, absorbed) = MemoryDecisions.Consolidate(survivor, active.Where(m => m.Id != survivor.Id).ToList(), now);
             foreach (var e in absorbed) streams.Single(s => s.Id == e.MemoryId).AppendOne(e);
             streams.Single(s => s.Id == survivor.Id).AppendOne(kept with { Tags = kept.Tags.Take(MemoryLimits.MaxTags).ToList() });
-            var sequence = await session.CommitAsync(command, survivor.Id.ToString(), 200, now, ct);
+            var sequence = await session.CommitAsync(command, survivor.Id.ToString(), Outcome.Done, now, ct);
             return (absorbed.Count, sequence);
         }
-        catch (Exception e) when (e is ConcurrencyException or DomainRuleViolated)
+        catch (Exception e) when (ConflictPolicy.IsConflict(e) || e is DomainRuleViolated)
         {
             return null;
         }

@@ -51,9 +51,9 @@ public static class PublishScriptHandler
         long sequence;
         try
         {
-            sequence = await session.CommitAsync(command, id.ToString(), published.Version == 1 ? 201 : 200, now, ct);
+            sequence = await session.CommitAsync(command, id.ToString(), published.Version == 1 ? Outcome.Created : Outcome.Done, now, ct);
         }
-        catch (JasperFx.ConcurrencyException)
+        catch (Exception e) when (ConflictPolicy.IsConflict(e))
         {
             throw new Domain.DomainRuleViolated($"script '{body.Name}' was published concurrently; retry");
         }

@@ -49,7 +49,7 @@ public sealed class ScriptRuns(IDocumentStore store, ApiKeyStore keys, ScriptSch
         catch (Exception e) when (e is ScriptRefused or DomainRuleViolated)
         {
             log.LogWarning("Script {Script} v{Version} ({Trigger}) was refused and did not run: {Reason}", script.Name, script.Version, trigger, e.Message);
-            await AuditTrail.RecordEndingAsync(store, command, script.Id.ToString(), 422, e.Message, clock.GetUtcNow(), CancellationToken.None);
+            await AuditTrail.RecordEndingAsync(store, command, script.Id.ToString(), Outcomes.StatusOf(Outcome.Refused), e.Message, clock.GetUtcNow(), CancellationToken.None);
         }
     }
 
@@ -62,7 +62,7 @@ public sealed class ScriptRuns(IDocumentStore store, ApiKeyStore keys, ScriptSch
         var now = clock.GetUtcNow();
         session.Events.StartStream<ScriptRun>(runId,
             new ScriptRunStarted(runId, script.Id, script.Name, script.Version, trigger, script.RunAs, args, now));
-        var sequence = await session.CommitAsync(command, script.Id.ToString(), 202, now, ct);
+        var sequence = await session.CommitAsync(command, script.Id.ToString(), Outcome.Started, now, ct);
         return (runId, sequence);
     }
 

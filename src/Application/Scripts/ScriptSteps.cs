@@ -35,35 +35,37 @@ public sealed class ScriptSteps(ScriptRun run, string tenant, IServiceProvider s
             Correlation = $"script-run:{run.Id}",
         };
         object? result;
-        int status;
+        Outcome outcome;
         try
         {
-            (result, status) = await ExecuteAsync(call.Command, a, command, ct);
+            (result, outcome) = await ExecuteAsync(call.Command, a, command, ct);
         }
-        catch (Exception e) when (Refusal(e) is { } refusal)
+        catch (Exception e) when (Refused(e) is { } refused)
         {
             if (!command.Audited)
-                await AuditTrail.RecordEndingAsync(_store, command, a.Target, refusal.Status, refusal.Reason, _clock.GetUtcNow(), CancellationToken.None);
-            await RecordAsync(n, call, command, "refused", refusal.Status, refusal.Reason);
-            throw new ScriptStopped(call.At, $"'{call.Command}' was refused ({refusal.Status}): {refusal.Reason}");
+                await AuditTrail.RecordEndingAsync(_store, command, a.Target, refused, e.Message, _clock.GetUtcNow(), CancellationToken.None);
+            await RecordAsync(n, call, command, "refused", refused, e.Message);
+            throw new ScriptStopped(call.At, $"'{call.Command}' was refused ({refused}): {e.Message}");
         }
         catch (Exception e) when (e is not OperationCanceledException and not ScriptStopped)
         {
             // Our fault, not the script's: recorded as the route would record a 500, and the run stops saying so.
             services.GetRequiredService<ILogger<ScriptSteps>>().LogError(e, "Step {N} ({Command}) of script run {RunId} failed", n, call.Command, run.Id);
             const string reason = "an unexpected error occurred; it has been logged";
+            var failed = Outcomes.StatusOf(Outcome.Failed);
             if (!command.Audited)
-                await AuditTrail.RecordEndingAsync(_store, command, a.Target, 500, reason, _clock.GetUtcNow(), CancellationToken.None);
-            await RecordAsync(n, call, command, "failed", 500, reason);
+                await AuditTrail.RecordEndingAsync(_store, command, a.Target, failed, reason, _clock.GetUtcNow(), CancellationToken.None);
+            await RecordAsync(n, call, command, "failed", failed, reason);
             throw new ScriptStopped(call.At, $"'{call.Command}' failed: {reason}");
         }
+        var status = Outcomes.StatusOf(outcome);
         if (!command.Audited)
             await AuditTrail.RecordEndingAsync(_store, command, a.Target, status, null, _clock.GetUtcNow(), CancellationToken.None);
         await RecordAsync(n, call, command, "ok", status, Summary(result));
         return result;
     }
 
-    private async Task<(object? Result, int Status)> ExecuteAsync(string name, Arguments a, CommandContext command, CancellationToken ct)
+    private async Task<(object? Result, Outcome Outcome)> ExecuteAsync(string name, Arguments a, CommandContext command, CancellationToken ct)
     {
         switch (name)
         {
@@ -73,7 +75,7 @@ public sealed class ScriptSteps(ScriptRun run, string tenant, IServiceProvider s
                     a.Texts("tags"), a.Number("importance"), a.Text("classification"), null, null, a.Text("source"));
                 await ValidateAsync(body, ct);
                 var r = await RecordMemoryHandler.Handle(body, command, _store, services.GetRequiredService<SubjectKeyStore>(), _clock, ct);
-                return (ScriptValues.FromResult(r), r.Deduplicated ? 200 : 201);
+                return (ScriptValues.FromResult(r), r.Outcome);
             }
             case "recall":
             {
@@ -81,7 +83,7 @@ public sealed class ScriptSteps(ScriptRun run, string tenant, IServiceProvider s
                     a.Texts("tags"), (int?)a.Number("limit"), null, null, null);
                 await ValidateAsync(body, ct);
                 var r = await services.GetRequiredService<RecallQuery>().RunAsync(tenant, body, ct);
-                return (ScriptValues.FromResult(r.Results), 200);
+                return (ScriptValues.FromResult(r.Results), Outcome.Done);
             }
             case "forget":
             {
@@ -89,7 +91,7 @@ public sealed class ScriptSteps(ScriptRun run, string tenant, IServiceProvider s
                 if (a.Text("reason") is { Length: > MemoryLimits.MaxReasonLength })
                     throw new ScriptArgumentInvalid($"The length of 'Reason' must be {MemoryLimits.MaxReasonLength} characters or fewer.");
                 var r = await ForgetMemoryHandler.Handle(id, a.Text("reason"), command, _store, _clock, ct);
-                return (ScriptValues.FromResult(r), 200);
+                return (ScriptValues.FromResult(r), Outcome.Done);
             }
             case "decide":
             {
@@ -99,7 +101,7 @@ public sealed class ScriptSteps(ScriptRun run, string tenant, IServiceProvider s
                     a.Evidence("evidence"), a.Text("subject"));
                 await ValidateAsync(body, ct);
                 var r = await ProposeDecisionHandler.Handle(body, command, _store, services.GetRequiredService<AutonomySettings>(), _clock, ct);
-                return (ScriptValues.FromResult(r), 201);
+                return (ScriptValues.FromResult(r), Outcome.Created);
             }
             case "invoke":
             {
@@ -107,7 +109,7 @@ public sealed class ScriptSteps(ScriptRun run, string tenant, IServiceProvider s
                 await ValidateAsync(body, ct);
                 var r = await InvokePluginHandler.Handle(a.Text("plugin") ?? "", body, command, _store,
                     services.GetRequiredService<PluginInvoker>(), _clock, ct);
-                return (ScriptValues.FromResult(r), 200);
+                return (ScriptValues.FromResult(r), Outcome.Done);
             }
             case "task":
             {
@@ -115,7 +117,7 @@ public sealed class ScriptSteps(ScriptRun run, string tenant, IServiceProvider s
                     null, (int?)a.Number("maxAttempts"), null);
                 await ValidateAsync(body, ct);
                 var r = await CreateTaskHandler.Handle(body, command, _store, _clock, ct);
-                return (ScriptValues.FromResult(r), 201);
+                return (ScriptValues.FromResult(r), Outcome.Created);
             }
             default: throw new ScriptArgumentInvalid($"unknown command '{name}'");
         }
@@ -155,18 +157,13 @@ public sealed class ScriptSteps(ScriptRun run, string tenant, IServiceProvider s
         _ => null,
     };
 
-    /// <summary>What the HTTP pipeline would answer for a refused command (ProblemMiddleware's statuses).</summary>
-    private static (int Status, string Reason)? Refusal(Exception e) => e switch
-    {
-        ScriptArgumentInvalid x => (400, x.Message),
-        NotFound x => (404, x.Message),
-        Forbidden x => (403, x.Message),
-        VersionConflict x => (409, x.Message),
-        PluginNotEnabled x => (409, x.Message),
-        PluginCallFailed x => (x.Status, x.Message),
-        DomainRuleViolated x => (422, x.Message),
-        _ => null,
-    };
+    /// <summary>
+    /// The status the HTTP pipeline answers a refused command with (the edge's one problem table), else null: a fault of
+    /// ours. An unavailable store is no refusal of the script's: the step fails, as every fault does.
+    /// </summary>
+    private static int? Refused(Exception e) => Outcomes.RefusalOf(e) is { } status && status != Outcomes.StatusOf(Outcome.Unavailable)
+        ? status
+        : null;
 
     /// <summary>A command's arguments, read as the types its use case takes (a wrong type is a 400 refusal).</summary>
     private sealed class Arguments(Call call, IReadOnlyDictionary<string, object?> values)

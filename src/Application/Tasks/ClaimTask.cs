@@ -39,7 +39,7 @@ public static class ClaimTaskHandler
         var agent = body.Agent!;
         var lease = TimeSpan.FromSeconds(body.LeaseSeconds ?? TaskLimits.DefaultLeaseSeconds);
         var serializer = store.Options.Serializer();
-        return await Decisions.OnConflict.RetryAsync(async () =>
+        return await ConflictPolicy.RetryAsync(async () =>
         {
             await using var session = store.OpenFor(command);
             var connection = await session.BeginAsync(ct);
@@ -61,7 +61,7 @@ public static class ClaimTaskHandler
                     if (claim is not null) break;
                 }
             }
-            var sequence = await session.CommitAsync(command, claim?.TaskId.ToString(), claim is null ? 204 : 200, now, ct,
+            var sequence = await session.CommitAsync(command, claim?.TaskId.ToString(), claim is null ? Outcome.Nothing : Outcome.Done, now, ct,
                 claim is null ? "no task ready" : null);
             return claim is null ? null : new ClaimedTask(task!.Id, task.Title, task.Priority, task.Input, claim.Attempt, claim.LeaseUntil, sequence);
         });

@@ -48,7 +48,7 @@ public static class CreateTaskHandler
             dependsOn, body.MaxAttempts ?? TaskLimits.DefaultAttempts, body.Deadline,
             found.All(t => t.Status == AgentTaskStatus.Completed), now);
         session.Events.StartStream<AgentTask>(id, created);
-        var sequence = await session.CommitAsync(command, id.ToString(), 201, now, ct);
+        var sequence = await session.CommitAsync(command, id.ToString(), Outcome.Created, now, ct);
         return new CreateTaskResult(id, created.Waiting ? "waiting" : "queued", sequence);
     }
 }

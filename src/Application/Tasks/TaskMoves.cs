@@ -15,7 +15,7 @@ public static class TaskMoves
     public static Task<TaskMoveResult> MoveAsync(
         Guid id, CommandContext command, IDocumentStore store, TimeProvider clock, Func<AgentTask, DateTimeOffset, object> decide,
         CancellationToken ct) =>
-        Decisions.OnConflict.RetryAsync(async () =>
+        ConflictPolicy.RetryAsync(async () =>
         {
             await using var session = store.OpenFor(command);
             var stream = await session.Events.FetchForWriting<AgentTask>(id, ct);
@@ -31,7 +31,7 @@ public static class TaskMoves
                 TaskCancelled c => current.Apply(c),
                 _ => throw new InvalidOperationException($"not a task move: {e.GetType().Name}"),
             };
-            var sequence = await session.CommitAsync(command, id.ToString(), 200, now, ct);
+            var sequence = await session.CommitAsync(command, id.ToString(), Outcome.Done, now, ct);
             return new TaskMoveResult(id, TaskRules.Lower(after.Status), after.Attempt, after.LeaseUntil, sequence);
         });
 }

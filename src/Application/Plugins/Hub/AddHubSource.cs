@@ -53,6 +53,6 @@ public static class AddHubSourceHandler
         await using var session = store.OpenFor(command);
         session.Events.StartStream<HubSource>(id, new HubSourceAdded(id, command.Tenant, request.Name!, request.Url!,
             Convert.ToBase64String(publicKey), Ed25519Signatures.KeyId(publicKey), wrapped, now));
-        return new AddHubSourceResult(id, Ed25519Signatures.KeyId(publicKey), await session.CommitAsync(command, id.ToString(), 201, now, ct));
+        return new AddHubSourceResult(id, Ed25519Signatures.KeyId(publicKey), await session.CommitAsync(command, id.ToString(), Outcome.Created, now, ct));
     }
 }

@@ -34,9 +34,9 @@ public sealed class HubSync(IHttpClientFactory clients, PluginSettings settings,
         long sequence;
         try
         {
-            sequence = await session.CommitAsync(command, id.ToString(), check.Refusal is null ? 200 : 422, now, ct, check.Refusal);
+            sequence = await session.CommitAsync(command, id.ToString(), check.Refusal is null ? Outcome.Done : Outcome.Refused, now, ct, check.Refusal);
         }
-        catch (JasperFx.ConcurrencyException)
+        catch (Exception e) when (ConflictPolicy.IsConflict(e))
         {
             throw new DomainRuleViolated($"hub source {id} changed while it was being synced; retry");
         }
