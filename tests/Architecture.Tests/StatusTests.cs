@@ -14,8 +14,8 @@ public sealed class StatusTests
     /// </summary>
     private static readonly string[] Keepers =
     [
-        "Aetherra.Application.Audit.AuditTrail.Accepted",
-        "Aetherra.Application.Audit.AuditTrail.RecordEndingAsync",
+        "Aetherra.Application.Common.AuditTrail.Accepted",
+        "Aetherra.Application.Common.AuditTrail.RecordEndingAsync",
         "Aetherra.Application.Scripts.ScriptSteps.RecordAsync",
     ];
 
