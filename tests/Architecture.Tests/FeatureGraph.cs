@@ -4,11 +4,12 @@ using Mono.Cecil.Cil;
 
 namespace Aetherra.Architecture.Tests;
 
-/// <summary>One feature folder using another, with the types that make it do so ("Common.Warmup -> Audit.AuditTrail").</summary>
-public sealed record FeatureEdge(string From, string To, IReadOnlyList<string> Because);
+/// <summary>One feature folder using another, with the types that make it do so ("Common.Sessions uses Audit.AuditTrail").</summary>
+/// <remarks>Internal, as the graph's other types: EventNameTests reads this assembly's public sealed records as events.</remarks>
+internal sealed record FeatureEdge(string From, string To, IReadOnlyList<string> Because);
 
 /// <summary>Feature folders that reach each other through a loop, and every edge between them.</summary>
-public sealed record FeatureCycle(IReadOnlyList<string> Features, IReadOnlyList<FeatureEdge> Edges)
+internal sealed record FeatureCycle(IReadOnlyList<string> Features, IReadOnlyList<FeatureEdge> Edges)
 {
     public override string ToString() =>
         $"loop between {string.Join(", ", Features)}:" + string.Concat(Edges.Select(e =>
@@ -25,7 +26,7 @@ public sealed record FeatureCycle(IReadOnlyList<string> Features, IReadOnlyList<
 /// and iterator state machines) count for the type that declares them. Types outside the root (Wolverine's
 /// pre-generated Internal.Generated code, the global namespace) are no feature and are left out.
 /// </summary>
-public static class FeatureGraph
+internal static class FeatureGraph
 {
     /// <summary>The edges between distinct feature folders of <paramref name="assembly"/> under <paramref name="root"/>.</summary>
     public static IReadOnlyList<FeatureEdge> Edges(Assembly assembly, string root) => Edges(assembly.Location, root);
