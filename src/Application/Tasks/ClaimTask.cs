@@ -52,11 +52,16 @@ public static class ClaimTaskHandler
     /// stream's row, the inline projection's load of the document the query just read, the writes, the commit.
     /// </remarks>
     public static Task<ClaimedTask?> Handle(ClaimTask body, CommandContext command, IDocumentStore store, TimeProvider clock,
-        CancellationToken ct)
+        CancellationToken ct) =>
+        ClaimAsync(body, command, store, clock, ThroughSession, ct);
+
+    /// <summary>The claim by either path (tests compare the rows the two write).</summary>
+    public static Task<ClaimedTask?> ClaimAsync(ClaimTask body, CommandContext command, IDocumentStore store, TimeProvider clock,
+        bool throughSession, CancellationToken ct)
     {
         var agent = body.Agent!;
         var lease = TimeSpan.FromSeconds(body.LeaseSeconds ?? TaskLimits.DefaultLeaseSeconds);
-        return ThroughSession
+        return throughSession
             ? Decisions.OnConflict.RetryAsync(() => ThroughSessionAsync(agent, lease, command, store, clock, ct))
             : Decisions.OnConflict.RetryAsync(() => WriteRowsAsync(agent, lease, command, store, clock, ct));
     }
