@@ -100,6 +100,8 @@ public sealed class TaskClaimRowsTests(AetherraFixture fx)
         Assert.Equal(serializer.ToJson(folded), serializer.ToJson(stored));
     }
 
+    // Columns of times against the document's: to the microsecond (PostgreSQL rounds the document's 100 ns text,
+    // Npgsql truncates a parameter).
     private const string TaskSql = """
         select 'stream', jsonb_build_object('type', s.type, 'version', s.version, 'archived', s.is_archived, 'compacted', s.compacted_version,
                  'created=timestamp', s.created = s.timestamp)::text, 0
@@ -112,8 +114,8 @@ public sealed class TaskClaimRowsTests(AetherraFixture fx)
           from aetherra.mt_events e where e.tenant_id = $1 and e.stream_id = $2 and e.type = 'task.claimed.v1'
         union all
         select 'document', jsonb_build_object('version', d.mt_version, 'dotnet', d.mt_dotnet_type, 'status', d.status, 'priority=data', d.priority = (d.data ->> 'priority')::int,
-                 'lease_until=data', d.lease_until = (d.data ->> 'leaseUntil')::timestamptz, 'claimed_by', d.claimed_by, 'agent', d.agent,
-                 'not_before=data', d.not_before = (d.data ->> 'notBefore')::timestamptz, 'sequence=data', d.sequence = (d.data ->> 'sequence')::bigint,
+                 'lease_until=data', abs(extract(epoch from d.lease_until - (d.data ->> 'leaseUntil')::timestamptz)) <= 0.000001, 'claimed_by', d.claimed_by, 'agent', d.agent,
+                 'not_before=data', abs(extract(epoch from d.not_before - (d.data ->> 'notBefore')::timestamptz)) <= 0.000001, 'sequence=data', d.sequence = (d.data ->> 'sequence')::bigint,
                  'data keys', (select array_agg(k order by k) from jsonb_object_keys(d.data) k),
                  'history', jsonb_path_query_array(d.data, '$.history[*].type'))::text, 0
           from aetherra.mt_doc_task_queue d where d.tenant_id = $1 and d.id = $2
