@@ -149,8 +149,16 @@ public static class ClaimTaskHandler
             // aborted the transaction; the rollback ends it before the connection goes back to the pool).
             if (!committed && connection.State == System.Data.ConnectionState.Open)
             {
-                await using var rollback = new NpgsqlCommand("rollback", connection);
-                await rollback.ExecuteNonQueryAsync(CancellationToken.None);
+                try
+                {
+                    await using var rollback = new NpgsqlCommand("rollback", connection);
+                    await rollback.ExecuteNonQueryAsync(CancellationToken.None);
+                }
+                catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+                {
+                    // A broken connection: PostgreSQL ends the transaction with it, and the pool discards it. The
+                    // claim's own failure is the one to report.
+                }
             }
         }
     }
