@@ -16,6 +16,7 @@ public sealed class StatusTests
     [
         "Aetherra.Application.Common.AuditTrail.Accepted",
         "Aetherra.Application.Common.AuditTrail.RecordEndingAsync",
+        "Aetherra.Application.Common.AuditTrail.Record",
         "Aetherra.Application.Scripts.ScriptSteps.RecordAsync",
     ];
 

@@ -12,9 +12,12 @@ public static class AuditTrail
     /// </remarks>
     public static void Accepted(
         IDocumentSession session, CommandContext command, string? target, int status, DateTimeOffset now, string? reason = null) =>
-        session.Events.StartStream(command.RequestId,
-            new AuditRecorded(command.RequestId, command.Actor, command.Tenant, command.Action, target,
-                status < 400 ? AuditOutcome.Accepted : AuditOutcome.Rejected, status, reason, now.ToMicroseconds(), command.Channel));
+        session.Events.StartStream(command.RequestId, Record(command, target, status, now, reason));
+
+    /// <summary>The command's record, for a writer that appends it without a session (the task claim).</summary>
+    public static AuditRecorded Record(CommandContext command, string? target, int status, DateTimeOffset now, string? reason = null) =>
+        new(command.RequestId, command.Actor, command.Tenant, command.Action, target,
+            status < 400 ? AuditOutcome.Accepted : AuditOutcome.Rejected, status, reason, now.ToMicroseconds(), command.Channel);
 
     /// <summary>A command that ended without its accepted record (rejected, or failed) is recorded on its own.</summary>
     public static async Task RecordEndingAsync(

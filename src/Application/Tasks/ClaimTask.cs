@@ -1,10 +1,14 @@
 using System.Text.Json;
 using Aetherra.Application.Agents;
+using Aetherra.Application.Audit;
 using Aetherra.Application.Common;
 using Aetherra.Domain;
 using Aetherra.Domain.Tasks;
+using Aetherra.Infrastructure.EventStore;
 using FluentValidation;
+using JasperFx.Events;
 using Marten;
+using Npgsql;
 
 namespace Aetherra.Application.Tasks;
 
@@ -27,43 +31,164 @@ public static class ClaimTaskHandler
     private const int MaxSettled = 50;
 
     /// <summary>
+    /// AETHERRA_CLAIM_WRITES=session: claims write through a Marten session as before (five round trips), for
+    /// same-build comparisons; otherwise the claim writes its rows itself in two.
+    /// </summary>
+    public static readonly bool ThroughSession =
+        string.Equals(Environment.GetEnvironmentVariable("AETHERRA_CLAIM_WRITES"), "session", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
     /// Takes the next ready task for the agent under a lease, or null when none is ready. One transaction: the row
     /// lock (SKIP LOCKED), the claim and its audit record commit together, so a claimer that dies before the commit
     /// claimed nothing, and one that dies after holds the task only until its lease runs out. The queue's one query
     /// reads the agent's standing and the locked task's state: the claim's events are appended at the version that
     /// row holds (checked again at commit), with no read of the task's stream of its own.
     /// </summary>
-    public static async Task<ClaimedTask?> Handle(ClaimTask body, CommandContext command, IDocumentStore store, TimeProvider clock,
-        CancellationToken ct)
+    /// <remarks>
+    /// Two round trips to PostgreSQL: BEGIN with the queue query, which also takes the events' global sequences
+    /// from Marten's sequence; then the rows a Marten session would write (the task stream's version, the events,
+    /// the audit stream and its event, the AuditEntry and TaskQueue documents folded by their own projections from
+    /// these very events) with COMMIT, in one batch. A session needs five: the query, the sequences with the
+    /// stream's row, the inline projection's load of the document the query just read, the writes, the commit.
+    /// </remarks>
+    public static Task<ClaimedTask?> Handle(ClaimTask body, CommandContext command, IDocumentStore store, TimeProvider clock,
+        CancellationToken ct) =>
+        ClaimAsync(body, command, store, clock, ThroughSession, ct);
+
+    /// <summary>The claim by either path (tests compare the rows the two write).</summary>
+    public static Task<ClaimedTask?> ClaimAsync(ClaimTask body, CommandContext command, IDocumentStore store, TimeProvider clock,
+        bool throughSession, CancellationToken ct)
     {
         var agent = body.Agent!;
         var lease = TimeSpan.FromSeconds(body.LeaseSeconds ?? TaskLimits.DefaultLeaseSeconds);
+        return throughSession
+            ? ConflictPolicy.RetryAsync(() => ThroughSessionAsync(agent, lease, command, store, clock, ct))
+            : ConflictPolicy.RetryAsync(() => WriteRowsAsync(agent, lease, command, store, clock, ct));
+    }
+
+    private static async Task<ClaimedTask?> WriteRowsAsync(
+        string agent, TimeSpan lease, CommandContext command, IDocumentStore store, TimeProvider clock, CancellationToken ct)
+    {
         var serializer = store.Options.Serializer();
-        return await ConflictPolicy.RetryAsync(async () =>
+        var database = await store.Storage.FindOrCreateDatabase(command.Tenant);
+        await using var connection = database.CreateConnection();
+        await connection.OpenAsync(ct);
+        var committed = false;
+        try
         {
-            await using var session = store.OpenFor(command);
-            var connection = await session.BeginAsync(ct);
             var now = clock.GetUtcNow();
             var passed = new List<Guid>();
+            var settled = new List<(AgentTask Task, IReadOnlyList<object> Events)>();
+            var sequences = new Queue<long>();
             TaskClaimed? claim = null;
             AgentTask? task = null;
             while (claim is null && passed.Count < MaxSettled)
             {
-                var (suspended, candidates) = await TaskQueue.NextAsync(connection, serializer, command.Tenant, agent, now, passed, ct);
+                var first = passed.Count == 0;
+                // The first query takes what a claim takes (the claim and its audit record, or the record alone);
+                // settled tasks on the way take the rest below.
+                var (suspended, candidates, reserved) = await TaskQueue.NextAsync(connection, serializer, command.Tenant, agent, now, passed,
+                    begin: first, reserveIfNone: first ? 1 : 0, reserveIfAny: first ? 2 : 0, ct);
+                foreach (var s in reserved) sequences.Enqueue(s);
                 if (suspended) throw new DomainRuleViolated(AgentStatuses.Refusal(agent, "claim tasks"));
                 if (candidates.Count == 0) break;
                 foreach (var next in candidates)
                 {
                     task = next;
                     (var events, claim) = TaskRules.Claim(task, agent, lease, now);
-                    session.Events.Append(task.Id, task.Version + events.Count, [.. events]);
+                    settled.Add((task, events));
                     passed.Add(task.Id);
                     if (claim is not null) break;
                 }
             }
-            var sequence = await session.CommitAsync(command, claim?.TaskId.ToString(), claim is null ? Outcome.Nothing : Outcome.Done, now, ct,
-                claim is null ? "no task ready" : null);
-            return claim is null ? null : new ClaimedTask(task!.Id, task.Title, task.Priority, task.Input, claim.Attempt, claim.LeaseUntil, sequence);
-        });
+            var needed = settled.Sum(s => s.Events.Count) + 1 - sequences.Count;
+            if (needed > 0)
+                foreach (var s in await TaskQueue.ReserveAsync(connection, needed, ct)) sequences.Enqueue(s);
+
+            // In the order a session writes them: each stream's version and events, the audit stream and its event,
+            // then the inline documents.
+            var rows = new EventRows(store, command.Tenant, command.Actor, command.Correlation ?? command.RequestId.ToString());
+            await using var batch = new NpgsqlBatch(connection);
+            var documents = new List<NpgsqlBatchCommand>();
+            foreach (var (current, events) in settled)
+            {
+                var state = current;
+                var version = (long)current.Version;
+                batch.BatchCommands.Add(rows.MoveStream(current.Id, version, version + events.Count));
+                foreach (var data in events)
+                {
+                    var e = rows.Prepare(current.Id, ++version, sequences.Dequeue(), data);
+                    batch.BatchCommands.Add(rows.Insert(e));
+                    state = TaskQueueProjection.Fold(state, e);
+                }
+                documents.Add(TaskQueue.Write(command.Tenant, state, version, serializer));
+            }
+            var recorded = rows.Prepare(command.RequestId, 1, sequences.Dequeue(),
+                AuditTrail.Record(command, claim?.TaskId.ToString(), Outcomes.StatusOf(claim is null ? Outcome.Nothing : Outcome.Done), now, claim is null ? "no task ready" : null));
+            batch.BatchCommands.Add(rows.StartStream(command.RequestId, 1));
+            batch.BatchCommands.Add(rows.Insert(recorded));
+            batch.BatchCommands.Add(AuditIndexRow.Upsert(recorded, serializer));
+            foreach (var d in documents) batch.BatchCommands.Add(d);
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("commit"));
+            try
+            {
+                await batch.ExecuteNonQueryAsync(ct);
+            }
+            catch (Exception e) when (EventRows.IsVersionConflict(e))
+            {
+                // Another writer appended to the task's stream first: retried as a session's version conflict is.
+                throw new EventStreamUnexpectedMaxEventIdException(task!.Id, typeof(AgentTask), task.Version, -1);
+            }
+            committed = true;
+            command.Audited = true;
+            return claim is null ? null : new ClaimedTask(task!.Id, task.Title, task.Priority, task.Input, claim.Attempt, claim.LeaseUntil, recorded.Sequence);
+        }
+        finally
+        {
+            // Nothing of an unfinished claim stays: its row locks go with the rollback (a failed batch already
+            // aborted the transaction; the rollback ends it before the connection goes back to the pool).
+            if (!committed && connection.State == System.Data.ConnectionState.Open)
+            {
+                try
+                {
+                    await using var rollback = new NpgsqlCommand("rollback", connection);
+                    await rollback.ExecuteNonQueryAsync(CancellationToken.None);
+                }
+                catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+                {
+                    // A broken connection: PostgreSQL ends the transaction with it, and the pool discards it. The
+                    // claim's own failure is the one to report.
+                }
+            }
+        }
+    }
+
+    private static async Task<ClaimedTask?> ThroughSessionAsync(
+        string agent, TimeSpan lease, CommandContext command, IDocumentStore store, TimeProvider clock, CancellationToken ct)
+    {
+        var serializer = store.Options.Serializer();
+        await using var session = store.OpenFor(command);
+        var connection = await session.BeginAsync(ct);
+        var now = clock.GetUtcNow();
+        var passed = new List<Guid>();
+        TaskClaimed? claim = null;
+        AgentTask? task = null;
+        while (claim is null && passed.Count < MaxSettled)
+        {
+            var (suspended, candidates) = await TaskQueue.NextAsync(connection, serializer, command.Tenant, agent, now, passed, ct);
+            if (suspended) throw new DomainRuleViolated(AgentStatuses.Refusal(agent, "claim tasks"));
+            if (candidates.Count == 0) break;
+            foreach (var next in candidates)
+            {
+                task = next;
+                (var events, claim) = TaskRules.Claim(task, agent, lease, now);
+                session.Events.Append(task.Id, task.Version + events.Count, [.. events]);
+                passed.Add(task.Id);
+                if (claim is not null) break;
+            }
+        }
+        var sequence = await session.CommitAsync(command, claim?.TaskId.ToString(), claim is null ? Outcome.Nothing : Outcome.Done, now, ct,
+            claim is null ? "no task ready" : null);
+        return claim is null ? null : new ClaimedTask(task!.Id, task.Title, task.Priority, task.Input, claim.Attempt, claim.LeaseUntil, sequence);
     }
 }

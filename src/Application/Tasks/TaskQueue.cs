@@ -1,6 +1,7 @@
 using Aetherra.Domain.Tasks;
 using Marten;
 using Npgsql;
+using NpgsqlTypes;
 
 namespace Aetherra.Application.Tasks;
 
@@ -13,6 +14,7 @@ public static class TaskQueue
 {
     private const string Table = $"{Infrastructure.AetherraSettings.Schema}.mt_doc_{TaskConfiguration.Alias}";
     private const string Agents = $"{Infrastructure.AetherraSettings.Schema}.mt_doc_agent";
+    private const string Sequence = $"{Infrastructure.AetherraSettings.Schema}.mt_events_sequence";
 
     // Ready: queued or waiting, past its backoff, for any agent or this one, every dependency completed; or claimed
     // with its lease run out (the claim expires it first). Highest priority first, then oldest. The two kinds are two
@@ -21,7 +23,10 @@ public static class TaskQueue
     // ~900 rows to lock one). Each walk locks its best row; the caller takes the better of the two (Candidates), and
     // the other stays locked, untouched, until the transaction ends (other claimers pass it by meanwhile). The same
     // round trip reads the claiming agent's standing (a suspended agent claims nothing; its row locks, if any, go
-    // with the transaction the caller then rolls back).
+    // with the transaction the caller then rolls back), and takes the global sequences the claim's events will
+    // carry from Marten's own sequence, as a rich append does before it writes ($6 of them when no task is ready:
+    // the audit record's; $7 when one is: the claim's and the audit record's; none for a suspended agent), so that
+    // the claim's writes and its commit can go in one round trip after this one.
     private const string Dependencies = $"""
         not exists (
               select 1 from jsonb_array_elements_text(t.data -> 'dependsOn') dep
@@ -30,8 +35,10 @@ public static class TaskQueue
         """;
 
     private const string NextSql = $"""
-        select (select a.data ->> 'status' = 'Suspended' from {Agents} a where a.tenant_id = $1 and a.id = $5),
-        q.data, e.data from (select 1) one
+        select s.suspended, q.data, e.data,
+            array(select nextval('{Sequence}') from generate_series(1,
+                case when s.suspended then 0 when q.data is null and e.data is null then $6 else $7 end))
+        from (select (select a.data ->> 'status' = 'Suspended' from {Agents} a where a.tenant_id = $1 and a.id = $5) suspended) s
         left join lateral (select t.data from {Table} t
             where t.tenant_id = $1 and t.status in ('Queued', 'Waiting') and t.not_before <= $3
               and (t.agent is null or t.agent = $2) and not (t.id = any($4)) and {Dependencies}
@@ -55,20 +62,83 @@ public static class TaskQueue
         NpgsqlConnection connection, ISerializer serializer, string tenant, string agent, DateTimeOffset now, IReadOnlyCollection<Guid> passed,
         CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand(NextSql, connection);
+        var (suspended, candidates, _) = await NextAsync(connection, serializer, tenant, agent, now, passed, false, 0, 0, ct);
+        return (suspended, candidates);
+    }
+
+    /// <param name="begin">Open the transaction in the same round trip (BEGIN sent with the query).</param>
+    /// <param name="reserveIfNone">Global sequences to reserve when no task is ready (and the agent may claim).</param>
+    /// <param name="reserveIfAny">Global sequences to reserve when a task is ready.</param>
+    /// <returns>As above, and the sequences reserved, ascending.</returns>
+    public static async Task<(bool Suspended, IReadOnlyList<AgentTask> Candidates, long[] Sequences)> NextAsync(
+        NpgsqlConnection connection, ISerializer serializer, string tenant, string agent, DateTimeOffset now, IReadOnlyCollection<Guid> passed,
+        bool begin, int reserveIfNone, int reserveIfAny, CancellationToken ct)
+    {
+        await using var batch = new NpgsqlBatch(connection);
+        if (begin) batch.BatchCommands.Add(new NpgsqlBatchCommand("begin"));
+        var cmd = new NpgsqlBatchCommand(NextSql);
+        batch.BatchCommands.Add(cmd);
         cmd.Parameters.Add(new() { Value = tenant });
         cmd.Parameters.Add(new() { Value = agent });
         cmd.Parameters.Add(new() { Value = now });
         cmd.Parameters.Add(new() { Value = passed.ToArray() });
         cmd.Parameters.Add(new() { Value = Domain.Agents.Agent.IdFor(agent) });
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        cmd.Parameters.Add(new() { Value = reserveIfNone, NpgsqlDbType = NpgsqlDbType.Integer });
+        cmd.Parameters.Add(new() { Value = reserveIfAny, NpgsqlDbType = NpgsqlDbType.Integer });
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        // BEGIN, when sent, answers no rows: the query's result is the one with columns.
+        while (reader.FieldCount == 0 && await reader.NextResultAsync(ct)) { }
         await reader.ReadAsync(ct);
         var suspended = !reader.IsDBNull(0) && reader.GetBoolean(0);
         var candidates = new List<AgentTask>(2);
         if (!reader.IsDBNull(1)) candidates.Add(serializer.FromJson<AgentTask>(reader, 1));
         if (!reader.IsDBNull(2)) candidates.Add(serializer.FromJson<AgentTask>(reader, 2));
         candidates.Sort(Before);
-        return (suspended, candidates);
+        var sequences = reader.GetFieldValue<long[]>(3);
+        Array.Sort(sequences);
+        return (suspended, candidates, sequences);
+    }
+
+    private const string MoreSequencesSql = $"select nextval('{Sequence}') from generate_series(1, $1)";
+
+    /// <summary>Global sequences beyond those the queue query took (a claim that settled tasks on the way).</summary>
+    public static async Task<long[]> ReserveAsync(NpgsqlConnection connection, int count, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(MoreSequencesSql, connection);
+        cmd.Parameters.Add(new() { Value = count, NpgsqlDbType = NpgsqlDbType.Integer });
+        var sequences = new List<long>(count);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) sequences.Add(reader.GetInt64(0));
+        sequences.Sort();
+        return [.. sequences];
+    }
+
+    private const string WriteSql = $"""
+        update {Table} set data = $3, mt_version = $4, mt_last_modified = transaction_timestamp(), status = $5, priority = $6,
+            sequence = $7, not_before = $8, lease_until = $9, agent = $10, claimed_by = $11
+        where tenant_id = $1 and id = $2
+        """;
+
+    /// <summary>
+    /// The task's row as the inline projection's upsert leaves it after the task's stream reached
+    /// <paramref name="version"/> (mt_version is the stream's version; the duplicated columns the document's).
+    /// The row exists (the queue query locked it).
+    /// </summary>
+    public static NpgsqlBatchCommand Write(string tenant, AgentTask task, long version, ISerializer serializer)
+    {
+        var cmd = new NpgsqlBatchCommand(WriteSql);
+        cmd.Parameters.Add(new() { Value = tenant, NpgsqlDbType = NpgsqlDbType.Varchar });
+        cmd.Parameters.Add(new() { Value = task.Id, NpgsqlDbType = NpgsqlDbType.Uuid });
+        cmd.Parameters.Add(new() { Value = serializer.ToJson(task), NpgsqlDbType = NpgsqlDbType.Jsonb });
+        cmd.Parameters.Add(new() { Value = version, NpgsqlDbType = NpgsqlDbType.Bigint });
+        cmd.Parameters.Add(new() { Value = task.Status.ToString(), NpgsqlDbType = NpgsqlDbType.Varchar });
+        cmd.Parameters.Add(new() { Value = task.Priority, NpgsqlDbType = NpgsqlDbType.Integer });
+        cmd.Parameters.Add(new() { Value = task.Sequence, NpgsqlDbType = NpgsqlDbType.Bigint });
+        cmd.Parameters.Add(new() { Value = task.NotBefore, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        cmd.Parameters.Add(new() { Value = (object?)task.LeaseUntil ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        cmd.Parameters.Add(new() { Value = (object?)task.Agent ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Varchar });
+        cmd.Parameters.Add(new() { Value = (object?)task.ClaimedBy ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Varchar });
+        return cmd;
     }
 
     /// <summary>The queue's order: highest priority first, then oldest (the creation's global sequence).</summary>

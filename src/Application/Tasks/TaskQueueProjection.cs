@@ -34,6 +34,21 @@ public sealed partial class TaskQueueProjection : SingleStreamProjection<AgentTa
     public static AgentTask Apply(IEvent<TaskCancelled> e, AgentTask t) =>
         t.Apply(e.Data) with { History = [.. t.History, Step(e, "cancelled", null, t.Attempt, e.Data.Reason)] };
 
+    /// <summary>
+    /// One event folded as the inline projection folds it (the claim writes its rows itself, ClaimTask.cs, and
+    /// hands the projection the very events it inserts).
+    /// </summary>
+    public static AgentTask Fold(AgentTask t, IEvent e) => e switch
+    {
+        IEvent<TaskClaimed> c => Apply(c, t),
+        IEvent<TaskHeartbeat> h => Apply(h, t),
+        IEvent<TaskCompleted> c => Apply(c, t),
+        IEvent<TaskFailed> f => Apply(f, t),
+        IEvent<TaskLeaseExpired> x => Apply(x, t),
+        IEvent<TaskCancelled> c => Apply(c, t),
+        _ => throw new InvalidOperationException($"not an event of a created task: {e.EventTypeName}"),
+    };
+
     private static TaskStep Step(IEvent e, string type, string? agent, int attempt, string? detail) =>
         new(type, e.Timestamp.ToMicroseconds(), agent, attempt, detail) { Actor = e.UserName, Sequence = e.Sequence };
 }

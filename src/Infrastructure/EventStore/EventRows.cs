@@ -1,0 +1,100 @@
+using JasperFx.Events;
+using Marten;
+using Marten.Events;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Aetherra.Infrastructure.EventStore;
+
+/// <summary>
+/// The rows Marten's rich append writes for events, as statements of a batch the caller sends itself: the same
+/// columns and values Marten's own statements carry (PostgreSQL's statement log of a Marten append shows them),
+/// so the async daemon, the inline projections' rebuilds and every reader see these events exactly like appended
+/// ones. For a hot path that must write in one round trip with its commit (the task claim); anything else appends
+/// through a session.
+/// </summary>
+public sealed class EventRows(IDocumentStore store, string tenant, string? user, string? correlationId)
+{
+    private readonly EventGraph _events = (EventGraph)store.Options.Events;
+    private readonly ISerializer _serializer = store.Options.Serializer();
+    private readonly string _schema = store.Options.Events.DatabaseSchemaName;
+
+    /// <summary>
+    /// The event as the session would have prepared it: stream, version, global sequence, Marten's timestamp
+    /// (its TimeProvider, as rich appends stamp events), tenant, actor and correlation. Inline projections fold
+    /// this very object.
+    /// </summary>
+    public IEvent Prepare(Guid streamId, long version, long sequence, object data)
+    {
+        var e = _events.BuildEvent(data);
+        e.Id = Guid.NewGuid();
+        e.StreamId = streamId;
+        e.Version = version;
+        e.Sequence = sequence;
+        e.Timestamp = _events.TimeProvider.GetUtcNow();
+        e.TenantId = tenant;
+        e.UserName = user;
+        e.CorrelationId = correlationId;
+        return e;
+    }
+
+    /// <summary>Marten's <c>insert into mt_events</c> of one rich-appended event.</summary>
+    public NpgsqlBatchCommand Insert(IEvent e)
+    {
+        var cmd = new NpgsqlBatchCommand(
+            $"insert into {_schema}.mt_events (data, type, mt_dotnet_type, bdata, id, stream_id, version, timestamp, tenant_id, correlation_id, user_name, seq_id) " +
+            "values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)");
+        cmd.Parameters.Add(new() { Value = _serializer.ToJson(e.Data), NpgsqlDbType = NpgsqlDbType.Jsonb });
+        cmd.Parameters.Add(new() { Value = e.EventTypeName, NpgsqlDbType = NpgsqlDbType.Varchar });
+        cmd.Parameters.Add(new() { Value = e.DotNetTypeName, NpgsqlDbType = NpgsqlDbType.Varchar });
+        cmd.Parameters.Add(new() { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bytea });
+        cmd.Parameters.Add(new() { Value = e.Id, NpgsqlDbType = NpgsqlDbType.Uuid });
+        cmd.Parameters.Add(new() { Value = e.StreamId, NpgsqlDbType = NpgsqlDbType.Uuid });
+        cmd.Parameters.Add(new() { Value = e.Version, NpgsqlDbType = NpgsqlDbType.Bigint });
+        cmd.Parameters.Add(new() { Value = e.Timestamp, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        cmd.Parameters.Add(new() { Value = tenant, NpgsqlDbType = NpgsqlDbType.Varchar });
+        cmd.Parameters.Add(new() { Value = (object?)e.CorrelationId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Varchar });
+        cmd.Parameters.Add(new() { Value = (object?)e.UserName ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Varchar });
+        cmd.Parameters.Add(new() { Value = e.Sequence, NpgsqlDbType = NpgsqlDbType.Bigint });
+        return cmd;
+    }
+
+    /// <summary>
+    /// Marten's stream row of a stream started by the session (no aggregate type: StartStream without one).
+    /// </summary>
+    public NpgsqlBatchCommand StartStream(Guid id, long version)
+    {
+        var cmd = new NpgsqlBatchCommand($"insert into {_schema}.mt_streams (tenant_id, id, type, version) values ($1, $2, $3, $4)");
+        cmd.Parameters.Add(new() { Value = tenant, NpgsqlDbType = NpgsqlDbType.Varchar });
+        cmd.Parameters.Add(new() { Value = id, NpgsqlDbType = NpgsqlDbType.Uuid });
+        cmd.Parameters.Add(new() { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.Varchar });
+        cmd.Parameters.Add(new() { Value = version, NpgsqlDbType = NpgsqlDbType.Bigint });
+        return cmd;
+    }
+
+    /// <summary>
+    /// Marten's version bump of an existing stream appended at an expected version. A stream that moved on since
+    /// makes the event insert at <paramref name="expected"/> + 1 fail on Marten's unique (tenant, stream, version)
+    /// index, which aborts the batch before its commit (<see cref="IsVersionConflict"/>).
+    /// </summary>
+    public NpgsqlBatchCommand MoveStream(Guid id, long expected, long version)
+    {
+        var cmd = new NpgsqlBatchCommand($"update {_schema}.mt_streams set version = $1 where id = $2 and version = $3 and tenant_id = $4 returning version");
+        cmd.Parameters.Add(new() { Value = version, NpgsqlDbType = NpgsqlDbType.Bigint });
+        cmd.Parameters.Add(new() { Value = id, NpgsqlDbType = NpgsqlDbType.Uuid });
+        cmd.Parameters.Add(new() { Value = expected, NpgsqlDbType = NpgsqlDbType.Bigint });
+        cmd.Parameters.Add(new() { Value = tenant, NpgsqlDbType = NpgsqlDbType.Varchar });
+        return cmd;
+    }
+
+    /// <summary>Another writer appended to the stream first (the same failure Marten reports as a version conflict).</summary>
+    public static bool IsVersionConflict(Exception e) =>
+        Database.StoreFailures.Postgres(e) is { SqlState: "23505" } pg
+        && (pg.ConstraintName?.Contains("mt_events_stream_and_version", StringComparison.OrdinalIgnoreCase) ?? false);
+
+    /// <summary>The version stamp Marten gives a document it upserts (a sequential Guid).</summary>
+    public static Guid NewDocumentVersion() => Guid.CreateVersion7();
+
+    /// <summary>The form Marten stores in a document's mt_dotnet_type: the type's full name.</summary>
+    public static string DocumentTypeName(Type type) => type.FullName!;
+}
