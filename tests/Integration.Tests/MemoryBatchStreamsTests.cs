@@ -51,4 +51,30 @@ public sealed class MemoryBatchStreamsTests(AetherraFixture fx)
         Assert.Equal(5L, reader.GetInt64(1));
         Assert.Equal(6L, reader.GetInt64(2));
     }
+
+    [Fact]
+    public async Task a_batch_writes_the_bookkeeping_columns_a_single_write_does()
+    {
+        var key = await fx.NewTenantAsync();
+        var client = fx.Client(key.Key);
+        var single = (await (await client.PostAsJsonAsync("/memories", Api.Memory("Noor keeps bees", subject: "noor"))).Json()).GetProperty("id").GetGuid();
+        var batch = (await (await client.PostAsJsonAsync("/memories/batch", new
+        {
+            memories = new[] { Api.Memory("Noor sells honey", subject: "noor"), Api.Memory("Noor lives in Leiden", subject: "noor") }
+        })).Json()).GetProperty("results")[0].GetProperty("id").GetGuid();
+
+        await using var db = fx.OpenDatabase();
+        async Task<(string Event, string Document)> TypesOf(Guid id)
+        {
+            await using var cmd = new Npgsql.NpgsqlCommand("""
+                select e.mt_dotnet_type, d.mt_dotnet_type from aetherra.mt_events e
+                join aetherra.mt_doc_memory d on d.tenant_id = e.tenant_id and d.id = e.stream_id
+                where e.tenant_id = $1 and e.stream_id = $2
+                """, db) { Parameters = { new() { Value = key.Tenant }, new() { Value = id } } };
+            await using var reader = await cmd.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync());
+            return (reader.GetString(0), reader.GetString(1));
+        }
+        Assert.Equal(await TypesOf(single), await TypesOf(batch));
+    }
 }

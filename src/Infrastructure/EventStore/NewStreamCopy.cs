@@ -83,7 +83,7 @@ public static class NewStreamCopy
                 await copy.WriteAsync(stream.Id, NpgsqlDbType.Uuid, ct);
                 await copy.WriteAsync(serializer.ToJson(stream.Snapshot), NpgsqlDbType.Jsonb, ct);
                 await copy.WriteAsync(at, NpgsqlDbType.TimestampTz, ct);
-                await copy.WriteAsync(DotNetTypeName(snapshotType), NpgsqlDbType.Varchar, ct);
+                await copy.WriteAsync(EventRows.DocumentTypeName(snapshotType), NpgsqlDbType.Varchar, ct);
                 await copy.WriteAsync(1L, NpgsqlDbType.Bigint, ct);
             }
             await copy.CompleteAsync(ct);
@@ -110,6 +110,6 @@ public static class NewStreamCopy
         else await copy.WriteAsync(value, NpgsqlDbType.Varchar, ct);
     }
 
-    // The form Marten stores in mt_dotnet_type: "Namespace.Type, Assembly".
+    // The form Marten stores in an event's mt_dotnet_type: "Namespace.Type, Assembly" (a document's is the full name alone).
     private static string DotNetTypeName(Type type) => $"{type.FullName}, {type.Assembly.GetName().Name}";
 }
