@@ -19,7 +19,7 @@ public sealed class ExportHttpTests(AetherraFixture fx)
         var admin = await fx.NewTenantAsync("admin");
         var client = fx.Client(admin.Key);
         var (bees, _) = await client.RecordAsync(Api.Memory("Tove keeps bees behind the barn", subject: "tove"));
-        await client.RecordAsync(Api.Memory("Ugo's password hint is his cat", subject: "ugo"));
+        await client.RecordAsync(Api.Memory("Ugo's password hint is his cat", subject: "ugo.secret"));
         await client.PostAsync("/decisions", new
         {
             agent = "assistant", category = "farm", action = "order more frames", confidence = 0.9, rationale = "hives grow", risk = "low",
@@ -28,9 +28,9 @@ public sealed class ExportHttpTests(AetherraFixture fx)
         var tove = await client.StartConversationAsync(subject: "tove", title: "bee talk");
         await client.AddTurnAsync(tove, "user", "How many hives should Tove keep?");
         await client.AddTurnAsync(tove, "assistant", "Three hives suit a barn of that size.");
-        var ugo = await client.StartConversationAsync(subject: "ugo", title: "Ugo's accounts");
+        var ugo = await client.StartConversationAsync(subject: "ugo.secret", title: "Ugo's accounts");
         await client.AddTurnAsync(ugo, "user", "Ugo's bank PIN is 4711");
-        var forgot = await client.DeleteAsync("/subjects/ugo");
+        var forgot = await client.DeleteAsync("/subjects/ugo.secret");
         Assert.Equal(HttpStatusCode.OK, forgot.StatusCode);
         var sequence = (await forgot.Json()).GetProperty("sequence").GetInt64();
         await fx.WaitForProjectionAsync(AuditLogProjection.Name, sequence);
@@ -108,8 +108,10 @@ public sealed class ExportHttpTests(AetherraFixture fx)
         var (_, client, _) = await StoreAsync();
         var (_, files) = await ExportAsync(client, asOfSequence: null);
         var all = string.Concat(files.Values.Select(System.Text.Encoding.UTF8.GetString));
-        Assert.DoesNotContain("ugo", all, StringComparison.OrdinalIgnoreCase);
-        Assert.DoesNotContain("4711", all);
+        // Strings with a character (a dot, a space) that no base64 or hex hash in the files can hold by chance.
+        Assert.DoesNotContain("ugo.secret", all, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("password hint", all);
+        Assert.DoesNotContain("PIN is 4711", all);
 
         var conversation = JsonDocument.Parse(Assert.Single(System.Text.Encoding.UTF8.GetString(files["conversations.jsonl"])
             .Split('\n', StringSplitOptions.RemoveEmptyEntries))).RootElement;
