@@ -80,8 +80,7 @@ public static class ConflictPolicy
         where TAggregate : notnull
     {
         await using var query = store.QuerySession(tenant);
-        var current = await query.LoadAsync<TAggregate>(id, ct);
-        return current is null ? new NotFound(what) : new VersionConflict(version(current));
+        return Answer(await query.LoadAsync<TAggregate>(id, ct), what, version);
     }
 
     /// <inheritdoc cref="CurrentVersionAsync{TAggregate}(IDocumentStore, string, Guid, string, Func{TAggregate, long}, CancellationToken)"/>
@@ -90,9 +89,11 @@ public static class ConflictPolicy
         where TAggregate : notnull
     {
         await using var query = store.QuerySession(tenant);
-        var current = await query.LoadAsync<TAggregate>(id, ct);
-        return current is null ? new NotFound(what) : new VersionConflict(version(current));
+        return Answer(await query.LoadAsync<TAggregate>(id, ct), what, version);
     }
+
+    private static Exception Answer<TAggregate>(TAggregate? current, string what, Func<TAggregate, long> version) where TAggregate : notnull =>
+        current is null ? new NotFound(what) : new VersionConflict(version(current));
 }
 
 /// <summary>The client's version (given, or the one it acted on) is not the stream's: 409 with the current version.</summary>

@@ -77,33 +77,10 @@ public static class ClaimTaskHandler
         try
         {
             var now = clock.GetUtcNow();
-            var passed = new List<Guid>();
-            var settled = new List<(AgentTask Task, IReadOnlyList<object> Events)>();
-            var sequences = new Queue<long>();
-            TaskClaimed? claim = null;
-            AgentTask? task = null;
-            while (claim is null && passed.Count < MaxSettled)
-            {
-                var first = passed.Count == 0;
-                // The first query takes what a claim takes (the claim and its audit record, or the record alone);
-                // settled tasks on the way take the rest below.
-                var (suspended, candidates, reserved) = await TaskQueue.NextAsync(connection, serializer, command.Tenant, agent, now, passed,
-                    begin: first, reserveIfNone: first ? 1 : 0, reserveIfAny: first ? 2 : 0, ct);
-                foreach (var s in reserved) sequences.Enqueue(s);
-                if (suspended) throw new DomainRuleViolated(AgentStatuses.Refusal(agent, "claim tasks"));
-                if (candidates.Count == 0) break;
-                foreach (var next in candidates)
-                {
-                    task = next;
-                    (var events, claim) = TaskRules.Claim(task, agent, lease, now);
-                    settled.Add((task, events));
-                    passed.Add(task.Id);
-                    if (claim is not null) break;
-                }
-            }
+            var (settled, claim, task, sequences) = await WalkAsync(connection, serializer, command.Tenant, agent, lease, now, ownTransaction: true, ct);
             var needed = settled.Sum(s => s.Events.Count) + 1 - sequences.Count;
             if (needed > 0)
-                foreach (var s in await TaskQueue.ReserveAsync(connection, needed, ct)) sequences.Enqueue(s);
+                foreach (var s in await EventRows.ReserveSequencesAsync(connection, store.Options.Events.DatabaseSchemaName, needed, ct)) sequences.Enqueue(s);
 
             // In the order a session writes them: each stream's version and events, the audit stream and its event,
             // then the inline documents.
@@ -170,25 +147,45 @@ public static class ClaimTaskHandler
         await using var session = store.OpenFor(command);
         var connection = await session.BeginAsync(ct);
         var now = clock.GetUtcNow();
+        var (settled, claim, task, _) = await WalkAsync(connection, serializer, command.Tenant, agent, lease, now, ownTransaction: false, ct);
+        foreach (var (current, events) in settled) session.Events.Append(current.Id, current.Version + events.Count, [.. events]);
+        var sequence = await session.CommitAsync(command, claim?.TaskId.ToString(), claim is null ? Outcome.Nothing : Outcome.Done, now, ct,
+            claim is null ? "no task ready" : null);
+        return claim is null ? null : new ClaimedTask(task!.Id, task.Title, task.Priority, task.Input, claim.Attempt, claim.LeaseUntil, sequence);
+    }
+
+    /// <summary>
+    /// The queue's walk both paths share: locks the next ready tasks, settles those whose lease or deadline ran out
+    /// on the way and claims the first that can be, up to <see cref="MaxSettled"/>. With a transaction of its own,
+    /// the first query opens it and takes the sequences a claim needs (the claim and its audit record, or the record
+    /// alone); settled tasks on the way take theirs later.
+    /// </summary>
+    private static async Task<(List<(AgentTask Task, IReadOnlyList<object> Events)> Settled, TaskClaimed? Claim, AgentTask? Task, Queue<long> Sequences)>
+        WalkAsync(NpgsqlConnection connection, ISerializer serializer, string tenant, string agent, TimeSpan lease, DateTimeOffset now,
+            bool ownTransaction, CancellationToken ct)
+    {
         var passed = new List<Guid>();
+        var settled = new List<(AgentTask Task, IReadOnlyList<object> Events)>();
+        var sequences = new Queue<long>();
         TaskClaimed? claim = null;
         AgentTask? task = null;
         while (claim is null && passed.Count < MaxSettled)
         {
-            var (suspended, candidates) = await TaskQueue.NextAsync(connection, serializer, command.Tenant, agent, now, passed, ct);
+            var first = ownTransaction && passed.Count == 0;
+            var (suspended, candidates, reserved) = await TaskQueue.NextAsync(connection, serializer, tenant, agent, now, passed,
+                begin: first, reserveIfNone: first ? 1 : 0, reserveIfAny: first ? 2 : 0, ct);
+            foreach (var s in reserved) sequences.Enqueue(s);
             if (suspended) throw new DomainRuleViolated(AgentStatuses.Refusal(agent, "claim tasks"));
             if (candidates.Count == 0) break;
             foreach (var next in candidates)
             {
                 task = next;
                 (var events, claim) = TaskRules.Claim(task, agent, lease, now);
-                session.Events.Append(task.Id, task.Version + events.Count, [.. events]);
+                settled.Add((task, events));
                 passed.Add(task.Id);
                 if (claim is not null) break;
             }
         }
-        var sequence = await session.CommitAsync(command, claim?.TaskId.ToString(), claim is null ? Outcome.Nothing : Outcome.Done, now, ct,
-            claim is null ? "no task ready" : null);
-        return claim is null ? null : new ClaimedTask(task!.Id, task.Title, task.Priority, task.Input, claim.Attempt, claim.LeaseUntil, sequence);
+        return (settled, claim, task, sequences);
     }
 }

@@ -53,23 +53,15 @@ public static class TaskQueue
             for update of t skip locked) e on true
         """;
 
-    /// <returns>
-    /// Whether the agent is suspended, and the tasks it may take next, best first (none: empty; at most two), read
-    /// from their locked rows: each row is the task's state at its stream's current version (the inline projection
-    /// writes it with every event, in the event's transaction, which the lock now keeps out until this one ends).
-    /// </returns>
-    public static async Task<(bool Suspended, IReadOnlyList<AgentTask> Candidates)> NextAsync(
-        NpgsqlConnection connection, ISerializer serializer, string tenant, string agent, DateTimeOffset now, IReadOnlyCollection<Guid> passed,
-        CancellationToken ct)
-    {
-        var (suspended, candidates, _) = await NextAsync(connection, serializer, tenant, agent, now, passed, false, 0, 0, ct);
-        return (suspended, candidates);
-    }
-
     /// <param name="begin">Open the transaction in the same round trip (BEGIN sent with the query).</param>
     /// <param name="reserveIfNone">Global sequences to reserve when no task is ready (and the agent may claim).</param>
     /// <param name="reserveIfAny">Global sequences to reserve when a task is ready.</param>
-    /// <returns>As above, and the sequences reserved, ascending.</returns>
+    /// <returns>
+    /// Whether the agent is suspended, and the tasks it may take next, best first (none: empty; at most two), read
+    /// from their locked rows: each row is the task's state at its stream's current version (the inline projection
+    /// writes it with every event, in the event's transaction, which the lock now keeps out until this one ends);
+    /// and the sequences reserved, ascending.
+    /// </returns>
     public static async Task<(bool Suspended, IReadOnlyList<AgentTask> Candidates, long[] Sequences)> NextAsync(
         NpgsqlConnection connection, ISerializer serializer, string tenant, string agent, DateTimeOffset now, IReadOnlyCollection<Guid> passed,
         bool begin, int reserveIfNone, int reserveIfAny, CancellationToken ct)
@@ -97,20 +89,6 @@ public static class TaskQueue
         var sequences = reader.GetFieldValue<long[]>(3);
         Array.Sort(sequences);
         return (suspended, candidates, sequences);
-    }
-
-    private const string MoreSequencesSql = $"select nextval('{Sequence}') from generate_series(1, $1)";
-
-    /// <summary>Global sequences beyond those the queue query took (a claim that settled tasks on the way).</summary>
-    public static async Task<long[]> ReserveAsync(NpgsqlConnection connection, int count, CancellationToken ct)
-    {
-        await using var cmd = new NpgsqlCommand(MoreSequencesSql, connection);
-        cmd.Parameters.Add(new() { Value = count, NpgsqlDbType = NpgsqlDbType.Integer });
-        var sequences = new List<long>(count);
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) sequences.Add(reader.GetInt64(0));
-        sequences.Sort();
-        return [.. sequences];
     }
 
     private const string WriteSql = $"""

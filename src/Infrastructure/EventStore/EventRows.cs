@@ -92,6 +92,21 @@ public sealed class EventRows(IDocumentStore store, string tenant, string? user,
         Database.StoreFailures.Postgres(e) is { SqlState: "23505" } pg
         && (pg.ConstraintName?.Contains("mt_events_stream_and_version", StringComparison.OrdinalIgnoreCase) ?? false);
 
+    /// <summary>
+    /// Global sequences taken from Marten's own sequence ahead of the rows that carry them, in ascending order (the
+    /// daemon and readers see events in sequence order).
+    /// </summary>
+    public static async Task<long[]> ReserveSequencesAsync(NpgsqlConnection connection, string schema, int count, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand($"select nextval('{schema}.mt_events_sequence') from generate_series(1, $1)", connection);
+        cmd.Parameters.Add(new() { Value = count, NpgsqlDbType = NpgsqlDbType.Integer });
+        var sequences = new long[count];
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        for (var i = 0; await reader.ReadAsync(ct); i++) sequences[i] = reader.GetInt64(0);
+        Array.Sort(sequences);
+        return sequences;
+    }
+
     /// <summary>The version stamp Marten gives a document it upserts (a sequential Guid).</summary>
     public static Guid NewDocumentVersion() => Guid.CreateVersion7();
 

@@ -29,7 +29,7 @@ public static class NewStreamCopy
         var schema = options.Schema;
         var snapshotType = streams[0].Snapshot.GetType();
         var streamType = events.AggregateAliasFor(snapshotType);
-        var sequences = await ReserveSequencesAsync(connection, events.DatabaseSchemaName, streams.Count, ct);
+        var sequences = await EventRows.ReserveSequencesAsync(connection, events.DatabaseSchemaName, streams.Count, ct);
         var at = now.ToUniversalTime();
 
         await using (var copy = await connection.BeginBinaryImportAsync(
@@ -90,18 +90,6 @@ public static class NewStreamCopy
         }
 
         return sequences[^1];
-    }
-
-    private static async Task<long[]> ReserveSequencesAsync(NpgsqlConnection connection, string schema, int count, CancellationToken ct)
-    {
-        await using var cmd = new NpgsqlCommand(
-            $"select nextval('{schema}.mt_events_sequence') from generate_series(1, $1)", connection);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = count });
-        var sequences = new long[count];
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        for (var i = 0; await reader.ReadAsync(ct); i++) sequences[i] = reader.GetInt64(0);
-        Array.Sort(sequences);
-        return sequences;
     }
 
     private static async Task WriteNullableAsync(NpgsqlBinaryImporter copy, string? value, CancellationToken ct)
