@@ -1,3 +1,4 @@
+using System.Text;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Aetherra.Infrastructure.Crypto;
@@ -68,6 +69,24 @@ public static class ReleaseCommand
     public static string Sign(byte[] manifest, byte[] privateKey) => Convert.ToBase64String(Ed25519Signatures.Sign(privateKey, manifest));
 
     /// <summary>
+    /// The signature in a .sig file as <c>release sign</c> writes it: exactly the 88 base64 characters of a 64-byte
+    /// Ed25519 signature, then at most one "\n". Nothing else is tolerated (no other whitespace, which base64 decoding
+    /// would skip), so any one-byte change to the file is refused, not only a change that alters the signature.
+    /// </summary>
+    internal static byte[]? SignatureOf(byte[] file)
+    {
+        var length = file.Length > 0 && file[^1] == (byte)'\n' ? file.Length - 1 : file.Length;
+        if (length != 88) return null;
+        var signature = new byte[64];
+        if (System.Buffers.Text.Base64.DecodeFromUtf8(file.AsSpan(0, length), signature, out _, out var written)
+            != System.Buffers.OperationStatus.Done || written != 64) return null;
+        // The last character before the padding has bits a decoder ignores: only the canonical encoding is accepted.
+        return Encoding.ASCII.GetBytes(Convert.ToBase64String(signature)).AsSpan().SequenceEqual(file.AsSpan(0, length))
+            ? signature
+            : null;
+    }
+
+    /// <summary>
     /// Every reason the release at <paramref name="manifestFile"/> does not verify (none: it does). The signature is
     /// checked before anything the manifest says is believed.
     /// </summary>
@@ -76,15 +95,8 @@ public static class ReleaseCommand
         var bytes = await File.ReadAllBytesAsync(manifestFile);
         var signatureFile = manifestFile + ".sig";
         if (!File.Exists(signatureFile)) return [$"{signatureFile} is missing"];
-        byte[] signature;
-        try
-        {
-            signature = Convert.FromBase64String((await File.ReadAllTextAsync(signatureFile)).Trim());
-        }
-        catch (FormatException)
-        {
-            return [$"{signatureFile} is not base64"];
-        }
+        var signature = SignatureOf(await File.ReadAllBytesAsync(signatureFile));
+        if (signature is null) return [$"{signatureFile} is not one base64 Ed25519 signature (88 characters and at most one newline)"];
         JsonElement manifest;
         try
         {

@@ -52,6 +52,31 @@ public sealed class ReleaseVerifyTests
         Directory.Delete(dir, recursive: true);
     }
 
+    /// <summary>The .sig file as `release sign` writes it (with its newline): no byte of it can change unnoticed, the
+    /// newline and the base64 padding included (a decoder that skips whitespace or a trimmed read would accept some).</summary>
+    [Fact]
+    public async Task any_one_byte_change_to_the_signature_file_is_rejected()
+    {
+        var (manifest, publicKey, privateKey, dir) = await MakeReleaseAsync();
+        var key = Convert.ToBase64String(publicKey);
+        await File.WriteAllTextAsync(manifest + ".sig", ReleaseCommand.Sign(await File.ReadAllBytesAsync(manifest), privateKey) + "\n");
+        Assert.Empty(await ReleaseCommand.VerifyAsync(manifest, key, manifestOnly: false));
+
+        var original = await File.ReadAllBytesAsync(manifest + ".sig");
+        Assert.Equal(89, original.Length);
+        for (var i = 0; i < original.Length; i++)
+            foreach (var flip in new byte[] { 0x01, 0x20, 0x04 })
+            {
+                var changed = (byte[])original.Clone();
+                changed[i] ^= flip;
+                await File.WriteAllBytesAsync(manifest + ".sig", changed);
+                Assert.NotEmpty(await ReleaseCommand.VerifyAsync(manifest, key, manifestOnly: false));
+            }
+        await File.WriteAllBytesAsync(manifest + ".sig", [.. original, (byte)'\n']);
+        Assert.NotEmpty(await ReleaseCommand.VerifyAsync(manifest, key, manifestOnly: false));
+        Directory.Delete(dir, recursive: true);
+    }
+
     [Fact]
     public async Task a_changed_artifact_or_another_release_key_is_rejected()
     {
