@@ -217,6 +217,7 @@ public sealed class TenantAdminIsolationTests(AetherraFixture fx)
         ["GET /scripts/{id}"] = new(Decision.NamesAnotherTenant, _ => One(HttpMethod.Get, $"/scripts/{Guid.CreateVersion7()}")),
         ["GET /scripts/{id}/runs"] = new(Decision.NamesAnotherTenant, _ => One(HttpMethod.Get, $"/scripts/{Guid.CreateVersion7()}/runs")),
         ["POST /scripts/{id}/run"] = new(Decision.NamesAnotherTenant, _ => One(HttpMethod.Post, $"/scripts/{Guid.CreateVersion7()}/run", new { })),
+        ["POST /scripts/{id}/retire"] = new(Decision.NamesAnotherTenant, _ => One(HttpMethod.Post, $"/scripts/{Guid.CreateVersion7()}/retire")),
         // The self-model: the snapshot is the operator's; B reads only its own tenant's part (Selfmodel/SelfModelTests).
         ["POST /self/snapshot"] = new(Decision.OperatorOnly, _ => One(HttpMethod.Post, "/self/snapshot", new { })),
         ["GET /self"] = new(Decision.OwnTenant, _ => One(HttpMethod.Get, "/self"), [HttpStatusCode.OK, HttpStatusCode.NotFound]),

@@ -34,6 +34,10 @@ public static class ScriptEndpoints
         return Results.Accepted($"/scripts/runs/{r.RunId}", r);
     }
 
+    [WolverinePost("/scripts/{id}/retire", OperationId = ScriptActions.Retire), Authorize(Policy = Scopes.Admin)]
+    public static Task<RetireScriptResult> Retire(Guid id, HttpContext http, IDocumentStore store, TimeProvider clock, CancellationToken ct) =>
+        RetireScriptHandler.Handle(id, http.Command(), store, clock, ct);
+
     [WolverineGet("/scripts/{id}/runs", OperationId = "script.runs"), Authorize(Policy = Scopes.ScriptsRead)]
     public static Task<IReadOnlyList<RunView>> Runs(Guid id, HttpContext http, IDocumentStore store, CancellationToken ct) =>
         ReadScripts.Runs(http.User.Tenant(), id, store, ct);

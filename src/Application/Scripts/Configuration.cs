@@ -15,6 +15,7 @@ public static class ScriptConfiguration
     public static void Configure(StoreOptions opts)
     {
         opts.Events.MapEventType<ScriptPublished>("script.published.v1");
+        opts.Events.MapEventType<ScriptRetired>("script.retired.v1");
         opts.Events.MapEventType<ScriptRunStarted>("script.run-started.v1");
         opts.Events.MapEventType<ScriptStepCompleted>("script.step-completed.v1");
         opts.Events.MapEventType<ScriptRunCompleted>("script.run-completed.v1");
@@ -51,6 +52,7 @@ public sealed partial class ScriptProjection : SingleStreamProjection<Script, Gu
 {
     public static Script Create(ScriptPublished e) => Script.Create(e);
     public static Script Apply(ScriptPublished e, Script s) => s.Apply(e);
+    public static Script Apply(ScriptRetired e, Script s) => s.Apply(e);
 }
 
 public sealed partial class ScriptRunProjection : SingleStreamProjection<ScriptRun, Guid>

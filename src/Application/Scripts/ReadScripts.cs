@@ -5,7 +5,7 @@ using Marten;
 namespace Aetherra.Application.Scripts;
 
 public sealed record ScriptView(Guid Id, string Name, int Version, string PublisherKeyId, string RunAs, IReadOnlyList<string> Schedules,
-    IReadOnlyList<string> Events, DateTimeOffset PublishedAt, string Source);
+    IReadOnlyList<string> Events, DateTimeOffset PublishedAt, string Source, string Status, DateTimeOffset? RetiredAt);
 
 public sealed record RunStepView(int N, string Command, int Line, int Column, string Outcome, int Status, string? Detail, Guid RequestId, DateTimeOffset At);
 
@@ -18,7 +18,8 @@ public static class ReadScripts
     {
         await using var query = store.QuerySession(tenant);
         var s = await query.LoadAsync<Script>(id, ct) ?? throw new NotFound("script");
-        return new ScriptView(s.Id, s.Name, s.Version, s.PublisherKeyId, s.RunAs, s.Schedules, s.EventTriggers, s.PublishedAt, s.Source);
+        return new ScriptView(s.Id, s.Name, s.Version, s.PublisherKeyId, s.RunAs, s.Schedules, s.EventTriggers, s.PublishedAt, s.Source,
+            s.Retired ? "retired" : "live", s.RetiredAt);
     }
 
     public static async Task<RunView> Run(string tenant, Guid runId, IDocumentStore store, CancellationToken ct)

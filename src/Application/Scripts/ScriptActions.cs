@@ -5,6 +5,7 @@ public static class ScriptActions
 {
     public const string Publish = "script.publish";
     public const string Run = "script.run";
+    public const string Retire = "script.retire";
 
     /// <summary>A recall is a query over HTTP (not audited there); as a script's step it is recorded under this action.</summary>
     public const string Recall = "script.recall";

@@ -38,7 +38,8 @@ public static class ScriptMessageHandler
         Script? script;
         await using (var query = store.QuerySession(due.Tenant))
             script = await query.LoadAsync<Script>(due.ScriptId, ct);
-        if (script is null || script.Version != due.Version || !script.Schedules.Contains(due.Cron)) return;
+        // A later version, or a retirement, ends this chain: the due message is not armed again.
+        if (script is null || script.Retired || script.Version != due.Version || !script.Schedules.Contains(due.Cron)) return;
         // The next occurrence first, so that a run that fails never breaks the chain; after now, so a node that was
         // down does not replay every missed occurrence.
         var now = clock.GetUtcNow();
@@ -51,7 +52,7 @@ public static class ScriptMessageHandler
         Script? script;
         await using (var query = store.QuerySession(triggered.Tenant))
             script = await query.LoadAsync<Script>(triggered.ScriptId, ct);
-        if (script is null || script.Version != triggered.Version) return;
+        if (script is null || script.Retired || script.Version != triggered.Version) return;
         var data = new Dictionary<string, object?>
         {
             ["type"] = triggered.EventType, ["sequence"] = (decimal)triggered.Sequence, ["stream"] = triggered.StreamId.ToString(),

@@ -28,6 +28,7 @@ public sealed class ScriptRuns(IDocumentStore store, ApiKeyStore keys, ScriptSch
         Script script;
         await using (var query = store.QuerySession(command.Tenant))
             script = await query.LoadAsync<Script>(scriptId, ct) ?? throw new NotFound("script");
+        ScriptDecisions.EnsureLive(script);
         var args = body.Args is { ValueKind: JsonValueKind.Object } a ? a.GetRawText() : null;
         if (body.Args is { ValueKind: not (JsonValueKind.Object or JsonValueKind.Null or JsonValueKind.Undefined) })
             throw new DomainRuleViolated("'args' must be a JSON object");
@@ -75,7 +76,10 @@ public sealed class ScriptRuns(IDocumentStore store, ApiKeyStore keys, ScriptSch
         {
             run = await query.LoadAsync<ScriptRun>(runId, ct);
             if (run is not { Status: RunStatus.Running }) return;
-            script = await query.Events.AggregateStreamAsync<Script>(run.ScriptId, version: run.Version, token: ct);
+            // The run's version as published: the stream also holds retirements, so its n-th event is not version n.
+            var published = (await query.Events.FetchStreamAsync(run.ScriptId, token: ct))
+                .Select(e => e.Data).OfType<ScriptPublished>().FirstOrDefault(p => p.Version == run.Version);
+            script = published is null ? null : Script.Create(published);
         }
         var program = script is null ? null : ScriptParser.Parse(script.Source).Program;
         var command = new CommandContext(run.RunAs, tenant, Guid.CreateVersion7(), ScriptActions.Run, CommandContext.Script)

@@ -32,7 +32,7 @@ public sealed class ScriptTriggers(ScriptScheduler scheduler) : SubscriptionBase
             // A tenant has a handful of scripts: reading them all is one small query per page of events.
             var scripts = await query.Query<Script>().ToListAsync(cancellationToken);
             foreach (var e in tenant)
-                foreach (var script in scripts.Where(s => s.EventTriggers.Contains(e.EventTypeName)))
+                foreach (var script in scripts.Where(s => !s.Retired && s.EventTriggers.Contains(e.EventTypeName)))
                     await scheduler.PublishAsync(new ScriptTriggered(tenant.Key, script.Id, script.Version, e.EventTypeName, e.Sequence, e.StreamId,
                         Data(e)));
         }

@@ -3,12 +3,17 @@ namespace Aetherra.Domain.Scripts;
 /// <summary>A script's latest version (the inline state a run starts from and the triggers read).</summary>
 public sealed record Script(
     Guid Id, string Name, int Version, string Source, string PublisherKeyId, string Signature, string RunAs,
-    IReadOnlyList<string> Schedules, IReadOnlyList<string> EventTriggers, DateTimeOffset PublishedAt)
+    IReadOnlyList<string> Schedules, IReadOnlyList<string> EventTriggers, DateTimeOffset PublishedAt, DateTimeOffset? RetiredAt = null)
 {
     public static Script Create(ScriptPublished e) =>
         new(e.ScriptId, e.Name, e.Version, e.Source, e.PublisherKeyId, e.Signature, e.RunAs, e.Schedules, e.EventTriggers, e.At);
 
+    /// <summary>A new version is live again, whether or not the one before was retired.</summary>
     public Script Apply(ScriptPublished e) => Create(e);
+
+    public Script Apply(ScriptRetired e) => this with { RetiredAt = e.At };
+
+    public bool Retired => RetiredAt is not null;
 }
 
 public enum RunStatus { Running, Completed, Failed }
@@ -42,6 +47,19 @@ public static class ScriptDecisions
             program.Triggers.OfType<OnSchedule>().Select(t => t.Cron).ToList(),
             program.Triggers.OfType<OnEvent>().Select(t => t.EventType).ToList(),
             program.Budget.Steps, program.Budget.Seconds, now);
+
+    /// <summary>Retires the live version; a script that is already retired stays as it is (422).</summary>
+    public static ScriptRetired Retire(Script script, string by, DateTimeOffset now) =>
+        script.Retired
+            ? throw new DomainRuleViolated($"script '{script.Name}' v{script.Version} is already retired; publish a new version to run it again")
+            : new ScriptRetired(script.Id, script.Version, by, now);
+
+    /// <summary>A retired script is not run, by hand or by a trigger.</summary>
+    public static void EnsureLive(Script script)
+    {
+        if (script.Retired)
+            throw new DomainRuleViolated($"script '{script.Name}' v{script.Version} is retired; publish a new version to run it again");
+    }
 
     /// <summary>Events of the scripts' own runs and of the audit trail never trigger a script: that would loop.</summary>
     public static bool CanTrigger(string eventType) =>

@@ -9,6 +9,12 @@ public sealed record ScriptPublished(
     string RunAs, IReadOnlyList<string> Schedules, IReadOnlyList<string> EventTriggers, int StepBudget, int TimeLimitSeconds,
     DateTimeOffset At);
 
+/// <summary>
+/// A script retired by its tenant's administrator: its schedules and event triggers stop and it cannot be run, until a
+/// new version is published (which is live again). Runs already started go on to their end.
+/// </summary>
+public sealed record ScriptRetired(Guid ScriptId, int Version, string RetiredBy, DateTimeOffset At);
+
 /// <summary>A run began: which version, what started it (manual, schedule or an event type) and the key it runs as.</summary>
 public sealed record ScriptRunStarted(
     Guid RunId, Guid ScriptId, string Name, int Version, string Trigger, string RunAs, string? Arguments, DateTimeOffset At);

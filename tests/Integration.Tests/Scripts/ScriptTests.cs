@@ -1,5 +1,6 @@
 using System.Text;
 using Aetherra.Application.Recall;
+using Aetherra.Application.Scripts;
 using Aetherra.Integration.Tests.Decisions;
 using Aetherra.Integration.Tests.Plugins;
 using Aetherra.Infrastructure.Crypto;
@@ -246,6 +247,94 @@ public sealed class ScriptTests(AetherraFixture fx)
         AssertFollowedUp(run, 1);
         var runs = await (await t.Client.GetAsync($"/scripts/{id}/runs")).Json();
         Assert.Single(runs.EnumerateArray());
+    }
+
+    /// <summary>
+    /// Retiring stops a script's schedule and event trigger and refuses a manual run, until a new version is published.
+    /// The waits are on conditions, not on time: the trigger subscription past the escalation's sequence, and no armed
+    /// schedule message of the script left in Wolverine's store (a retired script's due message is not armed again).
+    /// </summary>
+    [Fact]
+    public async Task a_retired_script_runs_neither_by_hand_nor_on_its_schedule_or_event_until_a_new_version_is_published()
+    {
+        var t = await TenantWithPublisherAsync();
+        var subject = await SubjectWithMemoriesAsync(t.Client, 1);
+        var source = FollowUp(subject, "on schedule \"* * * * * *\"\non event \"decision.escalated.v1\"");
+        var id = await PublishAsync(t.Client, Body("retiring", source, t.Publisher));
+        AssertFollowedUp(await TriggeredRunAsync(t.Client, id, "schedule"), 1);
+        // Each due message arms the next before it runs, so one is armed now: the check below can see them.
+        Assert.True(await ArmedSchedulesAsync(id) > 0, "no armed schedule message found for a live scheduled script");
+
+        var retired = await t.Client.PostAsync($"/scripts/{id}/retire", null);
+        var body = await retired.Json();
+        Assert.True(retired.StatusCode == HttpStatusCode.OK, body.ToString());
+        Assert.True(body.GetProperty("retired").GetBoolean());
+        var script = await t.Client.GetOkAsync($"/scripts/{id}");
+        Assert.Equal("retired", script.Str("status"));
+        var retiredAt = script.GetProperty("retiredAt").GetDateTimeOffset();
+        var audited = Assert.Single(await t.Client.AuditAsync(ScriptActions.Retire));
+        Assert.Equal(t.Key.KeyId.ToString(), audited.GetProperty("actor").GetString());
+
+        var again = await t.Client.PostAsync($"/scripts/{id}/retire", null);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, again.StatusCode);
+        var manual = await t.Client.PostAsJsonAsync($"/scripts/{id}/run", new { });
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, manual.StatusCode);
+        Assert.Contains("is retired", (await manual.Json()).GetProperty("detail").GetString());
+
+        var escalated = await t.Client.ProposeAsync(DecisionSupport.Proposal(0.05, risk: "high"));
+        Assert.Equal("escalated", escalated.Str("status"));
+        await fx.WaitForProjectionAsync(ScriptTriggers.SubscriptionName, escalated.GetProperty("sequence").GetInt64());
+        await NoScheduleArmedAsync(id);
+
+        var runs = (await (await t.Client.GetAsync($"/scripts/{id}/runs")).Json()).EnumerateArray().ToList();
+        Assert.DoesNotContain(runs, r => r.Str("trigger").StartsWith("event", StringComparison.Ordinal));
+        Assert.DoesNotContain(runs, r => r.GetProperty("startedAt").GetDateTimeOffset() > retiredAt);
+
+        // A new version is live again (here without triggers, so the test leaves nothing armed behind).
+        await PublishAsync(t.Client, Body("retiring", FollowUp(subject), t.Publisher));
+        Assert.Equal("live", (await t.Client.GetOkAsync($"/scripts/{id}")).Str("status"));
+        var rerun = await t.Client.PostAsJsonAsync($"/scripts/{id}/run", new { });
+        Assert.Equal(HttpStatusCode.Accepted, rerun.StatusCode);
+        AssertFollowedUp(await EndedAsync(t.Client, (await rerun.Json()).GetProperty("runId").GetGuid()), 1);
+    }
+
+    /// <summary>Until no schedule message of the script waits in Wolverine's durable store (bounded, no sleeps).</summary>
+    private async Task NoScheduleArmedAsync(Guid scriptId)
+    {
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(60);
+        while (await ArmedSchedulesAsync(scriptId) > 0)
+        {
+            Assert.True(DateTimeOffset.UtcNow < deadline, $"a schedule message of script {scriptId} is still armed");
+            await Task.Yield();
+        }
+    }
+
+    /// <summary>The script's ScriptDue messages not yet handled. The stored body may be compressed: read either way.</summary>
+    private async Task<int> ArmedSchedulesAsync(Guid scriptId)
+    {
+        await using var connection = fx.OpenDatabase();
+        await using var query = new Npgsql.NpgsqlCommand(
+            "select body from aetherra.wolverine_incoming_envelopes where message_type ilike '%ScriptDue%' and status <> 'Handled'", connection);
+        await using var reader = await query.ExecuteReaderAsync();
+        var armed = 0;
+        while (await reader.ReadAsync())
+        {
+            var body = (byte[])reader[0];
+            string text;
+            try
+            {
+                using var gzip = new System.IO.Compression.GZipStream(new MemoryStream(body), System.IO.Compression.CompressionMode.Decompress);
+                using var plain = new MemoryStream();
+                gzip.CopyTo(plain);
+                text = Encoding.UTF8.GetString(plain.ToArray());
+            }
+            catch (InvalidDataException)
+            {
+                text = Encoding.UTF8.GetString(body);
+            }
+            if (text.Contains(scriptId.ToString(), StringComparison.OrdinalIgnoreCase)) armed++;
+        }
+        return armed;
     }
 
     [Fact]
