@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
@@ -72,19 +73,26 @@ public static class TaskBench
 
         var rows = new List<(Measurement Aetherra, Measurement Raw)>();
         var rng = new Random(7);
-        // Untimed: the server's JIT and pools warm up on a small queue first.
-        await SeedAsync(http, 200, rng, ct);
-        await Load.ForCountAsync(8, 200, _ => token => ClaimAsync(http, "warm", new ConcurrentDictionary<Guid, byte>(), token), 0, probe, ct);
+        // Untimed: the server's JIT and pools warm up on a small queue first, at each concurrency the rows use, and
+        // so does the raw side's code in this driver. Then the server is let settle (see SettleAsync).
+        await SeedAsync(http, Warm * clients.Length, rng, ct);
+        foreach (var c in clients)
+            await Load.ForCountAsync(c, Warm, _ => token => ClaimAsync(http, "warm", new ConcurrentDictionary<Guid, byte>(), token), 0, probe, ct);
+        await RawSeedAsync(raw, Warm * clients.Length, rng, ct);
+        foreach (var c in clients)
+            await Load.ForCountAsync(c, Warm, _ => token => RawClaimAsync(raw, "warm", new ConcurrentDictionary<long, byte>(), token), 0, probe, ct);
         foreach (var c in clients)
         {
             Console.Error.WriteLine($"aetherra-bench: {tasks} tasks, {c} claimer(s)");
             await SeedAsync(http, tasks, rng, ct);
+            await RawSeedAsync(raw, tasks, rng, ct);
+            Console.Error.WriteLine($"aetherra-bench:   seeded; {await SettleAsync(server.Pid, ct)}; claiming over HTTP");
             var claimed = new ConcurrentDictionary<Guid, byte>();
             var viaHttp = await Load.ForCountAsync(c, tasks, i => token => ClaimAsync(http, $"agent-{i % c}", claimed, token), 1, probe, ct);
             if (claimed.Count != viaHttp.Operations) throw new InvalidOperationException($"{viaHttp.Operations} claims but {claimed.Count} distinct tasks");
             Console.Error.WriteLine($"aetherra-bench:   POST /tasks/claim {viaHttp.OperationsPerSecond:F0}/s p50 {viaHttp.P50:F1} ms p99 {viaHttp.P99:F1} ms, errors {viaHttp.Errors}{Cpu(viaHttp)}");
 
-            await RawSeedAsync(raw, tasks, rng, ct);
+            Console.Error.WriteLine($"aetherra-bench:   {await SettleAsync(server.Pid, ct)}; claiming raw");
             var rawClaimed = new ConcurrentDictionary<long, byte>();
             var viaRaw = await Load.ForCountAsync(c, tasks, i => token => RawClaimAsync(raw, $"agent-{i % c}", rawClaimed, token), 1, probe, ct);
             if (rawClaimed.Count != viaRaw.Operations) throw new InvalidOperationException("the raw queue handed a row out twice");
@@ -97,6 +105,45 @@ public static class TaskBench
         if (write) Report.WriteSection(Paths.DefaultDoc(), markdown, Begin, End);
         Directory.Delete(workDir, recursive: true);
         return rows.Any(r => r.Aetherra.Errors > 0 || r.Raw.Errors > 0) ? 1 : 0;
+    }
+
+    /// <summary>Claims per concurrency in the untimed warm-up.</summary>
+    private const int Warm = 300;
+
+    /// <summary>
+    /// Waits until the server is quiet: under <see cref="QuietShare"/> of one core over a second, at most
+    /// <see cref="MaxSettle"/>. After a start, a warm-up or a seeding the server still works for a while with no
+    /// request in flight: the JIT's background tier-up of the code just run (dynamic PGO compiles hot methods again,
+    /// instrumented, then optimised), and the async daemon projecting the events just written (a seeding of 1,500
+    /// tasks is 3,000 events). Measured right away, that work lands in the next row, on either side (the server
+    /// runs beside the raw queue too, on the same two cores): each timed phase starts from a quiet server instead.
+    /// The daemon's work on a row's own claims stays in that row, as far as it keeps up.
+    /// </summary>
+    private static async Task<string> SettleAsync(int? serverPid, CancellationToken ct)
+    {
+        if (serverPid is not { } pid || !File.Exists($"/proc/{pid}/stat")) return "not settled (no /proc)";
+        var started = Stopwatch.GetTimestamp();
+        var last = ProcessSeconds(pid);
+        while (Stopwatch.GetElapsedTime(started) < MaxSettle)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1), ct);
+            var now = ProcessSeconds(pid);
+            var share = now - last;
+            last = now;
+            if (share < QuietShare)
+                return string.Create(CultureInfo.InvariantCulture, $"server settled in {Stopwatch.GetElapsedTime(started).TotalSeconds:F0} s");
+        }
+        return string.Create(CultureInfo.InvariantCulture, $"server not quiet after {MaxSettle.TotalSeconds:F0} s");
+    }
+
+    private const double QuietShare = 0.10;
+    private static readonly TimeSpan MaxSettle = TimeSpan.FromSeconds(45);
+
+    private static double ProcessSeconds(int pid)
+    {
+        var text = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+        return (double.Parse(fields[11], CultureInfo.InvariantCulture) + double.Parse(fields[12], CultureInfo.InvariantCulture)) / 100;
     }
 
     private static string Cpu(Measurement m) => m.Cpu is { } cpu
