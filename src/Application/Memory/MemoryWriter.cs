@@ -67,7 +67,7 @@ internal static class MemoryWriter
         {
             if (!optimistic) keys.Evict(command.Tenant, subject);
             var (key, proven) = await keys.ForWriteAsync(Connection, command.Tenant, subject, ct);
-            if (!proven) session.QueueOperation(new SubjectKeyProof(command.Tenant, subject, key.Id));
+            if (!proven) SubjectKeyProof.Queue(session, command.Tenant, subject, key.Id);
             keysBySubject[subject] = key;
         }
         // Content derived from something sealed with a key (an extracted turn) is written only under that same key,
