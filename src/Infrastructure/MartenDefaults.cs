@@ -46,8 +46,11 @@ public static class MartenDefaults
         // (Marten's defaults: 250 ms and 1 s). The live feed, the async read models and minSequence waits
         // all follow this mark, so it sets their latency (at Marten's defaults the feed's median lag was about
         // 0.6 s, docs/benchmarks.md "Operations"); the query is one cheap look at the log's tail.
-        opts.Projections.FastPollingTime = TimeSpan.FromMilliseconds(100);
-        opts.Projections.SlowPollingTime = TimeSpan.FromMilliseconds(250);
+        // AETHERRA_DAEMON_POLL_MS sets the fast interval for a measurement (each poll that finds new events runs
+        // every async projection's batch: its load, its progress update and its commit; docs/benchmarks.md).
+        var fast = int.TryParse(Environment.GetEnvironmentVariable("AETHERRA_DAEMON_POLL_MS"), out var ms) && ms is > 0 and <= 10_000 ? ms : 100;
+        opts.Projections.FastPollingTime = TimeSpan.FromMilliseconds(fast);
+        opts.Projections.SlowPollingTime = TimeSpan.FromMilliseconds(Math.Max(fast, 250));
 
         // Events appended (counter marten.event.append, by type and tenant) and the daemon's own metrics, for /metrics.
         opts.OpenTelemetry.TrackEventCounters();

@@ -140,7 +140,9 @@ public static class AetherraHost
             // cluster, moved to another node when that one dies (DESIGN.md, "Scaling past one machine").
             .IntegrateWithWolverine(m =>
             {
-                m.UseWolverineManagedEventSubscriptionDistribution = true;
+                // AETHERRA_ASYNC_DAEMON=off: no async projection runs in this process (measurement only: recall,
+                // the Merkle log and every other async read model stop; docs/benchmarks.md, "Single writes: where the CPU goes").
+                m.UseWolverineManagedEventSubscriptionDistribution = builder.Configuration["AETHERRA_ASYNC_DAEMON"] != "off";
                 // Several databases: Wolverine's nodes, leadership and envelopes of the cluster stay in the home one.
                 if (databases.Placed) m.MasterDataSource = dataSource;
             });

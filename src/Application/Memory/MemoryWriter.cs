@@ -17,6 +17,9 @@ internal sealed class SourceForgotten() : Exception("the subject was forgotten a
 /// </summary>
 internal static class MemoryWriter
 {
+    private static readonly bool LazyConnection =
+        string.Equals(Environment.GetEnvironmentVariable("AETHERRA_WRITE_CONNECTION"), "lazy", StringComparison.OrdinalIgnoreCase);
+
     public static async Task<(IReadOnlyList<Recording> Results, long Sequence)> RecordAsync(
         IReadOnlyList<MemoryToRecord> items, CommandContext command, IDocumentStore store, SubjectKeyStore keys,
         TimeProvider clock, Func<IReadOnlyList<Recording>, Outcome> outcome, CancellationToken ct, Guid? derivedFromKey = null)
@@ -51,7 +54,11 @@ internal static class MemoryWriter
         var now = clock.GetUtcNow();
         NpgsqlConnection? connection = null;
         async Task<NpgsqlConnection> Connection() => connection ??= await session.BeginAsync(ct);
-        if (!optimistic || items.Count > 1) await Connection();
+        // One connection for the whole write: opened with its transaction before the dedup query, so the query, the
+        // event sequences Marten reserves and the batch share one pool checkout. Opened lazily, the query and the
+        // sequences each took a connection of their own (three checkouts, each costing PostgreSQL a session reset).
+        // AETHERRA_WRITE_CONNECTION=lazy brings the old behaviour back, for comparison (docs/benchmarks.md).
+        if (!optimistic || items.Count > 1 || !LazyConnection) await Connection();
 
         var keysBySubject = new Dictionary<string, DataKey>(StringComparer.Ordinal);
         // Always in the same order: two batches creating keys for the same new subjects then wait on each
@@ -60,7 +67,7 @@ internal static class MemoryWriter
         {
             if (!optimistic) keys.Evict(command.Tenant, subject);
             var (key, proven) = await keys.ForWriteAsync(Connection, command.Tenant, subject, ct);
-            if (!proven) session.QueueOperation(new SubjectKeyProof(command.Tenant, subject, key.Id));
+            if (!proven) SubjectKeyProof.Queue(session, command.Tenant, subject, key.Id);
             keysBySubject[subject] = key;
         }
         // Content derived from something sealed with a key (an extracted turn) is written only under that same key,

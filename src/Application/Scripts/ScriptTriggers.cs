@@ -39,9 +39,12 @@ public sealed class ScriptTriggers(ScriptScheduler scheduler) : SubscriptionBase
         return NullChangeListener.Instance;
     }
 
+    // One options instance: a new one per event rebuilt System.Text.Json's metadata cache each time.
+    private static readonly JsonSerializerOptions WebJson = new(JsonSerializerDefaults.Web);
+
     private static string? Data(IEvent e)
     {
-        var json = JsonSerializer.Serialize(e.Data, e.EventType, new JsonSerializerOptions(JsonSerializerDefaults.Web));
+        var json = JsonSerializer.Serialize(e.Data, e.EventType, WebJson);
         return json.Length <= ScriptLimits.MaxArgumentsBytes ? json : null;
     }
 }

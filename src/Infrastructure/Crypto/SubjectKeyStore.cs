@@ -30,8 +30,29 @@ public sealed class SubjectKeyStore(MasterKey master, TenantDatabases databases)
     /// foldable at plan time since the count is the query's own), which rolls the whole write back.
     /// Parameters in Marten's positional form: tenant, subject, key id.
     /// </summary>
-    public const string ProofSql =
+    public const string RowLockProofSql =
         $"select 1 / count(*)::int from (select 1 from {Table} where tenant_id = ? and subject = ? and key_id = ? for key share) live";
+
+    /// <summary>
+    /// The proof by default: the same check without the row lock, run after <see cref="ProofLockSql"/> in the same
+    /// batch. FOR KEY SHARE writes the key row on every write (a lock record in the WAL, and a multixact when several
+    /// writers hold it at once); the advisory lock lives in memory only. A forget takes the same lock exclusively
+    /// before it deletes the row (<see cref="DestroyAsync"/>), so it waits for every writer holding it, and a writer
+    /// arriving meanwhile waits for the forget to commit. The check is a statement of its own, after the lock: under
+    /// READ COMMITTED each statement reads from a snapshot taken when it starts, so it sees a forget that committed
+    /// while the lock was awaited. AETHERRA_KEY_PROOF=row brings back the row lock (measurement only).
+    /// </summary>
+    public const string ProofSql =
+        $"select 1 / count(*)::int from {Table} where tenant_id = ? and subject = ? and key_id = ?";
+
+    /// <summary>Shared advisory lock on (tenant, subject), in a lock space of its own (the two-int form). Parameters: tenant, subject.</summary>
+    public static readonly string ProofLockSql = $"select pg_advisory_xact_lock_shared({KeyLockSpace}, hashtext(?::text || chr(31) || ?::text))";
+
+    /// <summary>The first key of Aetherra's subject-key advisory locks ('Aeth'); two subjects sharing a hash only wait on each other.</summary>
+    public const int KeyLockSpace = 0x41657468;
+
+    public static readonly bool RowLockProof =
+        string.Equals(Environment.GetEnvironmentVariable("AETHERRA_KEY_PROOF"), "row", StringComparison.OrdinalIgnoreCase);
 
     public const string KeyGoneSqlState = "22012";
 
@@ -105,10 +126,25 @@ public sealed class SubjectKeyStore(MasterKey master, TenantDatabases databases)
     public async Task<bool> DestroyAsync(NpgsqlConnection connection, string tenant, string subject, CancellationToken ct)
     {
         Evict(tenant, subject);
-        await using var cmd = new NpgsqlCommand($"delete from {Table} where tenant_id = $1 and subject = $2", connection);
-        cmd.Parameters.Add(new() { Value = tenant });
-        cmd.Parameters.Add(new() { Value = subject });
-        return await cmd.ExecuteNonQueryAsync(ct) > 0;
+        // The advisory lock first (writers proving a cached key hold it shared; see ProofSql), then the delete, which
+        // also waits for any FOR KEY SHARE of the row (writers reading the key under lock). Two statements, so the
+        // delete's snapshot is taken after the lock is granted.
+        await using var batch = new NpgsqlBatch(connection)
+        {
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand($"select pg_advisory_xact_lock({KeyLockSpace}, hashtext($1::text || chr(31) || $2::text))")
+                {
+                    Parameters = { new() { Value = tenant }, new() { Value = subject } }
+                },
+                new NpgsqlBatchCommand($"delete from {Table} where tenant_id = $1 and subject = $2")
+                {
+                    Parameters = { new() { Value = tenant }, new() { Value = subject } }
+                }
+            }
+        };
+        await batch.ExecuteNonQueryAsync(ct);
+        return batch.BatchCommands[1].RecordsAffected > 0;
     }
 
     private static string Context(string tenant, string subject, Guid keyId) => $"{tenant}\u001f{subject}\u001f{keyId}";
