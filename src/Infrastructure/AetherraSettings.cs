@@ -24,6 +24,13 @@ public sealed record AetherraSettings(
     /// </summary>
     public int RecallAnalyzeRows { get; init; } = 10_000;
 
+    /// <summary>
+    /// Recall's full-text match budget (AETHERRA_RECALL_MATCH_BUDGET, default 500; 0 matches every entry holding any
+    /// of the query's words, as before): the query's words are matched rarest first while their entry counts add up to
+    /// at most this; the commoner ones still score the matches, and match where two of them meet (docs/recall.md).
+    /// </summary>
+    public int RecallMatchBudget { get; init; } = 500;
+
     public const string Schema = "aetherra";
 
     public static AetherraSettings From(IConfiguration config)
@@ -35,6 +42,7 @@ public sealed record AetherraSettings(
         {
             Embeddings = !string.Equals(config["AETHERRA_EMBEDDINGS"], "off", StringComparison.OrdinalIgnoreCase),
             RecallAnalyzeRows = int.TryParse(config["AETHERRA_RECALL_ANALYZE_ROWS"], out var rows) && rows > 0 ? rows : 10_000,
+            RecallMatchBudget = int.TryParse(config["AETHERRA_RECALL_MATCH_BUDGET"], out var budget) && budget >= 0 ? budget : 500,
         };
     }
 

@@ -144,6 +144,12 @@ public static class ConversationBench
 
         var markdown = Markdown(memories, replies, quick, viaAetherra, viaDirect, machine);
         Console.WriteLine(markdown);
+        // AETHERRA_BENCH_LOG=PATH keeps the server's log (e.g. its step timings with AETHERRA_LOG_DEBUG).
+        if (Environment.GetEnvironmentVariable("AETHERRA_BENCH_LOG") is { Length: > 0 } keep)
+        {
+            await server.DisposeAsync();
+            File.Copy(server.LogFile, keep, overwrite: true);
+        }
         Directory.Delete(workDir, recursive: true);
         return 0;
     }

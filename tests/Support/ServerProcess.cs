@@ -121,8 +121,12 @@ public sealed class ServerProcess : IAsyncDisposable
         return body.RootElement.GetProperty("key").GetString()!;
     }
 
+    private bool _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (_disposed) return;
+        _disposed = true;
         if (!_process.HasExited)
         {
             // SIGTERM: ASP.NET shuts down gracefully and closes its connections; kill only if it hangs.

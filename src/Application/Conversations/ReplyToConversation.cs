@@ -39,6 +39,7 @@ public static class ReplyToConversation
     public static async Task<ReplyStream> StartAsync(
         Guid id, ReplyRequest body, CommandContext command, ConversationEngine engine, CancellationToken ct)
     {
+        var steps = new ReplySteps(System.Diagnostics.Stopwatch.GetTimestamp());
         return await ConflictPolicy.RetryAsync(async () =>
         {
             // One generation per attempt of the write: an attempt that fails takes its generation with it.
@@ -53,12 +54,14 @@ public static class ReplyToConversation
                 await TurnWriter.AppendAsync(session, command, engine, id, TurnRole.User, body.Message!, [], null,
                     engine.Clock.GetUtcNow(), ct, locked: before =>
                     {
+                        steps.Locked = System.Diagnostics.Stopwatch.GetTimestamp();
                         stream = engine.Streams.Open(command.Tenant, id, before.NextTurn);
                         var s = stream;
-                        generation = Task.Run(() => GenerateAsync(s, before, body, command, engine, committed.Task, abandon), CancellationToken.None);
+                        generation = Task.Run(() => GenerateAsync(s, before, body, command, engine, committed.Task, abandon, steps), CancellationToken.None);
                     });
                 // Not the command's audit yet: that commits with the assistant turn, or records the failure.
                 await session.SaveChangesAsync(ct);
+                steps.Committed = System.Diagnostics.Stopwatch.GetTimestamp();
                 committed.SetResult();
                 return stream!;
             }
@@ -84,7 +87,7 @@ public static class ReplyToConversation
 
     private static async Task GenerateAsync(
         ReplyStream stream, Conversation conversation, ReplyRequest body, CommandContext command, ConversationEngine engine,
-        Task committed, CancellationTokenSource abandon)
+        Task committed, CancellationTokenSource abandon, ReplySteps steps)
     {
         var ct = abandon.Token;
         var began = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -110,11 +113,12 @@ public static class ReplyToConversation
                     var chunked = System.Diagnostics.Stopwatch.GetTimestamp();
                     var wasCommitted = committed.IsCompleted;
                     await committed.WaitAsync(ct);
+                    var ms = (long at) => System.Diagnostics.Stopwatch.GetElapsedTime(steps.Started, at).TotalMilliseconds;
                     engine.Log.LogDebug(
-                        "Reply to turn {Turn}: recall and prompt {Prompt:0.00} ms (recall tookMs {Recall:0.00}), provider's first chunk {Chunk:0.00} ms later, then {Commit:0.00} ms waiting for the user turn's commit ({Already})",
-                        stream.Turn, System.Diagnostics.Stopwatch.GetElapsedTime(began, prompted).TotalMilliseconds, recalled.TookMs,
-                        System.Diagnostics.Stopwatch.GetElapsedTime(prompted, chunked).TotalMilliseconds,
-                        System.Diagnostics.Stopwatch.GetElapsedTime(chunked).TotalMilliseconds, wasCommitted ? "committed already" : "waited");
+                        "Reply to turn {Turn}: stream locked at {Locked:0.00} ms, generation began {Began:0.00}, recall and prompt done {Prompted:0.00} (recall tookMs {Recall:0.00}), provider's first chunk {Chunk:0.00}, user turn committed {Committed:0.00}, first token {Token:0.00} ({Already})",
+                        stream.Turn, ms(steps.Locked), ms(began), ms(prompted), recalled.TookMs, ms(chunked),
+                        steps.Committed == 0 ? -1 : ms(steps.Committed), ms(System.Diagnostics.Stopwatch.GetTimestamp()),
+                        wasCommitted ? "committed already" : "waited");
                 }
                 await committed.WaitAsync(ct);
                 text.Append(chunk);
@@ -208,5 +212,13 @@ public static class ReplyToConversation
         {
             foreach (var key in found.Values) key.Dispose();
         }
+    }
+
+    /// <summary>Timestamps of a reply's steps, for its debug log line.</summary>
+    private sealed class ReplySteps(long started)
+    {
+        public long Started { get; } = started;
+        public long Locked { get; set; }
+        public long Committed { get; set; }
     }
 }

@@ -168,7 +168,11 @@ public sealed class RecallQuery(
                 semantic[(entry.MemoryId, entry.Version)] = score;
             searched = Stopwatch.GetTimestamp();
         }
-        var (text, rows) = await CandidatesAsync(tenant, request, filter, semantic.Keys.ToList(), ct);
+        var (text, rows, narrowed) = await CandidatesAsync(tenant, request, filter, semantic.Keys.ToList(), settings.RecallMatchBudget, ct);
+        // The budget left some common words out of the match and too few entries came (e.g. filters refused the rare
+        // words' entries): match them all, as without a budget.
+        var widened = settings.RecallMatchBudget > 0 && text.Count < limit && (narrowed || rows.Count == 0);
+        if (widened) (text, rows, _) = await CandidatesAsync(tenant, request, filter, semantic.Keys.ToList(), 0, ct);
         var fetched = Stopwatch.GetTimestamp();
         if (vector is not null)
             foreach (var (key, cosine) in index.Cosines(tenant, text.Keys.Where(k => !semantic.ContainsKey(k)), vector))
@@ -204,10 +208,10 @@ public sealed class RecallQuery(
         var took = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         if (log.IsEnabled(LogLevel.Debug))
             log.LogDebug(
-                "Recall took {Took:0.00} ms: wait {Wait:0.00}, sync and embed {Embed:0.00}, vector search {Search:0.00}, full text and rows {Sql:0.00} ({Text} text, {Rows} rows), rank and usage {Rank:0.00}",
+                "Recall took {Took:0.00} ms: wait {Wait:0.00}, sync and embed {Embed:0.00}, vector search {Search:0.00}, full text and rows {Sql:0.00} ({Text} text, {Rows} rows, {Match}), rank and usage {Rank:0.00}",
                 took, Stopwatch.GetElapsedTime(started, waited).TotalMilliseconds, Stopwatch.GetElapsedTime(waited, embedded).TotalMilliseconds,
                 Stopwatch.GetElapsedTime(embedded, searched).TotalMilliseconds, Stopwatch.GetElapsedTime(searched, fetched).TotalMilliseconds,
-                text.Count, rows.Count, Stopwatch.GetElapsedTime(fetched).TotalMilliseconds);
+                text.Count, rows.Count, widened ? "widened" : narrowed ? "narrowed" : "every match", Stopwatch.GetElapsedTime(fetched).TotalMilliseconds);
         if (tenant != WarmupTenant) Infrastructure.Telemetry.AetherraMetrics.RecallDuration.Record(took);
         return new RecallResponse(results, Math.Round(took, 2));
     }
@@ -238,21 +242,38 @@ public sealed class RecallQuery(
     /// scored over its unnested text vector.
     /// </para>
     /// </summary>
-    private async Task<(Dictionary<(Guid, int), double> Text, Dictionary<(Guid, int), Row> Rows)> CandidatesAsync(
-        string tenant, RecallRequest request, Filter filter, IReadOnlyList<(Guid Id, int Version)> semantic, CancellationToken ct)
+    private async Task<(Dictionary<(Guid, int), double> Text, Dictionary<(Guid, int), Row> Rows, bool Narrowed)> CandidatesAsync(
+        string tenant, RecallRequest request, Filter filter, IReadOnlyList<(Guid Id, int Version)> semantic, int budget, CancellationToken ct)
     {
         const string cfg = RecallSchema.TextConfig;
-        await using var cmd = databases.For(tenant).CreateCommand($"""
-            with q as (select {(request.Subject is null
+        var prefix = request.Subject is null ? "" : $"{RecallSchema.ScopeSql("$1", "$3")} || ";
+        // Every query word (budget 0), or within the budget: the rarest words while their entry counts (recall_terms)
+        // add up to at most the budget, or the only word, plus every pair of the others (at most 8 of them: 28 pairs).
+        // What is left out is an entry holding exactly one common word of the query and no rarer one.
+        var match = budget <= 0
+            ? request.Subject is null
                 ? $"replace(plainto_tsquery('{cfg}', $2)::text, ' & ', ' | ')::tsquery"
-                : $"(select string_agg(quote_literal({RecallSchema.ScopeSql("$1", "$3")} || l), ' | ') from unnest(tsvector_to_array(to_tsvector('{cfg}', $2))) l)::tsquery")} as q),
-            s as (select greatest(sum(docs), 1)::float8 as n, greatest(sum(total_len), 1)::float8 / greatest(sum(docs), 1) as avgdl
+                : $"(select string_agg(quote_literal({prefix}l), ' | ') from unnest(tsvector_to_array(to_tsvector('{cfg}', $2))) l)::tsquery"
+            : $"""
+              (select string_agg(x, ' | ') from (
+                  select quote_literal({prefix}lexeme) as x from o where keep
+                  union all
+                  select '(' || quote_literal({prefix}a.lexeme) || ' & ' || quote_literal({prefix}b.lexeme) || ')'
+                  from o a join o b on a.rn < b.rn
+                  where not a.keep and not b.keep and (select count(*) from o where not keep) <= 8) y)::tsquery
+              """;
+        await using var cmd = databases.For(tenant).CreateCommand($"""
+            with s as (select greatest(sum(docs), 1)::float8 as n, greatest(sum(total_len), 1)::float8 / greatest(sum(docs), 1) as avgdl
                   from {RecallSchema.Subjects} where tenant_id = $1 and ($3::text is null or subject = $3)),
-            t as (select lexeme, ln(1 + (max(s.n) - sum(df) + 0.5) / (sum(df) + 0.5)) as idf
+            t as (select lexeme, sum(df) as df, ln(1 + (max(s.n) - sum(df) + 0.5) / (sum(df) + 0.5)) as idf
                   from {RecallSchema.Terms}, s
                   where tenant_id = $1 and ($3::text is null or subject = $3)
                     and lexeme = any(tsvector_to_array(to_tsvector('{cfg}', $2)))
                   group by lexeme),
+            o as (select lexeme, rn, {(budget <= 0 ? "true" : $"cum <= {budget} or n = 1")} as keep
+                  from (select lexeme, row_number() over (order by df, lexeme) as rn, sum(df) over (order by df, lexeme) as cum,
+                            count(*) over () as n from t) r),
+            q as (select {match} as q),
             m as (select memory_id, version, tsv, doc_len from {RecallSchema.Entries}, q
                   where tenant_id = $1 and {(request.Subject is null ? "tsv" : "tsv_scoped")} @@ q.q and {filter.Sql}
                     and {filter.Rich}),
@@ -269,7 +290,7 @@ public sealed class RecallQuery(
                   select v.id, v.version, null from unnest($9::uuid[], $10::int[]) as v(id, version)
                   where not exists (select 1 from b where b.memory_id = v.id and b.version = v.version))
             select e.memory_id, e.version, k.bm25, e.content, e.subject, e.agent, e.kind, e.tags, e.importance, e.occurred_at,
-                e.reinforced_at, e.reinforced_weight, e.metadata::text
+                e.reinforced_at, e.reinforced_weight, e.metadata::text, exists (select 1 from o where not keep)
             from k join {RecallSchema.Entries} e on e.tenant_id = $1 and e.memory_id = k.memory_id and e.version = k.version
             where e.content is not null and {filter.RichOf("e.")}
             """);
@@ -288,7 +309,7 @@ public sealed class RecallQuery(
     {
         await using var cmd = databases.For(tenant).CreateCommand($"""
             select e.memory_id, e.version, null::float8, e.content, e.subject, e.agent, e.kind, e.tags, e.importance, e.occurred_at,
-                e.reinforced_at, e.reinforced_weight, e.metadata::text
+                e.reinforced_at, e.reinforced_weight, e.metadata::text, false
             from unnest($9::uuid[], $10::int[]) as v(id, version)
             join {RecallSchema.Entries} e on e.tenant_id = $1 and e.memory_id = v.id and e.version = v.version
             where e.content is not null and $2::text is not null and {filter.RichOf("e.")}
@@ -302,10 +323,12 @@ public sealed class RecallQuery(
         return (await ReadAsync(cmd, ct)).Rows;
     }
 
-    private static async Task<(Dictionary<(Guid, int), double> Text, Dictionary<(Guid, int), Row> Rows)> ReadAsync(NpgsqlCommand cmd, CancellationToken ct)
+    private static async Task<(Dictionary<(Guid, int), double> Text, Dictionary<(Guid, int), Row> Rows, bool Narrowed)> ReadAsync(
+        NpgsqlCommand cmd, CancellationToken ct)
     {
         var text = new Dictionary<(Guid, int), double>();
         var rows = new Dictionary<(Guid, int), Row>();
+        var narrowed = false;
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
@@ -316,8 +339,9 @@ public sealed class RecallQuery(
             rows[key] = new Row(reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetString(6),
                 (string[])reader[7], reader.GetDouble(8), reader.GetFieldValue<DateTimeOffset>(9), at.Zip(weight).ToList(),
                 reader.IsDBNull(12) ? null : JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(reader.GetString(12)));
+            narrowed |= reader.GetBoolean(13);
         }
-        return (text, rows);
+        return (text, rows, narrowed);
     }
 
     private const double Bm25K1 = 1.2;

@@ -40,5 +40,9 @@ public static class SerilogSetup
         }));
         if (config["AETHERRA_LOG_LEVEL"] is { } level && Enum.TryParse<LogEventLevel>(level, true, out var min))
             lc.MinimumLevel.Is(min);
+        // Debug for some namespaces only (comma-separated prefixes), e.g. a reply's and a recall's step timings
+        // without every library's debug lines: AETHERRA_LOG_DEBUG=Aetherra.Application.Conversations,Aetherra.Application.Recall
+        foreach (var prefix in (config["AETHERRA_LOG_DEBUG"] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            lc.MinimumLevel.Override(prefix, LogEventLevel.Debug);
     }
 }
