@@ -107,8 +107,8 @@ public sealed class SubjectKeyStore(MasterKey master, TenantDatabases databases)
     /// tenant, subject and key id) is used as it is instead of being unwrapped and imported again. Keys it does not
     /// hold are unwrapped for this call only and disposed with the answer; nothing a reader finds joins the cache, so a
     /// key destroyed meanwhile is never kept by reading it. The async recall projection opens every memory of an import
-    /// this way: unwrapping and importing each subject's key for every daemon batch was about a tenth of the server's
-    /// managed CPU during imports (docs/benchmarks.md, "Import").
+    /// this way: unwrapping, importing and freeing each subject's key for every daemon batch was about 1 % of the
+    /// server's managed CPU during an import (docs/benchmarks.md, "Import after issue 22").
     /// </summary>
     public async Task<SharedKeys> FindSharedAsync(string tenant, IReadOnlyCollection<Guid> keyIds, CancellationToken ct)
     {
