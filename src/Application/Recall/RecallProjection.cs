@@ -400,18 +400,13 @@ public sealed class RecallProjection(
         var texts = new Dictionary<IEvent, string>();
         foreach (var byTenant in events.Where(e => SealedOf(e) is not null).GroupBy(e => e.TenantId))
         {
-            var found = await keys.FindAsync(byTenant.Key, byTenant.Select(e => SealedOf(e)!.KeyId).Distinct().ToList(), ct);
-            try
+            // Each key is read alive as before; one the writer's cache holds is not unwrapped and imported again for
+            // every daemon batch of an import.
+            using var found = await keys.FindSharedAsync(byTenant.Key, byTenant.Select(e => SealedOf(e)!.KeyId).Distinct().ToList(), ct);
+            foreach (var e in byTenant)
             {
-                foreach (var e in byTenant)
-                {
-                    var text = MemoryContent.Open(found, byTenant.Key, MemoryIdOf(e), SealedOf(e));
-                    if (text is not null) texts[e] = text;
-                }
-            }
-            finally
-            {
-                foreach (var key in found.Values) key.Dispose();
+                var text = MemoryContent.Open(found.Keys, byTenant.Key, MemoryIdOf(e), SealedOf(e));
+                if (text is not null) texts[e] = text;
             }
         }
         return texts;

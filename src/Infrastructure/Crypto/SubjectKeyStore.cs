@@ -122,6 +122,41 @@ public sealed class SubjectKeyStore(MasterKey master, TenantDatabases databases)
         return found;
     }
 
+    /// <summary>
+    /// As <see cref="FindAsync"/> (only keys still alive, read from the tenant's database on every call), for a reader
+    /// that opens content often: a found key this process already holds (<see cref="ForWriteAsync"/>'s cache, same
+    /// tenant, subject and key id) is used as it is instead of being unwrapped and imported again. Keys it does not
+    /// hold are unwrapped for this call only and disposed with the answer; nothing a reader finds joins the cache, so a
+    /// key destroyed meanwhile is never kept by reading it. The async recall projection opens every memory of an import
+    /// this way: unwrapping, importing and freeing each subject's key for every daemon batch was about 1 % of the
+    /// server's managed CPU during an import (docs/benchmarks.md, "Import after issue 22").
+    /// </summary>
+    public async Task<SharedKeys> FindSharedAsync(string tenant, IReadOnlyCollection<Guid> keyIds, CancellationToken ct)
+    {
+        var found = new Dictionary<Guid, DataKey>();
+        var owned = new List<DataKey>();
+        if (keyIds.Count == 0) return new SharedKeys(found, owned);
+        await using var cmd = databases.For(tenant).CreateCommand(
+            $"select key_id, subject, wrapped_key from {Table} where tenant_id = $1 and key_id = any($2)");
+        cmd.Parameters.Add(new() { Value = tenant });
+        cmd.Parameters.Add(new() { Value = keyIds.Distinct().ToArray() });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            var keyId = reader.GetGuid(0);
+            var subject = reader.GetString(1);
+            if (_live.TryGetValue((tenant, subject), out var held) && held.Id == keyId)
+            {
+                found[keyId] = held;
+                continue;
+            }
+            var key = new DataKey(keyId, master.Unwrap((byte[])reader[2], Context(tenant, subject, keyId)));
+            owned.Add(key);
+            found[keyId] = key;
+        }
+        return new SharedKeys(found, owned);
+    }
+
     /// <summary>Destroys the subject's key inside the caller's transaction; true when there was one.</summary>
     public async Task<bool> DestroyAsync(NpgsqlConnection connection, string tenant, string subject, CancellationToken ct)
     {
@@ -148,4 +183,15 @@ public sealed class SubjectKeyStore(MasterKey master, TenantDatabases databases)
     }
 
     private static string Context(string tenant, string subject, Guid keyId) => $"{tenant}\u001f{subject}\u001f{keyId}";
+}
+
+/// <summary>Keys found alive for a reader: those in <see cref="Keys"/> it unwrapped for this call are disposed with it.</summary>
+public sealed class SharedKeys(IReadOnlyDictionary<Guid, DataKey> keys, IReadOnlyList<DataKey> owned) : IDisposable
+{
+    public IReadOnlyDictionary<Guid, DataKey> Keys { get; } = keys;
+
+    public void Dispose()
+    {
+        foreach (var key in owned) key.Dispose();
+    }
 }

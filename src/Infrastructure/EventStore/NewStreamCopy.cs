@@ -1,3 +1,4 @@
+using System.Buffers;
 using Marten;
 using Marten.Events;
 using Npgsql;
@@ -31,6 +32,9 @@ public static class NewStreamCopy
         var streamType = events.AggregateAliasFor(snapshotType);
         var sequences = await EventRows.ReserveSequencesAsync(connection, events.DatabaseSchemaName, streams.Count, ct);
         var at = now.ToUniversalTime();
+        // Each row's JSON is written as UTF-8 straight into one reused buffer (what Marten's own appends send), not
+        // as a string that Npgsql then transcodes: a batch of 1,000 is 2,000 documents.
+        var json = new ArrayBufferWriter<byte>(4096);
 
         await using (var copy = await connection.BeginBinaryImportAsync(
                          $"copy {schema.ForStreams(true)} (tenant_id, id, type, version, timestamp, created, is_archived) from stdin (format binary)", ct))
@@ -61,7 +65,7 @@ public static class NewStreamCopy
                 await copy.WriteAsync(Guid.CreateVersion7(), NpgsqlDbType.Uuid, ct);
                 await copy.WriteAsync(streams[i].Id, NpgsqlDbType.Uuid, ct);
                 await copy.WriteAsync(1L, NpgsqlDbType.Bigint, ct);
-                await copy.WriteAsync(serializer.ToJson(streams[i].Event), NpgsqlDbType.Jsonb, ct);
+                await copy.WriteAsync(Json(json, serializer, streams[i].Event), NpgsqlDbType.Jsonb, ct);
                 await copy.WriteAsync(mapping.EventTypeName, NpgsqlDbType.Varchar, ct);
                 await copy.WriteAsync(at, NpgsqlDbType.TimestampTz, ct);
                 await copy.WriteAsync(tenant, NpgsqlDbType.Varchar, ct);
@@ -81,7 +85,7 @@ public static class NewStreamCopy
                 await copy.StartRowAsync(ct);
                 await copy.WriteAsync(tenant, NpgsqlDbType.Varchar, ct);
                 await copy.WriteAsync(stream.Id, NpgsqlDbType.Uuid, ct);
-                await copy.WriteAsync(serializer.ToJson(stream.Snapshot), NpgsqlDbType.Jsonb, ct);
+                await copy.WriteAsync(Json(json, serializer, stream.Snapshot), NpgsqlDbType.Jsonb, ct);
                 await copy.WriteAsync(at, NpgsqlDbType.TimestampTz, ct);
                 await copy.WriteAsync(EventRows.DocumentTypeName(snapshotType), NpgsqlDbType.Varchar, ct);
                 await copy.WriteAsync(1L, NpgsqlDbType.Bigint, ct);
@@ -90,6 +94,13 @@ public static class NewStreamCopy
         }
 
         return sequences[^1];
+    }
+
+    private static ReadOnlyMemory<byte> Json(ArrayBufferWriter<byte> buffer, ISerializer serializer, object value)
+    {
+        buffer.ResetWrittenCount();
+        serializer.WriteTo(buffer, value);
+        return buffer.WrittenMemory;
     }
 
     private static async Task WriteNullableAsync(NpgsqlBinaryImporter copy, string? value, CancellationToken ct)
