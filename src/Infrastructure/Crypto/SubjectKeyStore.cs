@@ -108,18 +108,23 @@ public sealed class SubjectKeyStore(MasterKey master, TenantDatabases databases)
         string tenant, IReadOnlyCollection<Guid> keyIds, CancellationToken ct)
     {
         var found = new Dictionary<Guid, DataKey>();
-        if (keyIds.Count == 0) return found;
+        await foreach (var (keyId, subject, wrapped) in AliveAsync(tenant, keyIds, ct))
+            found[keyId] = new DataKey(keyId, master.Unwrap(wrapped, Context(tenant, subject, keyId)));
+        return found;
+    }
+
+    /// <summary>The wrapped keys still alive among <paramref name="keyIds"/>, read from the tenant's database.</summary>
+    private async IAsyncEnumerable<(Guid KeyId, string Subject, byte[] Wrapped)> AliveAsync(
+        string tenant, IReadOnlyCollection<Guid> keyIds, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        if (keyIds.Count == 0) yield break;
         await using var cmd = databases.For(tenant).CreateCommand(
             $"select key_id, subject, wrapped_key from {Table} where tenant_id = $1 and key_id = any($2)");
         cmd.Parameters.Add(new() { Value = tenant });
         cmd.Parameters.Add(new() { Value = keyIds.Distinct().ToArray() });
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
-        {
-            var keyId = reader.GetGuid(0);
-            found[keyId] = new DataKey(keyId, master.Unwrap((byte[])reader[2], Context(tenant, reader.GetString(1), keyId)));
-        }
-        return found;
+            yield return (reader.GetGuid(0), reader.GetString(1), (byte[])reader[2]);
     }
 
     /// <summary>
@@ -135,22 +140,14 @@ public sealed class SubjectKeyStore(MasterKey master, TenantDatabases databases)
     {
         var found = new Dictionary<Guid, DataKey>();
         var owned = new List<DataKey>();
-        if (keyIds.Count == 0) return new SharedKeys(found, owned);
-        await using var cmd = databases.For(tenant).CreateCommand(
-            $"select key_id, subject, wrapped_key from {Table} where tenant_id = $1 and key_id = any($2)");
-        cmd.Parameters.Add(new() { Value = tenant });
-        cmd.Parameters.Add(new() { Value = keyIds.Distinct().ToArray() });
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
+        await foreach (var (keyId, subject, wrapped) in AliveAsync(tenant, keyIds, ct))
         {
-            var keyId = reader.GetGuid(0);
-            var subject = reader.GetString(1);
             if (_live.TryGetValue((tenant, subject), out var held) && held.Id == keyId)
             {
                 found[keyId] = held;
                 continue;
             }
-            var key = new DataKey(keyId, master.Unwrap((byte[])reader[2], Context(tenant, subject, keyId)));
+            var key = new DataKey(keyId, master.Unwrap(wrapped, Context(tenant, subject, keyId)));
             owned.Add(key);
             found[keyId] = key;
         }
