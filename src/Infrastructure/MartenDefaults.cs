@@ -48,7 +48,7 @@ public static class MartenDefaults
         // 0.6 s, docs/benchmarks.md "Operations"); the query is one cheap look at the log's tail.
         // AETHERRA_DAEMON_POLL_MS sets the fast interval for a measurement (each poll that finds new events runs
         // every async projection's batch: its load, its progress update and its commit; docs/benchmarks.md).
-        var fast = int.TryParse(Environment.GetEnvironmentVariable("AETHERRA_DAEMON_POLL_MS"), out var ms) && ms is > 0 and <= 10_000 ? ms : 100;
+        var fast = MeasurementSwitches.DaemonPollMs;
         opts.Projections.FastPollingTime = TimeSpan.FromMilliseconds(fast);
         opts.Projections.SlowPollingTime = TimeSpan.FromMilliseconds(Math.Max(fast, 250));
 

@@ -17,9 +17,6 @@ internal sealed class SourceForgotten() : Exception("the subject was forgotten a
 /// </summary>
 internal static class MemoryWriter
 {
-    private static readonly bool LazyConnection =
-        string.Equals(Environment.GetEnvironmentVariable("AETHERRA_WRITE_CONNECTION"), "lazy", StringComparison.OrdinalIgnoreCase);
-
     public static async Task<(IReadOnlyList<Recording> Results, long Sequence)> RecordAsync(
         IReadOnlyList<MemoryToRecord> items, CommandContext command, IDocumentStore store, SubjectKeyStore keys,
         TimeProvider clock, Func<IReadOnlyList<Recording>, Outcome> outcome, CancellationToken ct, Guid? derivedFromKey = null)
@@ -58,7 +55,7 @@ internal static class MemoryWriter
         // event sequences Marten reserves and the batch share one pool checkout. Opened lazily, the query and the
         // sequences each took a connection of their own (three checkouts, each costing PostgreSQL a session reset).
         // AETHERRA_WRITE_CONNECTION=lazy brings the old behaviour back, for comparison (docs/benchmarks.md).
-        if (!optimistic || items.Count > 1 || !LazyConnection) await Connection();
+        if (!optimistic || items.Count > 1 || !Infrastructure.MeasurementSwitches.LazyWriteConnection) await Connection();
 
         var keysBySubject = new Dictionary<string, DataKey>(StringComparer.Ordinal);
         // Always in the same order: two batches creating keys for the same new subjects then wait on each

@@ -31,13 +31,6 @@ public static class ClaimTaskHandler
     private const int MaxSettled = 50;
 
     /// <summary>
-    /// AETHERRA_CLAIM_WRITES=session: claims write through a Marten session as before (five round trips), for
-    /// same-build comparisons; otherwise the claim writes its rows itself in two.
-    /// </summary>
-    public static readonly bool ThroughSession =
-        string.Equals(Environment.GetEnvironmentVariable("AETHERRA_CLAIM_WRITES"), "session", StringComparison.OrdinalIgnoreCase);
-
-    /// <summary>
     /// Takes the next ready task for the agent under a lease, or null when none is ready. One transaction: the row
     /// lock (SKIP LOCKED), the claim and its audit record commit together, so a claimer that dies before the commit
     /// claimed nothing, and one that dies after holds the task only until its lease runs out. The queue's one query
@@ -53,7 +46,7 @@ public static class ClaimTaskHandler
     /// </remarks>
     public static Task<ClaimedTask?> Handle(ClaimTask body, CommandContext command, IDocumentStore store, TimeProvider clock,
         CancellationToken ct) =>
-        ClaimAsync(body, command, store, clock, ThroughSession, ct);
+        ClaimAsync(body, command, store, clock, Infrastructure.MeasurementSwitches.ClaimThroughSession, ct);
 
     /// <summary>The claim by either path (tests compare the rows the two write).</summary>
     public static Task<ClaimedTask?> ClaimAsync(ClaimTask body, CommandContext command, IDocumentStore store, TimeProvider clock,

@@ -19,7 +19,7 @@ public sealed class SubjectKeyProof(string tenant, string subject, Guid keyId) :
     /// </summary>
     public static void Queue(Marten.IDocumentSession session, string tenant, string subject, Guid keyId)
     {
-        if (!SubjectKeyStore.RowLockProof) session.QueueOperation(new SubjectKeyLock(tenant, subject));
+        if (!MeasurementSwitches.RowLockKeyProof) session.QueueOperation(new SubjectKeyLock(tenant, subject));
         session.QueueOperation(new SubjectKeyProof(tenant, subject, keyId));
     }
 
@@ -27,7 +27,7 @@ public sealed class SubjectKeyProof(string tenant, string subject, Guid keyId) :
 
     public void ConfigureCommand(Weasel.Postgresql.ICommandBuilder builder, IStorageSession session)
     {
-        var parameters = builder.AppendWithParameters(SubjectKeyStore.RowLockProof ? SubjectKeyStore.RowLockProofSql : SubjectKeyStore.ProofSql, '?');
+        var parameters = builder.AppendWithParameters(MeasurementSwitches.RowLockKeyProof ? SubjectKeyStore.RowLockProofSql : SubjectKeyStore.ProofSql, '?');
         parameters[0].Value = tenant;
         parameters[1].Value = subject;
         parameters[2].NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid;

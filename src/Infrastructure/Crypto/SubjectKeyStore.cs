@@ -51,9 +51,6 @@ public sealed class SubjectKeyStore(MasterKey master, TenantDatabases databases)
     /// <summary>The first key of Aetherra's subject-key advisory locks ('Aeth'); two subjects sharing a hash only wait on each other.</summary>
     public const int KeyLockSpace = 0x41657468;
 
-    public static readonly bool RowLockProof =
-        string.Equals(Environment.GetEnvironmentVariable("AETHERRA_KEY_PROOF"), "row", StringComparison.OrdinalIgnoreCase);
-
     public const string KeyGoneSqlState = "22012";
 
     /// <summary>

@@ -1,0 +1,25 @@
+namespace Aetherra.Infrastructure;
+
+/// <summary>
+/// The environment switches that bring an older write path back, or stop a part of the process, so that a benchmark
+/// can compare both in one build (docs/benchmarks.md; docs/operations.md lists them). None is for service. Read once,
+/// at start-up, by the code whose behaviour they select.
+/// </summary>
+public static class MeasurementSwitches
+{
+    /// <summary>AETHERRA_CLAIM_WRITES=session: a task claim writes through a Marten session (five round trips), not its own rows.</summary>
+    public static readonly bool ClaimThroughSession = Is("AETHERRA_CLAIM_WRITES", "session");
+
+    /// <summary>AETHERRA_WRITE_CONNECTION=lazy: a memory write checks out a connection per step instead of one for the whole write.</summary>
+    public static readonly bool LazyWriteConnection = Is("AETHERRA_WRITE_CONNECTION", "lazy");
+
+    /// <summary>AETHERRA_KEY_PROOF=row: a cached subject key is proved under FOR KEY SHARE on its row, not the shared advisory lock.</summary>
+    public static readonly bool RowLockKeyProof = Is("AETHERRA_KEY_PROOF", "row");
+
+    /// <summary>AETHERRA_DAEMON_POLL_MS: the async daemon's fast polling interval (1-10,000 ms; default 100).</summary>
+    public static readonly int DaemonPollMs =
+        int.TryParse(Environment.GetEnvironmentVariable("AETHERRA_DAEMON_POLL_MS"), out var ms) && ms is > 0 and <= 10_000 ? ms : 100;
+
+    private static bool Is(string variable, string value) =>
+        string.Equals(Environment.GetEnvironmentVariable(variable), value, StringComparison.OrdinalIgnoreCase);
+}
