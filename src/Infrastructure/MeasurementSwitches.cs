@@ -10,6 +10,13 @@ public static class MeasurementSwitches
     /// <summary>AETHERRA_CLAIM_WRITES=session: a task claim writes through a Marten session (five round trips), not its own rows.</summary>
     public static readonly bool ClaimThroughSession = Is("AETHERRA_CLAIM_WRITES", "session");
 
+    /// <summary>
+    /// AETHERRA_CLAIM=before: the task queue as before the claim's trim (issue 17): the TaskQueue table's priority,
+    /// not_before and agent indexes over every row (a claim writes an entry in each), and the queue query reading the
+    /// agent's standing twice.
+    /// </summary>
+    public static readonly bool ClaimBefore = Is("AETHERRA_CLAIM", "before");
+
     /// <summary>AETHERRA_WRITE_CONNECTION=lazy: a memory write checks out a connection per step instead of one for the whole write.</summary>
     public static readonly bool LazyWriteConnection = Is("AETHERRA_WRITE_CONNECTION", "lazy");
 

@@ -22,10 +22,14 @@ public static class TaskConfiguration
         // Inline: a claim locks the task's row and its own transaction updates it.
         opts.Projections.Add(new TaskQueueProjection(), ProjectionLifecycle.Inline);
         // Real columns for what the claim filters and orders on (the queue's index), and what lists filter on.
+        // What a claim filters and orders on, and what lists filter on, as real columns.
         opts.Schema.For<AgentTask>()
             .DocumentAlias(Alias)
             .Duplicate(x => x.Status)
-            .Duplicate(x => x.Priority)
+            // Indexed over the ready tasks only (MeasurementSwitches.ClaimBefore: over every task, as before): nothing
+            // filters on these alone, and a claim, which takes its task out of the ready ones, then writes no entry in
+            // either (a claim's update changes indexed columns, so each index the new row belongs to gets one).
+            .Duplicate(x => x.Priority, configure: ReadyOnly)
             // The claim's two ordered walks (TaskQueue.NextSql), each over its own partial index, so that neither
             // passes over rows it cannot take: the tasks waiting to be claimed, in the queue's order when read
             // backwards (priority descending, then sequence ascending), and the claims whose lease may have run out.
@@ -36,18 +40,33 @@ public static class TaskConfiguration
                 index.Name = $"mt_doc_{Alias}_ready";
                 index.Mask = "tenant_id, priority, ?";
                 index.SortOrder = Weasel.Postgresql.Tables.SortOrder.Desc;
-                // status in ('Queued', 'Waiting'), as PostgreSQL writes it back: in any other spelling the schema
-                // check at start-up would see a different index and build it again at every start.
-                index.Predicate = "(status)::text = ANY ((ARRAY['Queued'::character varying, 'Waiting'::character varying])::text[])";
+                index.Predicate = Ready;
             })
-            .Duplicate(x => x.NotBefore)
+            .Duplicate(x => x.NotBefore, configure: ReadyOnly)
             .Duplicate(x => x.LeaseUntil, configure: index =>
             {
                 index.Name = $"mt_doc_{Alias}_leased";
                 index.Mask = "tenant_id, ?";
                 index.Predicate = "status = 'Claimed'";
             })
-            .Duplicate(x => x.Agent)
+            // Lists find an agent's tasks by it (ReadTasks, the agent profile), always by a name, never a null: the
+            // tasks for any agent (most of a queue) are left out, and a claim of one writes no entry.
+            .Duplicate(x => x.Agent, configure: index =>
+            {
+                if (!Infrastructure.MeasurementSwitches.ClaimBefore) index.Predicate = "(agent IS NOT NULL)";
+            })
             .Duplicate(x => x.ClaimedBy);
+    }
+
+    /// <summary>
+    /// status in ('Queued', 'Waiting'), as PostgreSQL writes it back: in any other spelling the schema check at start-up
+    /// would see a different index and build it again at every start.
+    /// </summary>
+    private const string Ready =
+        "(status)::text = ANY (ARRAY[('Queued'::character varying)::text, ('Waiting'::character varying)::text])";
+
+    private static void ReadyOnly(Marten.Schema.DocumentIndex index)
+    {
+        if (!Infrastructure.MeasurementSwitches.ClaimBefore) index.Predicate = Ready;
     }
 }

@@ -34,12 +34,26 @@ public static class TaskQueue
               where d.status is distinct from 'Completed')
         """;
 
+    // The agent's standing is read once ("offset 0" keeps PostgreSQL from pulling the subquery up into its two uses,
+    // which read the agent's row twice; MeasurementSwitches.ClaimBefore: as before).
     private const string NextSql = $"""
         select s.suspended, q.data, e.data,
             array(select nextval('{Sequence}') from generate_series(1,
                 case when s.suspended then 0 when q.data is null and e.data is null then $6 else $7 end))
+        from (select (select a.data ->> 'status' = 'Suspended' from {Agents} a where a.tenant_id = $1 and a.id = $5) suspended offset 0) s
+        left join lateral {Walks}
+        """;
+
+    private const string NextSqlBefore = $"""
+        select s.suspended, q.data, e.data,
+            array(select nextval('{Sequence}') from generate_series(1,
+                case when s.suspended then 0 when q.data is null and e.data is null then $6 else $7 end))
         from (select (select a.data ->> 'status' = 'Suspended' from {Agents} a where a.tenant_id = $1 and a.id = $5) suspended) s
-        left join lateral (select t.data from {Table} t
+        left join lateral {Walks}
+        """;
+
+    private const string Walks = $"""
+        (select t.data from {Table} t
             where t.tenant_id = $1 and t.status in ('Queued', 'Waiting') and t.not_before <= $3
               and (t.agent is null or t.agent = $2) and not (t.id = any($4)) and {Dependencies}
             order by t.priority desc, t.sequence
@@ -68,7 +82,7 @@ public static class TaskQueue
     {
         await using var batch = new NpgsqlBatch(connection);
         if (begin) batch.BatchCommands.Add(new NpgsqlBatchCommand("begin"));
-        var cmd = new NpgsqlBatchCommand(NextSql);
+        var cmd = new NpgsqlBatchCommand(Infrastructure.MeasurementSwitches.ClaimBefore ? NextSqlBefore : NextSql);
         batch.BatchCommands.Add(cmd);
         cmd.Parameters.Add(new() { Value = tenant });
         cmd.Parameters.Add(new() { Value = agent });
