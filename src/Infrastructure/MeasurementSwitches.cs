@@ -11,8 +11,8 @@ public static class MeasurementSwitches
     public static readonly bool ClaimThroughSession = Is("AETHERRA_CLAIM_WRITES", "session");
 
     /// <summary>
-    /// AETHERRA_CLAIM=before: the task queue as before the claim's trim (issue 17): the TaskQueue table's priority,
-    /// not_before and agent indexes over every row (a claim writes an entry in each), and the queue query reading the
+    /// AETHERRA_CLAIM=before: the task queue as before the claim's trim (issue 17): the TaskQueue table's priority
+    /// and agent indexes over every row (a claim writes an entry in each), and the queue query reading the
     /// agent's standing twice.
     /// </summary>
     public static readonly bool ClaimBefore = Is("AETHERRA_CLAIM", "before");

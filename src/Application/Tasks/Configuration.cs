@@ -27,8 +27,9 @@ public static class TaskConfiguration
             .DocumentAlias(Alias)
             .Duplicate(x => x.Status)
             // Indexed over the ready tasks only (MeasurementSwitches.ClaimBefore: over every task, as before): nothing
-            // filters on these alone, and a claim, which takes its task out of the ready ones, then writes no entry in
-            // either (a claim's update changes indexed columns, so each index the new row belongs to gets one).
+            // filters on it alone, a claim, which takes its task out of the ready ones, then writes no entry in it (a
+            // claim's update changes indexed columns, so each index the new row belongs to gets one), and the generic
+            // plan of the queue query's expired-lease walk can no longer walk it past every claimed task.
             .Duplicate(x => x.Priority, configure: ReadyOnly)
             // The claim's two ordered walks (TaskQueue.NextSql), each over its own partial index, so that neither
             // passes over rows it cannot take: the tasks waiting to be claimed, in the queue's order when read
@@ -42,7 +43,9 @@ public static class TaskConfiguration
                 index.SortOrder = Weasel.Postgresql.Tables.SortOrder.Desc;
                 index.Predicate = Ready;
             })
-            .Duplicate(x => x.NotBefore, configure: ReadyOnly)
+            // Over every task: over the ready ones only it would compete with the ready index for the ready walk (its
+            // generic plan then read every ready task by not_before and sorted them).
+            .Duplicate(x => x.NotBefore)
             .Duplicate(x => x.LeaseUntil, configure: index =>
             {
                 index.Name = $"mt_doc_{Alias}_leased";

@@ -67,6 +67,9 @@ public static class TaskQueue
             for update of t skip locked) e on true
         """;
 
+    /// <summary>The queue query as this server sends it ($1 tenant, $2 agent, $3 now, $4 tasks passed, $5 the agent's id, $6 and $7 the sequences to take); tests read its plan.</summary>
+    public static string Sql => Infrastructure.MeasurementSwitches.ClaimBefore ? NextSqlBefore : NextSql;
+
     /// <param name="begin">Open the transaction in the same round trip (BEGIN sent with the query).</param>
     /// <param name="reserveIfNone">Global sequences to reserve when no task is ready (and the agent may claim).</param>
     /// <param name="reserveIfAny">Global sequences to reserve when a task is ready.</param>
@@ -82,7 +85,7 @@ public static class TaskQueue
     {
         await using var batch = new NpgsqlBatch(connection);
         if (begin) batch.BatchCommands.Add(new NpgsqlBatchCommand("begin"));
-        var cmd = new NpgsqlBatchCommand(Infrastructure.MeasurementSwitches.ClaimBefore ? NextSqlBefore : NextSql);
+        var cmd = new NpgsqlBatchCommand(Sql);
         batch.BatchCommands.Add(cmd);
         cmd.Parameters.Add(new() { Value = tenant });
         cmd.Parameters.Add(new() { Value = agent });

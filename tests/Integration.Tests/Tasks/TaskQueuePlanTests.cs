@@ -1,0 +1,41 @@
+using Aetherra.Application.Tasks;
+using Aetherra.Integration.Tests.Decisions;
+
+namespace Aetherra.Integration.Tests.Tasks;
+
+/// <summary>
+/// The queue query's plan as the server runs it: Npgsql prepares it, and after a few executions PostgreSQL may keep
+/// one generic plan for every claim. That plan must not pass over each claimed task on every claim (with an index over
+/// every task's priority, the expired-lease walk did).
+/// </summary>
+public sealed class TaskQueuePlanTests(AetherraFixture fx)
+{
+    [Fact]
+    public async Task the_queue_querys_generic_plan_reads_few_buffers_with_claimed_tasks_piled_up()
+    {
+        var tenant = await fx.NewTenantAsync(TaskSupport.AllScopes);
+        var client = fx.Client(tenant.Key);
+        for (var i = 0; i < 90; i++) await client.CreateTaskAsync(new { title = $"task {i}", priority = i % 10 });
+        for (var i = 0; i < 80; i++) Assert.NotNull(await client.ClaimAsync("worker", leaseSeconds: 3600));
+
+        await using var connection = fx.OpenDatabase();
+        await using (var setup = new Npgsql.NpgsqlCommand(
+            "set plan_cache_mode = force_generic_plan; analyze aetherra.mt_doc_task_queue; " +
+            $"prepare next_task(text, text, timestamptz, uuid[], uuid, int, int) as {TaskQueue.Sql}", connection))
+            await setup.ExecuteNonQueryAsync();
+        await using var tx = await connection.BeginTransactionAsync();
+        await using var explain = new Npgsql.NpgsqlCommand(
+            // EXPLAIN takes no bind parameters: the tenant (a generated name) as a literal.
+            $"explain (analyze, buffers, format json) execute next_task('{tenant.Tenant.Replace("'", "''")}', 'worker', now(), '{{}}', gen_random_uuid(), 1, 2)",
+            connection, tx);
+        var plan = JsonDocument.Parse((string)(await explain.ExecuteScalarAsync())!).RootElement[0].GetProperty("Plan");
+        await tx.RollbackAsync();
+
+        // No sequential scan of the table, and no index walked past the claimed tasks (an index over every task's
+        // priority let the expired-lease walk do that: a buffer or more per claimed task).
+        Assert.DoesNotContain("\"Seq Scan\"", plan.ToString());
+        // One ready row locked, no expired lease: a few index and heap pages, not one per claimed task (80 here).
+        Assert.InRange(plan.GetProperty("Shared Hit Blocks").GetInt32() + plan.GetProperty("Shared Read Blocks").GetInt32(), 1, 60);
+    }
+
+}
