@@ -1,3 +1,5 @@
+using Aetherra.Integration.Tests.Decisions;
+
 namespace Aetherra.Integration.Tests.Conversations;
 
 /// <summary>
