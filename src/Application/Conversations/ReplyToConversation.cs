@@ -45,7 +45,10 @@ public static class ReplyToConversation
         // It runs on the host's lifetime like the generation; nothing of it is seen unless the locked conversation has
         // that subject.
         var known = Infrastructure.MeasurementSwitches.ReplyRecallAfterLock ? null : engine.SubjectOf(command.Tenant, id);
-        var early = known is null ? null : new EarlyRecall(known, RecallAsync(engine, command.Tenant, known, body, engine.Stopping));
+        // On the pool: a recall embeds its query on the calling thread, which must go on to the write at once.
+        var early = known is null
+            ? null
+            : new EarlyRecall(known, Task.Run(() => RecallAsync(engine, command.Tenant, known, body, engine.Stopping), CancellationToken.None));
         return await ConflictPolicy.RetryAsync(async () =>
         {
             // One generation per attempt of the write: an attempt that fails takes its generation with it.
