@@ -27,6 +27,24 @@ public static class MeasurementSwitches
     public static readonly int DaemonPollMs =
         int.TryParse(Environment.GetEnvironmentVariable("AETHERRA_DAEMON_POLL_MS"), out var ms) && ms is > 0 and <= 10_000 ? ms : 100;
 
+    /// <summary>
+    /// AETHERRA_RECALL_EMBED=serial: a hybrid recall embeds its query first and runs its full-text statement after, instead
+    /// of running the statement while the query is embedded.
+    /// </summary>
+    public static readonly bool SerialRecallEmbedding = Is("AETHERRA_RECALL_EMBED", "serial");
+
+    /// <summary>
+    /// AETHERRA_RECALL_SCORING=unnest: recall's BM25 unnests every lexeme of each matching entry, instead of only the
+    /// query's lexemes, and reads the candidates' rows back by key instead of by their place in the table.
+    /// </summary>
+    public static readonly bool UnnestRecallScoring = Is("AETHERRA_RECALL_SCORING", "unnest");
+
+    /// <summary>
+    /// AETHERRA_REPLY_RECALL=after-lock: a reply recalls once the conversation's stream is locked, also when this process
+    /// already knows the conversation's subject (instead of recalling beside the lock's round trip).
+    /// </summary>
+    public static readonly bool ReplyRecallAfterLock = Is("AETHERRA_REPLY_RECALL", "after-lock");
+
     private static bool Is(string variable, string value) =>
         string.Equals(Environment.GetEnvironmentVariable(variable), value, StringComparison.OrdinalIgnoreCase);
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Aetherra.Application.Recall;
 using Aetherra.Infrastructure.Crypto;
 using Marten;
@@ -29,4 +30,21 @@ public sealed class ConversationEngine(
     public ILogger Log { get; } = log;
     /// <summary>Queues a user turn's extraction in the turn's own transaction.</summary>
     public IServiceScopeFactory Scopes { get; } = scopes;
+
+    /// <summary>The most conversations whose subject is remembered before the memory starts again.</summary>
+    private const int RememberedSubjects = 100_000;
+
+    private readonly ConcurrentDictionary<(string Tenant, Guid Id), string> subjects = new();
+
+    /// <summary>
+    /// The subject of a conversation of the tenant that this process has replied to (a conversation's subject never
+    /// changes), or null: a reply then starts its recall before the stream's lock instead of after it.
+    /// </summary>
+    public string? SubjectOf(string tenant, Guid id) => subjects.TryGetValue((tenant, id), out var subject) ? subject : null;
+
+    public void RememberSubject(string tenant, Guid id, string subject)
+    {
+        if (subjects.Count >= RememberedSubjects) subjects.Clear();
+        subjects[(tenant, id)] = subject;
+    }
 }

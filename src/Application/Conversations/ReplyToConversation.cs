@@ -40,6 +40,15 @@ public static class ReplyToConversation
         Guid id, ReplyRequest body, CommandContext command, ConversationEngine engine, CancellationToken ct)
     {
         var steps = new ReplySteps(System.Diagnostics.Stopwatch.GetTimestamp());
+        // A conversation this process has replied to before: its subject is known, so recall starts now, beside the
+        // stream's lock and the rest of the write, instead of after the lock (AETHERRA_REPLY_RECALL=after-lock: after).
+        // It runs on the host's lifetime like the generation; nothing of it is seen unless the locked conversation has
+        // that subject.
+        var known = Infrastructure.MeasurementSwitches.ReplyRecallAfterLock ? null : engine.SubjectOf(command.Tenant, id);
+        // On the pool: a recall embeds its query on the calling thread, which must go on to the write at once.
+        var early = known is null
+            ? null
+            : new EarlyRecall(known, Task.Run(() => RecallAsync(engine, command.Tenant, known, body, engine.Stopping), CancellationToken.None));
         return await ConflictPolicy.RetryAsync(async () =>
         {
             // One generation per attempt of the write: an attempt that fails takes its generation with it.
@@ -55,9 +64,12 @@ public static class ReplyToConversation
                     engine.Clock.GetUtcNow(), ct, locked: before =>
                     {
                         steps.Locked = System.Diagnostics.Stopwatch.GetTimestamp();
+                        engine.RememberSubject(command.Tenant, id, before.Subject);
                         stream = engine.Streams.Open(command.Tenant, id, before.NextTurn);
                         var s = stream;
-                        generation = Task.Run(() => GenerateAsync(s, before, body, command, engine, committed.Task, abandon, steps), CancellationToken.None);
+                        var recall = early is not null && early.Subject == before.Subject ? early.Recalled : null;
+                        generation = Task.Run(() => GenerateAsync(s, before, body, command, engine, committed.Task, abandon, steps, recall),
+                            CancellationToken.None);
                     });
                 // Not the command's audit yet: that commits with the assistant turn, or records the failure.
                 await session.SaveChangesAsync(ct);
@@ -87,16 +99,16 @@ public static class ReplyToConversation
 
     private static async Task GenerateAsync(
         ReplyStream stream, Conversation conversation, ReplyRequest body, CommandContext command, ConversationEngine engine,
-        Task committed, CancellationTokenSource abandon, ReplySteps steps)
+        Task committed, CancellationTokenSource abandon, ReplySteps steps, Task<RecallResponse>? early)
     {
         var ct = abandon.Token;
         var began = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             var history = OpenTurnsAsync(conversation, command.Tenant, engine, ct);
-            var recalled = await engine.Recall.RunAsync(command.Tenant,
-                new RecallRequest(body.Message, conversation.Subject, null, null, null, null, body.Limit ?? ConversationLimits.DefaultRecall,
-                    null, body.MinSequence, null), ct);
+            var recalled = early is not null
+                ? await early.WaitAsync(ct)
+                : await RecallAsync(engine, command.Tenant, conversation.Subject, body, ct);
             var memories = recalled.Results.Select(r => new RecalledMemory(r.Id, r.Version, r.Content, r.OccurredAt)).ToList();
             var turns = await history;
             turns.Add(new PromptMessage(TurnRole.User, body.Message!));
@@ -177,6 +189,25 @@ public static class ReplyToConversation
         {
             abandon.Dispose();
         }
+    }
+
+    private static Task<RecallResponse> RecallAsync(ConversationEngine engine, string tenant, string subject, ReplyRequest body, CancellationToken ct) =>
+        engine.Recall.RunAsync(tenant,
+            new RecallRequest(body.Message, subject, null, null, null, null, body.Limit ?? ConversationLimits.DefaultRecall, null, body.MinSequence, null), ct);
+
+    /// <summary>A recall started before the stream's lock, for the subject this process knew the conversation by.</summary>
+    private sealed class EarlyRecall
+    {
+        public EarlyRecall(string subject, Task<RecallResponse> recalled)
+        {
+            Subject = subject;
+            Recalled = recalled;
+            // A reply that never uses it (its write failed) leaves no unobserved failure behind.
+            _ = recalled.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
+
+        public string Subject { get; }
+        public Task<RecallResponse> Recalled { get; }
     }
 
     /// <summary>Each model call on a stream of its own: the conversation's stream stays free of them.</summary>

@@ -146,33 +146,47 @@ public sealed class RecallQuery(
         var limit = request.Limit ?? 10;
         var filter = Filter.From(request, now);
 
-        // The semantic side first (in process), so that one SQL round trip brings the full-text candidates
-        // and the rows of both sides. The index reads what the projection changed while the query is embedded
-        // (a round trip beside CPU work); without embeddings recall does not use the index at all.
+        // With embeddings, the full-text statement runs while the query is embedded (and while the vector index reads
+        // what the projection changed): the two sides are independent until fusion. The semantic candidates' rows the
+        // statement did not bring are read after the vector search, in one more (short) round trip.
+        // AETHERRA_RECALL_EMBED=serial brings back the old order: the semantic side first, then one statement for the
+        // full-text candidates and the rows of both sides.
         var semantic = new Dictionary<(Guid, int), double>();
         float[]? vector = null;
         long embedded = waited, searched = waited;
+        var budget = settings.RecallMatchBudget;
+        Task<(Dictionary<(Guid, int), double> Text, Dictionary<(Guid, int), Row> Rows, bool Narrowed)>? early = null;
         if (settings.Embeddings)
         {
+            if (!MeasurementSwitches.SerialRecallEmbedding) early = CandidatesAsync(tenant, request, filter, [], budget, ct);
             var sync = index.SyncAsync(ct);
             try
             {
                 vector = embedder.EmbedQuery(request.Query!, ct);
-            }
-            finally
-            {
                 await sync;
+            }
+            catch
+            {
+                // Nothing leaves while a round trip of this recall still runs; the first failure is the one thrown.
+                await Settle(sync);
+                if (early is not null) await Settle(early);
+                throw;
             }
             embedded = Stopwatch.GetTimestamp();
             foreach (var (entry, score) in index.Search(tenant, request.Subject, vector, filter.Accepts, Candidates))
                 semantic[(entry.MemoryId, entry.Version)] = score;
             searched = Stopwatch.GetTimestamp();
         }
-        var (text, rows, narrowed) = await CandidatesAsync(tenant, request, filter, semantic.Keys.ToList(), settings.RecallMatchBudget, ct);
+        var (text, rows, narrowed) = early is null
+            ? await CandidatesAsync(tenant, request, filter, semantic.Keys.ToList(), budget, ct)
+            : await early;
         // The budget left some common words out of the match and too few entries came (e.g. filters refused the rare
         // words' entries): match them all, as without a budget.
-        var widened = settings.RecallMatchBudget > 0 && text.Count < limit && (narrowed || rows.Count == 0);
+        var widened = budget > 0 && text.Count < limit && (narrowed || rows.Count == 0);
         if (widened) (text, rows, _) = await CandidatesAsync(tenant, request, filter, semantic.Keys.ToList(), 0, ct);
+        else if (early is not null && semantic.Keys.Where(k => !rows.ContainsKey(k)).ToList() is { Count: > 0 } missing)
+            foreach (var (k, row) in await RowsAsync(tenant, request, filter, missing, ct))
+                rows[k] = row;
         var fetched = Stopwatch.GetTimestamp();
         if (vector is not null)
             foreach (var (key, cosine) in index.Cosines(tenant, text.Keys.Where(k => !semantic.ContainsKey(k)), vector))
@@ -208,12 +222,25 @@ public sealed class RecallQuery(
         var took = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         if (log.IsEnabled(LogLevel.Debug))
             log.LogDebug(
-                "Recall took {Took:0.00} ms: wait {Wait:0.00}, sync and embed {Embed:0.00}, vector search {Search:0.00}, full text and rows {Sql:0.00} ({Text} text, {Rows} rows, {Match}), rank and usage {Rank:0.00}",
+                "Recall took {Took:0.00} ms: wait {Wait:0.00}, sync and embed {Embed:0.00} ({Order}), vector search {Search:0.00}, full text and rows {Sql:0.00} ({Text} text, {Rows} rows, {Match}), rank and usage {Rank:0.00}",
                 took, Stopwatch.GetElapsedTime(started, waited).TotalMilliseconds, Stopwatch.GetElapsedTime(waited, embedded).TotalMilliseconds,
+                early is null ? "statement after" : "statement beside",
                 Stopwatch.GetElapsedTime(embedded, searched).TotalMilliseconds, Stopwatch.GetElapsedTime(searched, fetched).TotalMilliseconds,
                 text.Count, rows.Count, widened ? "widened" : narrowed ? "narrowed" : "every match", Stopwatch.GetElapsedTime(fetched).TotalMilliseconds);
         if (tenant != WarmupTenant) Infrastructure.Telemetry.AetherraMetrics.RecallDuration.Record(took);
         return new RecallResponse(results, Math.Round(took, 2));
+    }
+
+    private static async Task Settle(Task task)
+    {
+        try
+        {
+            await task;
+        }
+        catch
+        {
+            // Observed; the caller throws its own failure.
+        }
     }
 
     /// <summary>
@@ -238,8 +265,8 @@ public sealed class RecallQuery(
     /// made without statistics of a freshly loaded table re-read the subject's term statistics once per match (a
     /// reply's recall hit the 30 s command timeout), so the projection analyses its tables after a bulk load
     /// (<see cref="PlannerStatistics"/>). A cheaper per-match score (each lexeme's frequency by one ts_rank) was tried and
-    /// measured slower end to end at 100,000 memories of a subject (docs/benchmarks.md), so every match is still
-    /// scored over its unnested text vector.
+    /// measured slower end to end at 100,000 memories of a subject (docs/benchmarks.md). What is kept: each match's text
+    /// vector is cut down to the query's lexemes before it is unnested (below), which leaves the plan's shape alone.
     /// </para>
     /// </summary>
     private async Task<(Dictionary<(Guid, int), double> Text, Dictionary<(Guid, int), Row> Rows, bool Narrowed)> CandidatesAsync(
@@ -262,6 +289,38 @@ public sealed class RecallQuery(
                   from o a join o b on a.rn < b.rn
                   where not a.keep and not b.keep and (select count(*) from o where not keep) <= 8) y)::tsquery
               """;
+        // A match's score needs the term frequencies of the query's lexemes only: its text vector is cut down to those
+        // (marked with weight A, then filtered; every stored lexeme is D first) before it is unnested, instead of
+        // unnesting all its lexemes and joining them to the query's. The best matches' rows are then read back by their
+        // place in the table (ctid, in the statement's own snapshot) instead of by key. AETHERRA_RECALL_SCORING=unnest
+        // brings the old statement back (MeasurementSwitches).
+        var unnest = MeasurementSwitches.UnnestRecallScoring;
+        var scored = unnest ? "m.tsv" : "ts_filter(setweight(setweight(m.tsv, 'D'), 'A', (select array_agg(lexeme) from t)), '{a}')";
+        const string columns = """
+            e.content, e.subject, e.agent, e.kind, e.tags, e.importance, e.occurred_at,
+                e.reinforced_at, e.reinforced_weight, e.metadata::text, exists (select 1 from o where not keep)
+            """;
+        var rowsOf = unnest
+            ? $"""
+              , k as (select memory_id, version, bm25 from b
+                    union all
+                    select v.id, v.version, null from unnest($9::uuid[], $10::int[]) as v(id, version)
+                    where not exists (select 1 from b where b.memory_id = v.id and b.version = v.version))
+              select e.memory_id, e.version, k.bm25, {columns}
+              from k join {RecallSchema.Entries} e on e.tenant_id = $1 and e.memory_id = k.memory_id and e.version = k.version
+              where e.content is not null and {filter.RichOf("e.")}
+              """
+            : $"""
+              select e.memory_id, e.version, b.bm25, {columns}
+              from b join {RecallSchema.Entries} e on e.ctid = b.tid
+              where e.content is not null and {filter.RichOf("e.")}
+              union all
+              select e.memory_id, e.version, null, {columns}
+              from unnest($9::uuid[], $10::int[]) as v(id, version)
+              join {RecallSchema.Entries} e on e.tenant_id = $1 and e.memory_id = v.id and e.version = v.version
+              where not exists (select 1 from b where b.memory_id = v.id and b.version = v.version)
+                and e.content is not null and {filter.RichOf("e.")}
+              """;
         await using var cmd = databases.For(tenant).CreateCommand($"""
             with s as (select greatest(sum(docs), 1)::float8 as n, greatest(sum(total_len), 1)::float8 / greatest(sum(docs), 1) as avgdl
                   from {RecallSchema.Subjects} where tenant_id = $1 and ($3::text is null or subject = $3)),
@@ -274,25 +333,18 @@ public sealed class RecallQuery(
                   from (select lexeme, row_number() over (order by df, lexeme) as rn, sum(df) over (order by df, lexeme) as cum,
                             count(*) over () as n from t) r),
             q as (select {match} as q),
-            m as (select memory_id, version, tsv, doc_len from {RecallSchema.Entries}, q
+            m as (select ctid as tid, memory_id, version, tsv, doc_len from {RecallSchema.Entries}, q
                   where tenant_id = $1 and {(request.Subject is null ? "tsv" : "tsv_scoped")} @@ q.q and {filter.Sql}
                     and {filter.Rich}),
-            b as (select m.memory_id, m.version,
+            b as (select m.tid, m.memory_id, m.version,
                       sum(t.idf * d.tf * {Bm25K1 + 1} / (d.tf + {Bm25K1} * (1 - {Bm25B} + {Bm25B} * m.doc_len / s.avgdl))) as bm25
                   from m cross join s
-                  cross join lateral (select u.lexeme, coalesce(array_length(u.positions, 1), 1) as tf from unnest(m.tsv) u) d
+                  cross join lateral (select u.lexeme, coalesce(array_length(u.positions, 1), 1) as tf from unnest({scored}) u) d
                   join t on t.lexeme = d.lexeme
-                  group by m.memory_id, m.version
+                  group by m.tid, m.memory_id, m.version
                   order by bm25 desc, m.memory_id
-                  limit {Candidates}),
-            k as (select memory_id, version, bm25 from b
-                  union all
-                  select v.id, v.version, null from unnest($9::uuid[], $10::int[]) as v(id, version)
-                  where not exists (select 1 from b where b.memory_id = v.id and b.version = v.version))
-            select e.memory_id, e.version, k.bm25, e.content, e.subject, e.agent, e.kind, e.tags, e.importance, e.occurred_at,
-                e.reinforced_at, e.reinforced_weight, e.metadata::text, exists (select 1 from o where not keep)
-            from k join {RecallSchema.Entries} e on e.tenant_id = $1 and e.memory_id = k.memory_id and e.version = k.version
-            where e.content is not null and {filter.RichOf("e.")}
+                  limit {Candidates})
+            {rowsOf}
             """);
         cmd.Parameters.Add(new() { Value = tenant });
         cmd.Parameters.Add(new() { Value = request.Query! });
