@@ -74,7 +74,10 @@ public sealed class RecallProjection(
             embedding, reinforced_at, reinforced_weight, changed_seq, metadata, recorded_seq)
         """;
 
-    /// <summary>The event types <see cref="ApplyAsync"/> acts on: the daemon loads no others for it.</summary>
+    /// <summary>
+    /// The event types <see cref="ApplyAsync"/> acts on: the daemon loads no others for it, so a type given a case in
+    /// ApplyAsync must be listed here too, or it never arrives (AETHERRA_RECALL_WRITES=rows loads every type).
+    /// </summary>
     public static readonly Type[] HandledTypes =
     [
         typeof(MemoryRecorded), typeof(MemoryRevised), typeof(MemoryForgotten), typeof(MemorySuperseded), typeof(MemoryReinforced),
