@@ -45,6 +45,16 @@ public static class MeasurementSwitches
     /// </summary>
     public static readonly bool ReplyRecallAfterLock = Is("AETHERRA_REPLY_RECALL", "after-lock");
 
+    /// <summary>
+    /// AETHERRA_RECALL_WRITES=rows: the recall projection as before issue 23's bulk work: every event of the log is loaded
+    /// (not only the memory events it handles), its SQL computes a text vector once per use, and a full rebuild keeps
+    /// the full-text indexes up to date row by row instead of building them once at its end.
+    /// </summary>
+    public static readonly bool RecallRowWrites = Is("AETHERRA_RECALL_WRITES", "rows");
+
+    /// <summary>AETHERRA_EMBED_TOKENIZER=locked: the embedder tokenizes a batch on one thread with one shared tokenizer, as before issue 23.</summary>
+    public static readonly bool LockedTokenizer = Is("AETHERRA_EMBED_TOKENIZER", "locked");
+
     private static bool Is(string variable, string value) =>
         string.Equals(Environment.GetEnvironmentVariable(variable), value, StringComparison.OrdinalIgnoreCase);
 }

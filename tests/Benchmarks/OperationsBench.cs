@@ -30,6 +30,8 @@ public static class OperationsBench
           --rate N                memory.recorded events per second written meanwhile (default 1000)
           --seconds N             how long the writer writes (default 30)
           --memories N            memories written before the rebuilds (default 200000)
+          --only rebuild          the rebuilds alone (no live feed): a bounded measure of the rebuild rates
+          --projections A,B       rebuild only these async projections (the trivial one is always rebuilt)
           --write [PATH]          replace the operations section of PATH (default docs/benchmarks.md)
           --server DLL            the built server
         """;
@@ -38,7 +40,8 @@ public static class OperationsBench
     public const string End = "<!-- bench-operations:end -->";
     private const string Tenant = "bench";
 
-    private sealed record Options(bool Quick, int Subscribers, int Rate, int Seconds, int Memories, string? Write, string? ServerDll);
+    private sealed record Options(bool Quick, int Subscribers, int Rate, int Seconds, int Memories, string? Write, string? ServerDll,
+        bool RebuildOnly = false, string[]? Projections = null);
 
     private sealed record FeedResult(int Subscribers, int Rate, int Seconds, long Written, double AchievedRate, long Delivered, long Expected,
         double[] LagMs, double[] WriteMs, double Cpu);
@@ -56,13 +59,15 @@ public static class OperationsBench
             Console.WriteLine(Usage);
             return 0;
         }
+        if (o.Write is not null && (o.RebuildOnly || o.Projections is not null))
+            throw new ArgumentException("--write replaces the whole section: not with --only or --projections");
         var cluster = Environment.GetEnvironmentVariable("AETHERRA_BENCH_DB")
             ?? throw new InvalidOperationException("AETHERRA_BENCH_DB is not set: run ops/bench operations.");
         var serverDll = o.ServerDll ?? Paths.DefaultServerDll();
         var machine = await Machine.DescribeAsync(cluster);
         var loadAtStart = Machine.LoadAverage();
         var workDir = Directory.CreateTempSubdirectory("aetherra-bench-ops.").FullName;
-        FeedResult feed;
+        FeedResult? feed = null;
         var rebuilds = new List<RebuildResult>();
         await using (var databases = new Databases(cluster))
         {
@@ -72,7 +77,7 @@ public static class OperationsBench
                 new Dictionary<string, string> { ["AETHERRA_EMBEDDINGS"] = "off" });
             using var http = await ClientAsync(server, ct);
 
-            feed = await FeedLagAsync(server, http, o, ct);
+            if (!o.RebuildOnly) feed = await FeedLagAsync(server, http, o, ct);
             rebuilds.AddRange(await RebuildsAsync(server, http, database, o, ct));
         }
 
@@ -237,7 +242,7 @@ public static class OperationsBench
 
         var projections = await CaughtUpAsync(http, ct);
         var results = new List<RebuildResult>();
-        foreach (var name in projections)
+        foreach (var name in projections.Where(p => o.Projections is null || o.Projections.Contains(p, StringComparer.OrdinalIgnoreCase)))
         {
             Progress($"rebuilding {name} through the server");
             using var response = await http.PostAsJsonAsync($"/admin/projections/{name}/rebuild", new { }, ct);
@@ -324,7 +329,7 @@ public static class OperationsBench
         return http;
     }
 
-    private static string Markdown(Options o, Machine machine, string loadAtStart, FeedResult feed, List<RebuildResult> rebuilds)
+    private static string Markdown(Options o, Machine machine, string loadAtStart, FeedResult? feed, List<RebuildResult> rebuilds)
     {
         var md = new StringBuilder();
         var command = Environment.GetEnvironmentVariable("AETHERRA_BENCH_COMMAND") ?? "ops/bench operations";
@@ -333,15 +338,18 @@ public static class OperationsBench
         md.AppendLine(CultureInfo.InvariantCulture, $"- When: {machine.At:yyyy-MM-dd HH:mm} UTC, commit {machine.Commit}; load average {loadAtStart} at start, {Machine.LoadAverage()} at end");
         md.AppendLine(CultureInfo.InvariantCulture, $"- Machine: {machine.Cpus} CPUs ({machine.CpuModel}), {machine.Memory} RAM; {machine.Os}; {machine.Dotnet}");
         md.AppendLine(CultureInfo.InvariantCulture, $"- Store: {machine.Postgres}, a throwaway cluster on this machine; the driver and its subscribers run on the same machine");
-        md.AppendLine().AppendLine("Live feed (`GET /events/stream?types=memory.recorded.v1`): lag from each event's timestamp (its transaction's " +
-                                   "start) to its arrival at a subscriber, beside the round trip of the writes that carried them (the floor: an " +
-                                   "event cannot be delivered before it commits):");
-        md.AppendLine().AppendLine("| subscribers | target events/s | achieved events/s | seconds | delivered | lag p50 | lag p90 | lag p99 | max | write round trip p50 / p99 | server CPU (cores) |");
-        md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        md.AppendLine(CultureInfo.InvariantCulture,
-            $"| {feed.Subscribers} | {feed.Rate:N0} | {feed.AchievedRate:N0} | {feed.Seconds} | {feed.Delivered:N0} of {feed.Expected:N0} | " +
-            $"{Percentile(feed.LagMs, 0.5):F0} ms | {Percentile(feed.LagMs, 0.9):F0} ms | {Percentile(feed.LagMs, 0.99):F0} ms | " +
-            $"{(feed.LagMs.Length > 0 ? feed.LagMs[^1] : 0):F0} ms | {Percentile(feed.WriteMs, 0.5):F0} / {Percentile(feed.WriteMs, 0.99):F0} ms | {feed.Cpu:F2} |");
+        if (feed is not null)
+        {
+            md.AppendLine().AppendLine("Live feed (`GET /events/stream?types=memory.recorded.v1`): lag from each event's timestamp (its transaction's " +
+                                       "start) to its arrival at a subscriber, beside the round trip of the writes that carried them (the floor: an " +
+                                       "event cannot be delivered before it commits):");
+            md.AppendLine().AppendLine("| subscribers | target events/s | achieved events/s | seconds | delivered | lag p50 | lag p90 | lag p99 | max | write round trip p50 / p99 | server CPU (cores) |");
+            md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"| {feed.Subscribers} | {feed.Rate:N0} | {feed.AchievedRate:N0} | {feed.Seconds} | {feed.Delivered:N0} of {feed.Expected:N0} | " +
+                $"{Percentile(feed.LagMs, 0.5):F0} ms | {Percentile(feed.LagMs, 0.9):F0} ms | {Percentile(feed.LagMs, 0.99):F0} ms | " +
+                $"{(feed.LagMs.Length > 0 ? feed.LagMs[^1] : 0):F0} ms | {Percentile(feed.WriteMs, 0.5):F0} / {Percentile(feed.WriteMs, 0.99):F0} ms | {feed.Cpu:F2} |");
+        }
         md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Full rebuilds over the same {o.Memories:N0} memories (embeddings off):");
         md.AppendLine().AppendLine("| projection | how | events | seconds | events/s | vs trivial |").AppendLine("|---|---|---:|---:|---:|---:|");
         var baseline = rebuilds.LastOrDefault()?.Rate ?? 1;
@@ -368,6 +376,10 @@ public static class OperationsBench
                 case "--seconds": o = o with { Seconds = int.Parse(Value(), CultureInfo.InvariantCulture) }; break;
                 case "--memories": o = o with { Memories = int.Parse(Value(), CultureInfo.InvariantCulture) }; break;
                 case "--server": o = o with { ServerDll = Value() }; break;
+                case "--only":
+                    o = Value() == "rebuild" ? o with { RebuildOnly = true } : throw new ArgumentException("--only takes 'rebuild'");
+                    break;
+                case "--projections": o = o with { Projections = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) }; break;
                 case "--write":
                     o = o with { Write = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? args[++i] : Paths.DefaultDoc() };
                     break;

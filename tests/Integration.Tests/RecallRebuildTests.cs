@@ -78,6 +78,63 @@ public sealed class RecallRebuildTests(AetherraFixture fx)
     }
 
     /// <summary>
+    /// Issue 23's bulk rebuild (full-text indexes built once at the end, text vectors computed once per row, only the
+    /// memory events loaded) against the live projection, row for row with the term statistics, over two tenants that
+    /// share subject names: revisions, a forgotten memory, reinforcement, and a subject forgotten and then
+    /// recorded again within what the rebuild replays as one page. The forgotten content stays erased (nothing
+    /// resurrected) while the content recorded after the forgetting is kept, and the indexes are back.
+    /// </summary>
+    [Fact]
+    public async Task a_bulk_rebuild_equals_the_live_read_model_across_tenants_and_a_subject_recorded_again_after_forgetting()
+    {
+        var first = await fx.NewTenantAsync();
+        var second = await fx.NewTenantAsync();
+        var a = fx.Client(first.Key);
+        var b = fx.Client(second.Key);
+        object Memory(int i, string who) => new
+        {
+            content = $"{who} note {i}: the {(i % 2 == 0 ? "orchard" : "harbour")} ledger lists item {i % 5} and {i % 3} crates",
+            subject = $"{who}-{i % 3}", agent = i % 2 == 0 ? "assistant" : "planner", session = $"s{i % 4}",
+            kind = i % 3 == 0 ? "fact" : "episode", tags = new[] { $"t{i % 2}" }, importance = (i % 10) / 10.0,
+            occurredAt = DateTimeOffset.Parse("2026-02-01T00:00:00Z").AddMinutes(i),
+        };
+        var (idsA, _) = await a.RecordBatchAsync(Enumerable.Range(0, 40).Select(i => Memory(i, "vale")).ToArray());
+        var (idsB, _) = await b.RecordBatchAsync(Enumerable.Range(0, 40).Select(i => Memory(i, "vale")).ToArray());
+        await a.ReviseAsync(idsA[4], "vale-1 moved the orchard ledger to the barn").SequenceOf();
+        await a.ReviseAsync(idsA[4], "vale-1 moved the orchard ledger to the mill").SequenceOf();
+        await a.DeleteAsync($"/memories/{idsA[5]}").SequenceOf();
+        (await a.PostAsJsonAsync($"/memories/{idsA[6]}/reinforce", new { weight = 1.5, reason = "used" })).EnsureSuccessStatusCode();
+        await b.ReviseAsync(idsB[7], "vale-1 of the second tenant sold the harbour crates").SequenceOf();
+        // Subject vale-2 of the first tenant is forgotten, then written again under a new key.
+        await a.DeleteAsync("/subjects/vale-2").SequenceOf();
+        var (again, _) = await a.RecordAsync(Api.Memory("vale-2 starts a new orchard ledger after the reset", subject: "vale-2"));
+        var (_, last) = await b.RecordAsync(Api.Memory("vale-2 of the second tenant keeps the harbour ledger", subject: "vale-2"));
+        await b.RecallAsync(new { query = "ledger", minSequence = last });
+        var live = (await ReadModelAsync(first.Tenant), await ReadModelAsync(second.Tenant));
+        Assert.Contains("new orchard ledger after the reset", live.Item1);
+        Assert.DoesNotContain("vale note 2:", live.Item1);
+        Assert.Contains("vale note 2:", live.Item2);
+
+        await RebuildThroughTheEndpointAsync();
+        await b.RecallAsync(new { query = "ledger", minSequence = last });
+
+        var rebuilt = (await ReadModelAsync(first.Tenant), await ReadModelAsync(second.Tenant));
+        Assert.Equal(live.Item1.Split('\n'), rebuilt.Item1.Split('\n'));
+        Assert.Equal(live.Item2.Split('\n'), rebuilt.Item2.Split('\n'));
+        Assert.Contains(again, (await a.RecallAsync(new { query = "new orchard ledger", subject = "vale-2", minSequence = last })).Ids());
+
+        // The full-text indexes dropped for the replay are built again, and the rebuild's marker is gone.
+        await using var db = fx.OpenDatabase();
+        await using var cmd = new Npgsql.NpgsqlCommand($"""
+            select (select count(*) from pg_indexes where schemaname = 'aetherra' and indexname = any($1)),
+                   (select count(*) from {RecallSchema.State} where id = 2)
+            """, db) { Parameters = { new() { Value = RecallSchema.TextIndexes.Select(i => i.Name).ToArray() } } };
+        await using var reader = await cmd.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal((2L, 0L), (reader.GetInt64(0), reader.GetInt64(1)));
+    }
+
+    /// <summary>
     /// A full rebuild counts the BM25 statistics once at its end; a process that died before that end leaves a
     /// marker row in recall_state, and the next batch the projection writes counts them from the rows instead.
     /// </summary>
@@ -169,7 +226,7 @@ public sealed class RecallRebuildTests(AetherraFixture fx)
                      $"""
                      select memory_id, version, subject, agent, session, kind, tags, importance, classification, occurred_at, recorded_at,
                          expires_at, valid_from, valid_to, ended_by, content, tsv, tsv_scoped, doc_len, reinforced_at, reinforced_weight,
-                         changed_seq, length(embedding)
+                         changed_seq, length(embedding), metadata::text, recorded_seq, archived
                      from {RecallSchema.Entries} where tenant_id = $1 order by memory_id, version
                      """,
                      $"select subject, lexeme, df from {RecallSchema.Terms} where tenant_id = $1 order by subject, lexeme",

@@ -55,6 +55,10 @@ public static class RecallConfiguration
         return marten.AddProjectionWithServices<RecallProjection>(ProjectionLifecycle.Async, ServiceLifetime.Singleton, p =>
         {
             p.Name = RecallProjection.Name;
+            // Only the memory events it handles are loaded (filtered in SQL by the daemon), not every audit record, task
+            // or decision of the log; AETHERRA_RECALL_WRITES=rows loads them all, as before.
+            if (!Infrastructure.MeasurementSwitches.RecallRowWrites)
+                foreach (var type in RecallProjection.HandledTypes) p.IncludeType(type);
             p.Options.DeleteDataInTableOnTeardown(RecallSchema.Entries);
             p.Options.DeleteDataInTableOnTeardown(RecallSchema.State);
             p.Options.DeleteDataInTableOnTeardown(RecallSchema.Terms);

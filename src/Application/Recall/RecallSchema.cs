@@ -49,8 +49,36 @@ public static class RecallSchema
     public static string ScopeSql(string tenant, string subject) => $"(left(md5({tenant} || chr(31) || {subject}), 12) || '/')";
 
     /// <summary>SQL turning a tsvector into its scoped twin.</summary>
-    public static string ScopedSql(string tsv, string tenant, string subject) =>
-        $"array_to_tsvector(array(select {ScopeSql(tenant, subject)} || l from unnest(tsvector_to_array({tsv})) l))";
+    public static string ScopedSql(string tsv, string tenant, string subject) => ScopedByPrefixSql(tsv, ScopeSql(tenant, subject));
+
+    /// <summary>
+    /// The same, given the prefix (<see cref="ScopeSql"/>) already computed once for the row: written inline, the
+    /// prefix's md5 runs once per lexeme.
+    /// </summary>
+    public static string ScopedByPrefixSql(string tsv, string prefix) =>
+        $"array_to_tsvector(array(select {prefix} || l from unnest(tsvector_to_array({tsv})) l))";
+
+    /// <summary>
+    /// A lateral subquery computing a row's text vector (as <c>tsv</c>) and its scope prefix (as <c>scope</c>) once:
+    /// the <c>offset 0</c> keeps PostgreSQL from pulling it up into the outer query, where every use of <c>tsv</c>
+    /// (the column, its scoped twin, its length) parsed and stemmed the content again.
+    /// </summary>
+    public static string TextVectorsSql(string content, string tenant, string subject) =>
+        $"lateral (select to_tsvector('{TextConfig}', {content}) as tsv, {ScopeSql(tenant, subject)} as scope offset 0)";
+
+    /// <summary>
+    /// The full-text (GIN) indexes of the entries: a full rebuild drops them while it replays the log and builds
+    /// them once at its end (<see cref="RecallProjection"/>), as they are declared in <see cref="Tables"/>.
+    /// </summary>
+    public static readonly (string Name, string Column)[] TextIndexes = [("recall_entries_tsv", "tsv"), ("recall_entries_tsv_scoped", "tsv_scoped")];
+
+    /// <summary>Statements creating the full-text indexes of <paramref name="n"/>'s entries where they are missing.</summary>
+    public static IEnumerable<string> CreateTextIndexesSql(Names n) =>
+        TextIndexes.Select(i => $"create index if not exists {i.Name} on {n.Entries} using gin ({i.Column})");
+
+    /// <summary>Statements dropping them (the start of a full rebuild).</summary>
+    public static IEnumerable<string> DropTextIndexesSql(Names n) =>
+        TextIndexes.Select(i => $"drop index if exists {n.Entries[..n.Entries.LastIndexOf('.')]}.{i.Name}");
 
     /// <summary>SQL for a tsvector's length in positions (BM25's document length).</summary>
     public static string LengthSql(string tsv) =>
@@ -149,8 +177,8 @@ public static class RecallSchema
         entries.AddColumn<long>("recorded_seq").NotNull().DefaultValueByExpression("0");
         // The compaction tier: true once memory.archived.v1 moved it to the archive, false again when reinforced.
         entries.AddColumn<bool>("archived").NotNull().DefaultValueByExpression("false");
-        entries.Indexes.Add(new IndexDefinition("recall_entries_tsv") { Columns = ["tsv"], Method = IndexMethod.gin });
-        entries.Indexes.Add(new IndexDefinition("recall_entries_tsv_scoped") { Columns = ["tsv_scoped"], Method = IndexMethod.gin });
+        foreach (var (name, column) in TextIndexes)
+            entries.Indexes.Add(new IndexDefinition(name) { Columns = [column], Method = IndexMethod.gin });
         entries.Indexes.Add(new IndexDefinition("recall_entries_subject") { Columns = ["tenant_id", "subject"] });
         entries.Indexes.Add(new IndexDefinition("recall_entries_changed") { Columns = ["changed_seq"] });
         yield return entries;
