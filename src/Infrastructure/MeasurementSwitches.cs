@@ -20,6 +20,9 @@ public static class MeasurementSwitches
     public static readonly int DaemonPollMs =
         int.TryParse(Environment.GetEnvironmentVariable("AETHERRA_DAEMON_POLL_MS"), out var ms) && ms is > 0 and <= 10_000 ? ms : 100;
 
+    /// <summary>AETHERRA_AUDIT_LOG_EVENTS=load: the daemon loads and deserialises every event for the Merkle log, which uses only the page's ceiling.</summary>
+    public static readonly bool AuditLogLoadsEvents = Is("AETHERRA_AUDIT_LOG_EVENTS", "load");
+
     private static bool Is(string variable, string value) =>
         string.Equals(Environment.GetEnvironmentVariable(variable), value, StringComparison.OrdinalIgnoreCase);
 }
