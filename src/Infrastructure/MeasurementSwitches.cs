@@ -23,6 +23,9 @@ public static class MeasurementSwitches
     /// <summary>AETHERRA_AUDIT_LOG_EVENTS=load: the daemon loads and deserialises every event for the Merkle log, which uses only the page's ceiling.</summary>
     public static readonly bool AuditLogLoadsEvents = Is("AETHERRA_AUDIT_LOG_EVENTS", "load");
 
+    /// <summary>AETHERRA_SCRIPT_TRIGGERS=every-event: the script triggers get every event deserialised and read each tenant's scripts per page.</summary>
+    public static readonly bool ScriptTriggersReadEveryEvent = Is("AETHERRA_SCRIPT_TRIGGERS", "every-event");
+
     private static bool Is(string variable, string value) =>
         string.Equals(Environment.GetEnvironmentVariable(variable), value, StringComparison.OrdinalIgnoreCase);
 }
