@@ -26,6 +26,9 @@ public static class MeasurementSwitches
     /// <summary>AETHERRA_SCRIPT_TRIGGERS=every-event: the script triggers get every event deserialised and read each tenant's scripts per page.</summary>
     public static readonly bool ScriptTriggersReadEveryEvent = Is("AETHERRA_SCRIPT_TRIGGERS", "every-event");
 
+    /// <summary>AETHERRA_PROJECTION_EVENT_FILTERS=off: SelfModel and LearningLoop get every event of the store loaded, not only theirs.</summary>
+    public static readonly bool ProjectionsReadEveryEvent = Is("AETHERRA_PROJECTION_EVENT_FILTERS", "off");
+
     private static bool Is(string variable, string value) =>
         string.Equals(Environment.GetEnvironmentVariable(variable), value, StringComparison.OrdinalIgnoreCase);
 }
