@@ -55,6 +55,15 @@ public static class MeasurementSwitches
     /// <summary>AETHERRA_EMBED_TOKENIZER=locked: the embedder tokenizes a batch on one thread with one shared tokenizer, as before issue 23.</summary>
     public static readonly bool LockedTokenizer = Is("AETHERRA_EMBED_TOKENIZER", "locked");
 
+    /// <summary>AETHERRA_AUDIT_LOG_EVENTS=load: the daemon loads and deserialises every event for the Merkle log, which uses only the page's ceiling.</summary>
+    public static readonly bool AuditLogLoadsEvents = Is("AETHERRA_AUDIT_LOG_EVENTS", "load");
+
+    /// <summary>AETHERRA_SCRIPT_TRIGGERS=every-event: the script triggers get every event deserialised and read each tenant's scripts per page.</summary>
+    public static readonly bool ScriptTriggersReadEveryEvent = Is("AETHERRA_SCRIPT_TRIGGERS", "every-event");
+
+    /// <summary>AETHERRA_PROJECTION_EVENT_FILTERS=off: SelfModel and LearningLoop get every event of the store loaded, not only theirs.</summary>
+    public static readonly bool ProjectionsReadEveryEvent = Is("AETHERRA_PROJECTION_EVENT_FILTERS", "off");
+
     private static bool Is(string variable, string value) =>
         string.Equals(Environment.GetEnvironmentVariable(variable), value, StringComparison.OrdinalIgnoreCase);
 }

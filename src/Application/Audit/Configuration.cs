@@ -1,5 +1,6 @@
 using Aetherra.Application.Audit.Log;
 using Aetherra.Domain.Audit;
+using Aetherra.Infrastructure;
 using Aetherra.Infrastructure.AuditLog;
 using JasperFx.Events.Projections;
 using Marten;
@@ -22,10 +23,17 @@ public static class Configuration
         // A rebuild starts the tree from nothing and must reach the same roots; checkpoints, being published
         // statements, stay (verification then proves the rebuilt tree consistent with them).
         var tables = AuditLogSchema.In(opts.DatabaseSchemaName);
-        opts.Projections.Add(new AuditLogProjection(), ProjectionLifecycle.Async, AuditLogProjection.Name, o =>
+        void Teardown(AsyncOptions o)
         {
             o.DeleteDataInTableOnTeardown(tables.Leaves);
             o.DeleteDataInTableOnTeardown(tables.Nodes);
-        });
+        }
+        // The log reads the rows itself and needs only each page's ceiling: the daemon loads no event for it
+        // (AuditLogSource). AETHERRA_AUDIT_LOG_EVENTS=load brings back the projection that gets every event.
+        opts.Events.MapEventType<NoStoredEvent>(NoStoredEvent.StoredName);
+        if (MeasurementSwitches.AuditLogLoadsEvents)
+            opts.Projections.Add(new AuditLogProjection(), ProjectionLifecycle.Async, AuditLogProjection.Name, Teardown);
+        else
+            opts.Projections.Add(new AuditLogSource(), ProjectionLifecycle.Async, Teardown);
     }
 }

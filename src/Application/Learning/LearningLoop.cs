@@ -53,6 +53,13 @@ public sealed class LearningLoopProjection : MultiStreamProjection<LearningStats
         Identity<DecisionEscalated>(e => AutonomyPolicy.IdFor(e.Agent, e.Category));
         Identity<DecisionOutcomeRecorded>(e => AutonomyPolicy.IdFor(e.Agent, e.Category));
         Identity<AutonomyThresholdAdjusted>(e => e.PolicyId);
+        // Evolve (unlike Apply methods) tells Marten no event type: without this the daemon loads every event for it.
+        if (Aetherra.Infrastructure.MeasurementSwitches.ProjectionsReadEveryEvent) return;
+        IncludeType<DecisionProposed>();
+        IncludeType<DecisionAutoApproved>();
+        IncludeType<DecisionEscalated>();
+        IncludeType<DecisionOutcomeRecorded>();
+        IncludeType<AutonomyThresholdAdjusted>();
     }
 
     public override LearningStats Evolve(LearningStats? snapshot, Guid id, IEvent e)

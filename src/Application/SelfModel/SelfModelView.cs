@@ -26,6 +26,8 @@ public sealed class SelfModelProjection : MultiStreamProjection<SelfSeries, stri
     {
         Name = ProjectionName;
         Identity<SelfSnapshotTaken>(_ => SelfSeries.Key);
+        // Evolve (unlike Apply methods) tells Marten no event type: without this the daemon loads every event for it.
+        if (!Aetherra.Infrastructure.MeasurementSwitches.ProjectionsReadEveryEvent) IncludeType<SelfSnapshotTaken>();
     }
 
     public override SelfSeries Evolve(SelfSeries? snapshot, string id, IEvent e)

@@ -31,17 +31,34 @@ public sealed class AuditLogStore(NpgsqlDataSource db)
         var known = await ReadNodesAsync(connection, cover, ct, schema);
         var frontier = new MerkleFrontier(size, cover.Select(n => known[n]).ToList());
 
-        var leaves = new List<(long Index, long Sequence, byte[] Hash)>();
-        var nodes = new List<(MerkleNode Node, byte[] Hash)>();
+        // In chunks: a page's ceiling can be far ahead (the daemon reads no event for the log, so a catch-up or a
+        // rebuild hands over the whole range at once), and the leaves and nodes of a chunk are held until copied.
+        var appended = 0;
         var hasher = new AuditLeafHasher();
-        await foreach (var e in StoredEvents.ReadAsync(connection, last, ceiling, ct, tables.Events))
+        while (true)
         {
-            var hash = hasher.HashOf(e);
-            leaves.Add((frontier.Size, e.Sequence, hash));
-            frontier.Append(hash, (n, h) => nodes.Add((n, h)));
+            var leaves = new List<(long Index, long Sequence, byte[] Hash)>();
+            var nodes = new List<(MerkleNode Node, byte[] Hash)>();
+            await foreach (var e in StoredEvents.ReadAsync(connection, last, ceiling, ct, tables.Events, AppendChunk))
+            {
+                var hash = hasher.HashOf(e);
+                leaves.Add((frontier.Size, e.Sequence, hash));
+                frontier.Append(hash, (n, h) => nodes.Add((n, h)));
+            }
+            if (leaves.Count == 0) return appended;
+            await CopyAsync(connection, tables, leaves, nodes, ct);
+            appended += leaves.Count;
+            if (leaves.Count < AppendChunk) return appended;
+            last = leaves[^1].Sequence;
         }
-        if (leaves.Count == 0) return 0;
+    }
 
+    /// <summary>At most this many leaves are held in memory before they are copied.</summary>
+    private const int AppendChunk = 20_000;
+
+    private static async Task CopyAsync(NpgsqlConnection connection, (string Leaves, string Nodes, string Events) tables,
+        List<(long Index, long Sequence, byte[] Hash)> leaves, List<(MerkleNode Node, byte[] Hash)> nodes, CancellationToken ct)
+    {
         await using (var copy = await connection.BeginBinaryImportAsync(
                          $"copy {tables.Leaves} (leaf_index, sequence, leaf_hash) from stdin (format binary)", ct))
         {
@@ -54,7 +71,7 @@ public sealed class AuditLogStore(NpgsqlDataSource db)
             }
             await copy.CompleteAsync(ct);
         }
-        if (nodes.Count == 0) return leaves.Count;
+        if (nodes.Count == 0) return;
         await using (var copy = await connection.BeginBinaryImportAsync(
                          $"copy {tables.Nodes} (level, node_index, hash) from stdin (format binary)", ct))
         {
@@ -67,7 +84,6 @@ public sealed class AuditLogStore(NpgsqlDataSource db)
             }
             await copy.CompleteAsync(ct);
         }
-        return leaves.Count;
     }
 
     /// <summary>Size of the tree and the sequence of its last leaf (0, 0 when empty).</summary>

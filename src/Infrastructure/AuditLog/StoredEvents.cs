@@ -11,10 +11,10 @@ public static class StoredEvents
     /// <summary>Events with after &lt; sequence &lt;= upTo, streamed (constant memory on any range).</summary>
     public static async IAsyncEnumerable<StoredEvent> ReadAsync(
         NpgsqlConnection connection, long after, long upTo,
-        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct, string events = Events)
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct, string events = Events, int? limit = null)
     {
         await using var cmd = new NpgsqlCommand(
-            $"{Select.Replace(Events, events)} where seq_id > $1 and seq_id <= $2 order by seq_id", connection);
+            $"{Select.Replace(Events, events)} where seq_id > $1 and seq_id <= $2 order by seq_id{(limit is { } n ? $" limit {n}" : "")}", connection);
         cmd.Parameters.Add(new() { Value = after });
         cmd.Parameters.Add(new() { Value = upTo });
         await using var reader = await cmd.ExecuteReaderAsync(System.Data.CommandBehavior.SequentialAccess, ct);

@@ -11,7 +11,9 @@ namespace Aetherra.Application.Audit.Log;
 /// daemon never hands it an event past the high-water mark: an event that commits late below a sequence
 /// already seen cannot be skipped. The daemon passes events grouped per tenant, so the events themselves are
 /// only a ceiling: the leaves are appended in one step inside the daemon's own transaction (with the
-/// projection's progress), reading the rows exactly as PostgreSQL stores them.
+/// projection's progress), reading the rows exactly as PostgreSQL stores them. The daemon still loads and
+/// deserialises every event for it: <see cref="AuditLogSource"/> runs the same log without that, and this one is
+/// registered only with <c>AETHERRA_AUDIT_LOG_EVENTS=load</c>, for comparison.
 /// </summary>
 public sealed class AuditLogProjection : IProjection
 {
@@ -27,7 +29,7 @@ public sealed class AuditLogProjection : IProjection
     }
 
     /// <param name="schema">The store's schema: the live one, or an analysis rebuild's (docs/operations.md).</param>
-    private sealed class AppendLeaves(long ceiling, string schema) : ITransactionParticipant
+    internal sealed class AppendLeaves(long ceiling, string schema) : ITransactionParticipant
     {
         public Task BeforeCommitAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken ct) =>
             AuditLogStore.AppendUpToAsync(connection, ceiling, ct, schema);
