@@ -21,7 +21,6 @@ public static class TaskConfiguration
 
         // Inline: a claim locks the task's row and its own transaction updates it.
         opts.Projections.Add(new TaskQueueProjection(), ProjectionLifecycle.Inline);
-        // Real columns for what the claim filters and orders on (the queue's index), and what lists filter on.
         // What a claim filters and orders on, and what lists filter on, as real columns.
         opts.Schema.For<AgentTask>()
             .DocumentAlias(Alias)
