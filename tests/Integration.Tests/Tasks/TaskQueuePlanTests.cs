@@ -31,11 +31,24 @@ public sealed class TaskQueuePlanTests(AetherraFixture fx)
         var plan = JsonDocument.Parse((string)(await explain.ExecuteScalarAsync())!).RootElement[0].GetProperty("Plan");
         await tx.RollbackAsync();
 
-        // No sequential scan of the table, and no index walked past the claimed tasks (an index over every task's
-        // priority let the expired-lease walk do that: a buffer or more per claimed task).
-        Assert.DoesNotContain("\"Seq Scan\"", plan.ToString());
+        // No sequential scan of the task table that ran, and no index walked past the claimed tasks (an index over every
+        // task's priority let the expired-lease walk do that: a buffer or more per claimed task). Other tables may be
+        // scanned: after the rest of the suite the agents' table is a page or two, which PostgreSQL reads whole.
+        var scans = Nodes(plan).Where(n => n.GetProperty("Node Type").GetString() == "Seq Scan"
+            && n.TryGetProperty("Relation Name", out var r) && r.GetString() == $"mt_doc_{TaskConfiguration.Alias}"
+            && n.GetProperty("Actual Loops").GetInt64() > 0).ToList();
+        Assert.True(scans.Count == 0, $"the queue query scanned the task table:\n{plan}");
         // One ready row locked, no expired lease: a few index and heap pages, not one per claimed task (80 here).
-        Assert.InRange(plan.GetProperty("Shared Hit Blocks").GetInt32() + plan.GetProperty("Shared Read Blocks").GetInt32(), 1, 60);
+        var buffers = plan.GetProperty("Shared Hit Blocks").GetInt32() + plan.GetProperty("Shared Read Blocks").GetInt32();
+        Assert.True(buffers is >= 1 and <= 60, $"{buffers} buffers read:\n{plan}");
+    }
+
+    private static IEnumerable<JsonElement> Nodes(JsonElement node)
+    {
+        yield return node;
+        if (node.TryGetProperty("Plans", out var children))
+            foreach (var child in children.EnumerateArray())
+                foreach (var n in Nodes(child)) yield return n;
     }
 
 }
