@@ -35,20 +35,12 @@ public static class TaskQueue
         """;
 
     // The agent's standing is read once ("offset 0" keeps PostgreSQL from pulling the subquery up into its two uses,
-    // which read the agent's row twice; MeasurementSwitches.ClaimBefore: as before).
-    private const string NextSql = $"""
+    // which read the agent's row twice; MeasurementSwitches.ClaimBefore: as before, without it).
+    private static string NextSql(string standing) => $"""
         select s.suspended, q.data, e.data,
             array(select nextval('{Sequence}') from generate_series(1,
                 case when s.suspended then 0 when q.data is null and e.data is null then $6 else $7 end))
-        from (select (select a.data ->> 'status' = 'Suspended' from {Agents} a where a.tenant_id = $1 and a.id = $5) suspended offset 0) s
-        left join lateral {Walks}
-        """;
-
-    private const string NextSqlBefore = $"""
-        select s.suspended, q.data, e.data,
-            array(select nextval('{Sequence}') from generate_series(1,
-                case when s.suspended then 0 when q.data is null and e.data is null then $6 else $7 end))
-        from (select (select a.data ->> 'status' = 'Suspended' from {Agents} a where a.tenant_id = $1 and a.id = $5) suspended) s
+        from (select (select a.data ->> 'status' = 'Suspended' from {Agents} a where a.tenant_id = $1 and a.id = $5) suspended{standing}) s
         left join lateral {Walks}
         """;
 
@@ -68,7 +60,7 @@ public static class TaskQueue
         """;
 
     /// <summary>The queue query as this server sends it ($1 tenant, $2 agent, $3 now, $4 tasks passed, $5 the agent's id, $6 and $7 the sequences to take); tests read its plan.</summary>
-    public static string Sql => Infrastructure.MeasurementSwitches.ClaimBefore ? NextSqlBefore : NextSql;
+    public static string Sql { get; } = NextSql(Infrastructure.MeasurementSwitches.ClaimBefore ? "" : " offset 0");
 
     /// <param name="begin">Open the transaction in the same round trip (BEGIN sent with the query).</param>
     /// <param name="reserveIfNone">Global sequences to reserve when no task is ready (and the agent may claim).</param>

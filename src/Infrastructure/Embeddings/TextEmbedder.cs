@@ -73,7 +73,7 @@ public sealed class TextEmbedder : IDisposable
             lock (batchLock)
             {
                 // Tokenized over the cores too (the managed WordPiece tokenizer is a tenth of an import's managed CPU), each
-                // thread with a tokenizer of its own; AETHERRA_EMBED_TOKENIZER=locked tokenizes on one thread, as before.
+                // call with a tokenizer of its own (SentenceModel.Tokenize); AETHERRA_EMBED_TOKENIZER=locked tokenizes on one thread, as before.
                 var encoded = new long[missing.Count][];
                 if (MeasurementSwitches.LockedTokenizer)
                     for (var t = 0; t < missing.Count; t++) encoded[t] = m.Tokenize(texts[missing[t]]);
@@ -212,8 +212,12 @@ internal sealed class SentenceModel : IDisposable
     private readonly SessionOptions options;
     private readonly InferenceSession session;
     private readonly BERTTokenizers.Base.TokenizerBase tokenizer;
-    /// <summary>A tokenizer per thread: the package's keeps no promise of thread safety.</summary>
-    private readonly ThreadLocal<BERTTokenizers.Base.TokenizerBase> tokenizers;
+    /// <summary>
+    /// Tokenizers not in use: the package's keeps no promise of thread safety, so each call takes one of its own, and
+    /// as many exist as calls ever ran at once (not one per pool thread that ever tokenized, each with its vocabulary).
+    /// </summary>
+    private readonly System.Collections.Concurrent.ConcurrentBag<BERTTokenizers.Base.TokenizerBase> tokenizers = [];
+    private readonly Func<BERTTokenizers.Base.TokenizerBase> newTokenizer;
     private readonly bool meanPooling;
     private readonly string output;
     private readonly Lock tokenizerLock = new();
@@ -230,7 +234,7 @@ internal sealed class SentenceModel : IDisposable
         // A caller's thread does the work; no pool thread spins waiting for more on a shared machine.
         options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         tokenizer = which.Tokenizer();
-        tokenizers = new(which.Tokenizer);
+        newTokenizer = which.Tokenizer;
         meanPooling = which.MeanPooling;
         session = new InferenceSession(SentenceTransformers.ResourceLoader.GetResource(which.Resources, "model.onnx"), options);
         output = session.OutputNames[0];
@@ -239,8 +243,17 @@ internal sealed class SentenceModel : IDisposable
     /// <summary>The token ids of a text: [CLS], its WordPieces (at most 512 in all), [SEP].</summary>
     public long[] Tokenize(string text)
     {
-        if (!MeasurementSwitches.LockedTokenizer) return tokenizers.Value!.Encode(text)[0].InputIds;
-        lock (tokenizerLock) return tokenizer.Encode(text)[0].InputIds;
+        if (MeasurementSwitches.LockedTokenizer)
+            lock (tokenizerLock) return tokenizer.Encode(text)[0].InputIds;
+        var own = tokenizers.TryTake(out var free) ? free : newTokenizer();
+        try
+        {
+            return own.Encode(text)[0].InputIds;
+        }
+        finally
+        {
+            tokenizers.Add(own);
+        }
     }
 
     /// <summary>
@@ -299,7 +312,6 @@ internal sealed class SentenceModel : IDisposable
 
     public void Dispose()
     {
-        tokenizers.Dispose();
         session.Dispose();
         options.Dispose();
     }

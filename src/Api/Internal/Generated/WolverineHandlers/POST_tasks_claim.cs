@@ -3,6 +3,7 @@
 using FluentValidation;
 using Marten;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
 using System;
 using System.Linq;
 using Wolverine.Http;
@@ -16,13 +17,15 @@ namespace Internal.Generated.WolverineHandlers
         private readonly Wolverine.Http.WolverineHttpOptions _wolverineHttpOptions;
         private readonly FluentValidation.IValidator<Aetherra.Application.Tasks.ClaimTask> _validatorOfClaimTask;
         private readonly Marten.IDocumentStore _documentStore;
+        private readonly Microsoft.Extensions.Logging.ILogger<Aetherra.Application.Tasks.ClaimTask> _loggerForMessage;
         private readonly System.TimeProvider _timeProvider;
 
-        public POST_tasks_claim(Wolverine.Http.WolverineHttpOptions wolverineHttpOptions, FluentValidation.IValidator<Aetherra.Application.Tasks.ClaimTask> validatorOfClaimTask, Marten.IDocumentStore documentStore, System.TimeProvider timeProvider) : base(wolverineHttpOptions)
+        public POST_tasks_claim(Wolverine.Http.WolverineHttpOptions wolverineHttpOptions, FluentValidation.IValidator<Aetherra.Application.Tasks.ClaimTask> validatorOfClaimTask, Marten.IDocumentStore documentStore, Microsoft.Extensions.Logging.ILogger<Aetherra.Application.Tasks.ClaimTask> loggerForMessage, System.TimeProvider timeProvider) : base(wolverineHttpOptions)
         {
             _wolverineHttpOptions = wolverineHttpOptions;
             _validatorOfClaimTask = validatorOfClaimTask;
             _documentStore = documentStore;
+            _loggerForMessage = loggerForMessage;
             _timeProvider = timeProvider;
         }
 
@@ -56,7 +59,7 @@ namespace Internal.Generated.WolverineHandlers
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("handler.type", "Aetherra.Api.Tasks.TaskEndpoints").SetTag("http.route", "/tasks/claim").SetTag("http.request.method", "POST");
             
             // The actual HTTP request handler execution
-            var result = await Aetherra.Api.Tasks.TaskEndpoints.Claim(body, httpContext, _documentStore, _timeProvider, httpContext.RequestAborted).ConfigureAwait(false);
+            var result = await Aetherra.Api.Tasks.TaskEndpoints.Claim(body, httpContext, _documentStore, _timeProvider, _loggerForMessage, httpContext.RequestAborted).ConfigureAwait(false);
 
             await result.ExecuteAsync(httpContext).ConfigureAwait(false);
         }
