@@ -110,7 +110,7 @@ internal static class MemoryWriter
     /// <summary>
     /// The dedup query as the LINQ query above writes it (same table, filter and index), sent as plain SQL on the
     /// write's own connection and transaction: Marten parsed the LINQ expression and built its statement and result
-    /// selector again on every write, a tenth of the server's CPU per single write (docs/benchmarks.md).
+    /// selector again on every write (about 5 % of the server's on-CPU samples at 32 clients, docs/benchmarks.md).
     /// AETHERRA_DEDUP_QUERY=linq brings the LINQ query back.
     /// </summary>
     private static async Task<Dictionary<string, KnownMemory>> KnownAsync(
