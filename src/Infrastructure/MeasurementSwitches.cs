@@ -64,6 +64,12 @@ public static class MeasurementSwitches
     /// <summary>AETHERRA_PROJECTION_EVENT_FILTERS=off: SelfModel and LearningLoop get every event of the store loaded, not only theirs.</summary>
     public static readonly bool ProjectionsReadEveryEvent = Is("AETHERRA_PROJECTION_EVENT_FILTERS", "off");
 
+    /// <summary>AETHERRA_DEDUP_QUERY=linq: a memory write asks for known content through Marten's LINQ (parsed per write), not plain SQL.</summary>
+    public static readonly bool LinqDedupQuery = Is("AETHERRA_DEDUP_QUERY", "linq");
+
+    /// <summary>AETHERRA_LOG_WRITES=inline: log lines are written to the console on the thread that logs them, not by a writer thread.</summary>
+    public static readonly bool InlineLogWrites = Is("AETHERRA_LOG_WRITES", "inline");
+
     private static bool Is(string variable, string value) =>
         string.Equals(Environment.GetEnvironmentVariable(variable), value, StringComparison.OrdinalIgnoreCase);
 }

@@ -98,6 +98,25 @@ public sealed class MemoryRecordTests(AetherraFixture fx)
         Assert.Equal(1, await fx.CountEventsAsync(key.Tenant, MemoryTestSupport.Recorded));
     }
 
+    [Fact]
+    public async Task a_repeat_of_a_reinforced_memory_answers_its_current_version()
+    {
+        // The dedup query reads each known memory's id and version (plain SQL on the write's connection, or Marten's
+        // LINQ with AETHERRA_DEDUP_QUERY=linq): a repeat answers the version the memory has now, not 1.
+        var key = await fx.NewTenantAsync();
+        var client = fx.Client(key.Key);
+        var (id, _) = await client.RecordAsync(Api.Memory("Hugo waters the ferns on Sundays"));
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync($"/memories/{id}/reinforce", new { weight = 1 })).StatusCode);
+
+        var again = await client.PostAsJsonAsync("/memories", Api.Memory("Hugo waters the ferns on Sundays"));
+
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        var body = await again.Json();
+        Assert.True(body.GetProperty("deduplicated").GetBoolean());
+        Assert.Equal(id, body.GetProperty("id").GetGuid());
+        Assert.Equal(2, body.GetProperty("version").GetInt32());
+    }
+
     [Theory]
     [InlineData("assistant", "planner", "ivan", "ivan")]
     [InlineData("assistant", "assistant", "ivan", "judy")]

@@ -81,11 +81,13 @@ internal static class MemoryWriter
         // sequence, and every such gap holds the async projections (recall, the Merkle log) until the daemon
         // gives up on it, which a duplicate write (common from assistants) must not cost.
         var distinct = hashes.Distinct().ToArray();
-        var known = (await session.Query<MemoryState>()
-                .Where(m => distinct.Contains(m.DedupKey))
-                .Select(m => new { m.Id, m.ContentHash, m.Version })
-                .ToListAsync(ct))
-            .ToDictionary(m => m.ContentHash, m => new KnownMemory(m.Id, m.Version), StringComparer.Ordinal);
+        var known = Infrastructure.MeasurementSwitches.LinqDedupQuery || connection is null
+            ? (await session.Query<MemoryState>()
+                    .Where(m => distinct.Contains(m.DedupKey))
+                    .Select(m => new { m.Id, m.ContentHash, m.Version })
+                    .ToListAsync(ct))
+                .ToDictionary(m => m.ContentHash, m => new KnownMemory(m.Id, m.Version), StringComparer.Ordinal)
+            : await KnownAsync(connection, session, distinct, ct);
 
         var (results, recorded) = RecordingMemory.Decide(items, hashes, known, Guid.CreateVersion7,
             (id, item) => MemoryContent.Seal(keysBySubject[item.Subject], command.Tenant, id, item.Content), now);
@@ -103,5 +105,27 @@ internal static class MemoryWriter
         var target = items.Count == 1 ? results[0].Id.ToString() : null;
         var sequence = await session.CommitAsync(command, target, outcome(results), now, ct);
         return (results, sequence);
+    }
+
+    /// <summary>
+    /// The dedup query as the LINQ query above writes it (same table, filter and index), sent as plain SQL on the
+    /// write's own connection and transaction: Marten parsed the LINQ expression and built its statement and result
+    /// selector again on every write (about 5 % of the server's on-CPU samples at 32 clients, docs/benchmarks.md).
+    /// AETHERRA_DEDUP_QUERY=linq brings the LINQ query back.
+    /// </summary>
+    private static async Task<Dictionary<string, KnownMemory>> KnownAsync(
+        NpgsqlConnection connection, IDocumentSession session, string[] hashes, CancellationToken ct)
+    {
+        var schema = session.DocumentStore.Options.DatabaseSchemaName;
+        await using var query = new NpgsqlCommand(
+            $"select d.id, d.data ->> 'contentHash', CAST(d.data ->> 'version' as integer) from {schema}.mt_doc_memory as d " +
+            "where d.tenant_id = $1 and d.data ->> 'dedupKey' = ANY($2)", connection)
+        {
+            Parameters = { new() { Value = session.TenantId }, new() { Value = hashes } }
+        };
+        var known = new Dictionary<string, KnownMemory>(StringComparer.Ordinal);
+        await using var reader = await query.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) known[reader.GetString(1)] = new KnownMemory(reader.GetGuid(0), reader.GetInt32(2));
+        return known;
     }
 }

@@ -32,7 +32,10 @@ public static class SerilogSetup
         // A command-line verb's standard output is its result: its logs go to standard error (Program.cs sets this).
         LogEventLevel? stderrFrom = config["AETHERRA_LOG_TO_STDERR"] == "1" ? LogEventLevel.Verbose : null;
         var json = string.Equals(config["AETHERRA_LOG_FORMAT"], "json", StringComparison.OrdinalIgnoreCase);
-        lc.WriteTo.Sink(Serilog.Configuration.LoggerSinkConfiguration.Wrap(sink => new ClientErrorDemotion(sink), to =>
+        // Written by one thread of its own (BackgroundSink) unless AETHERRA_LOG_WRITES=inline.
+        var inline = MeasurementSwitches.InlineLogWrites;
+        lc.WriteTo.Sink(Serilog.Configuration.LoggerSinkConfiguration.Wrap(
+            sink => inline ? new ClientErrorDemotion(sink) : new BackgroundSink(new ClientErrorDemotion(sink)), to =>
         {
             if (json) to.Console(new CompactJsonFormatter(), standardErrorFromLevel: stderrFrom);
             else to.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {RequestId}{NewLine}{Exception}",
