@@ -64,6 +64,15 @@ public static class MeasurementSwitches
     /// <summary>AETHERRA_PROJECTION_EVENT_FILTERS=off: SelfModel and LearningLoop get every event of the store loaded, not only theirs.</summary>
     public static readonly bool ProjectionsReadEveryEvent = Is("AETHERRA_PROJECTION_EVENT_FILTERS", "off");
 
+    /// <summary>
+    /// AETHERRA_EMBED_NICE: the OS nice (0-19; default 10) of the dedicated threads on which the recall projection tokenizes
+    /// and embeds its batches, so that requests (nice 0) take the cores first (issue 22). 0 brings back the old behaviour:
+    /// the batch's model calls run on the caller's and the thread pool's threads, at the requests' priority. A query's
+    /// embedding (the recall request's own) is never demoted.
+    /// </summary>
+    public static readonly int EmbedNice =
+        int.TryParse(Environment.GetEnvironmentVariable("AETHERRA_EMBED_NICE"), out var nice) && nice is >= 0 and <= 19 ? nice : 10;
+
     private static bool Is(string variable, string value) =>
         string.Equals(Environment.GetEnvironmentVariable(variable), value, StringComparison.OrdinalIgnoreCase);
 }

@@ -7,6 +7,7 @@ using Aetherra.Infrastructure.Embeddings;
 using JasperFx.Events;
 using Marten;
 using Marten.Events.Projections;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace Aetherra.Application.Recall;
@@ -18,7 +19,8 @@ namespace Aetherra.Application.Recall;
 /// commit atomically with the projection's progress.
 /// </summary>
 public sealed class RecallProjection(
-    NpgsqlDataSource dataSource, SubjectKeyStore keys, TextEmbedder embedder, AetherraSettings settings) : IProjection, Operations.IBulkRebuild
+    NpgsqlDataSource dataSource, SubjectKeyStore keys, TextEmbedder embedder, AetherraSettings settings,
+    ILogger<RecallProjection>? logger = null) : IProjection, Operations.IBulkRebuild
 {
     public const string Name = "RecallEntry";
 
@@ -44,6 +46,9 @@ public sealed class RecallProjection(
     }
 
     private readonly PlannerStatistics planner = new(settings.RecallAnalyzeRows);
+
+    /// <summary>When the last page's embedding ended (a Stopwatch timestamp; 0 before the first).</summary>
+    private long lastEmbedded;
 
     /// <summary>
     /// Ends a full rebuild: counts the statistics of every current row in one pass, under locks that make the
@@ -121,13 +126,25 @@ public sealed class RecallProjection(
         if (texts.Where(t => !StorableText.IsStorable(t.Value)).Select(t => t.Key).MinBy(e => e.Sequence) is { } poison)
             throw new ProjectionRefusedEvent(poison, "its content holds a NUL or an unpaired surrogate, which PostgreSQL cannot store");
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var modelBefore = embedder.ModelTime;
         var vectors = settings.Embeddings && texts.Count > 0
-            ? embedder.EmbedMany(texts.Values.ToList(), ct)
+            ? await embedder.EmbedManyAsync(texts.Values.ToList(), ct)
             : [];
         if (vectors.Length > 0)
         {
+            var ended = System.Diagnostics.Stopwatch.GetTimestamp();
             Infrastructure.Telemetry.AetherraMetrics.Embedded.Add(vectors.Length);
-            Infrastructure.Telemetry.AetherraMetrics.EmbeddingDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            Infrastructure.Telemetry.AetherraMetrics.EmbeddingDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started, ended).TotalMilliseconds);
+            // The embedder's idle time per page: from the end of the previous page's embedding to the start of this one (the
+            // previous page's SQL and commit, this page's loading and decryption), beside this page's embedding and the time
+            // its threads spent inside the model (summed over the cores).
+            var previous = Interlocked.Exchange(ref lastEmbedded, ended);
+            if (logger?.IsEnabled(LogLevel.Debug) == true)
+                logger.LogDebug(
+                    "RecallEntry page of {Events} events: {Texts} texts embedded in {EmbedMs:F0} ms (model {ModelMs:F0} ms over {Cores} threads), embedder idle {IdleMs:F0} ms before it",
+                    events.Count, vectors.Length, System.Diagnostics.Stopwatch.GetElapsedTime(started, ended).TotalMilliseconds,
+                    (embedder.ModelTime - modelBefore).TotalMilliseconds, TextEmbedder.Parallelism,
+                    previous == 0 ? -1 : System.Diagnostics.Stopwatch.GetElapsedTime(previous, started).TotalMilliseconds);
         }
         var vectorOf = texts.Keys.Select((e, i) => (e, i)).ToDictionary(x => x.e, x => vectors.Length > 0 ? TextEmbedder.ToBytes(vectors[x.i]) : null);
 
