@@ -73,6 +73,13 @@ public static class MeasurementSwitches
     public static readonly int EmbedNice =
         int.TryParse(Environment.GetEnvironmentVariable("AETHERRA_EMBED_NICE"), out var nice) && nice is >= 0 and <= 19 ? nice : 10;
 
+    /// <summary>
+    /// AETHERRA_EMBED_AHEAD=off: the recall projection embeds a daemon page only when the daemon hands it over, instead of
+    /// also reading the memory events after a large page and embedding them into the cache while that page's SQL commits
+    /// (issue 23's catch-up).
+    /// </summary>
+    public static readonly bool EmbedAheadOff = Is("AETHERRA_EMBED_AHEAD", "off");
+
     private static bool Is(string variable, string value) =>
         string.Equals(Environment.GetEnvironmentVariable(variable), value, StringComparison.OrdinalIgnoreCase);
 }

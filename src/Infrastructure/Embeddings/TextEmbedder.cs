@@ -103,28 +103,54 @@ public sealed class TextEmbedder : IDisposable
         if (missing.Count > 0)
         {
             var m = model.Value;
+            // The vectors are cached before the next batch's turn, which looks again for its texts in the cache.
             if (workers is null)
-                lock (batchLock) Embed(m, texts, missing, result, ct);
+                lock (batchLock)
+                {
+                    missing = StillMissing(missing, hashes, result);
+                    Embed(m, texts, missing, result, ct);
+                    foreach (var i in missing) cache.Add(hashes[i], result[i]);
+                }
             else
             {
                 // One batch at a time, as under the lock, but awaited: the caller's thread is not held meanwhile.
                 await batchGate.WaitAsync(ct);
                 try
                 {
+                    missing = StillMissing(missing, hashes, result);
                     await EmbedDemotedAsync(m, workers.Value, texts, missing, result, ct);
+                    foreach (var i in missing) cache.Add(hashes[i], result[i]);
                 }
                 finally
                 {
                     batchGate.Release();
                 }
             }
-            foreach (var i in missing) cache.Add(hashes[i], result[i]);
         }
         foreach (var (i, of) in duplicates) result[i] = result[of];
         return result;
     }
 
     private readonly SemaphoreSlim batchGate = new(1, 1);
+
+    /// <summary>
+    /// The texts not cached once this batch's turn came: the batch before it (an embedding ahead of the projection,
+    /// <see cref="EmbedAheadAsync"/>) may have embedded them meanwhile.
+    /// </summary>
+    private List<int> StillMissing(List<int> missing, UInt128[] hashes, float[][] result)
+    {
+        var still = new List<int>(missing.Count);
+        foreach (var i in missing)
+            if (cache.TryGet(hashes[i]) is { } hit) result[i] = hit;
+            else still.Add(i);
+        return still;
+    }
+
+    /// <summary>
+    /// Embeds texts into the cache only (the recall projection's embedding ahead of the daemon's next page), at the batches'
+    /// priority; the next <see cref="EmbedManyAsync"/> waits for it and finds them cached.
+    /// </summary>
+    public Task EmbedAheadAsync(IReadOnlyList<string> texts, CancellationToken ct) => EmbedManyAsync(texts, ct);
 
     /// <summary>The batch's texts tokenized and run on the caller's and the pool's threads (AETHERRA_EMBED_NICE=0).</summary>
     private void Embed(SentenceModel m, IReadOnlyList<string> texts, List<int> missing, float[][] result, CancellationToken ct)
