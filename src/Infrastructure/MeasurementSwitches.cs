@@ -70,6 +70,22 @@ public static class MeasurementSwitches
     /// <summary>AETHERRA_LOG_WRITES=inline: log lines are written to the console on the thread that logs them, not by a writer thread.</summary>
     public static readonly bool InlineLogWrites = Is("AETHERRA_LOG_WRITES", "inline");
 
+    /// <summary>
+    /// AETHERRA_EMBED_NICE: the OS nice (0-19; default 10) of the dedicated threads on which the recall projection tokenizes
+    /// and embeds its batches, so that requests (nice 0) take the cores first (issue 22). 0 brings back the old behaviour:
+    /// the batch's model calls run on the caller's and the thread pool's threads, at the requests' priority. A query's
+    /// embedding (the recall request's own) is never demoted.
+    /// </summary>
+    public static readonly int EmbedNice =
+        int.TryParse(Environment.GetEnvironmentVariable("AETHERRA_EMBED_NICE"), out var nice) && nice is >= 0 and <= 19 ? nice : 10;
+
+    /// <summary>
+    /// AETHERRA_EMBED_AHEAD=off: the recall projection embeds a daemon page only when the daemon hands it over, instead of
+    /// also reading the memory events after a large page and embedding them into the cache while that page's SQL commits
+    /// (issue 23's catch-up).
+    /// </summary>
+    public static readonly bool EmbedAheadOff = Is("AETHERRA_EMBED_AHEAD", "off");
+
     private static bool Is(string variable, string value) =>
         string.Equals(Environment.GetEnvironmentVariable(variable), value, StringComparison.OrdinalIgnoreCase);
 }

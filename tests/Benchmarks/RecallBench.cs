@@ -115,9 +115,42 @@ public static class RecallBench
             Report.WriteSection(path, markdown, Begin, End);
             Progress($"wrote the results into {path}");
         }
+        // AETHERRA_BENCH_KEEP_LOGS=DIR keeps the servers' logs (e.g. with AETHERRA_LOG_DEBUG=Aetherra.Application.Recall.RecallProjection,
+        // the projection's time per page).
+        if (Environment.GetEnvironmentVariable("AETHERRA_BENCH_KEEP_LOGS") is { Length: > 0 } keep)
+        {
+            Directory.CreateDirectory(keep);
+            foreach (var log in Directory.EnumerateFiles(workDir, "server-*.log", SearchOption.AllDirectories))
+                File.Copy(log, Path.Combine(keep, Path.GetFileName(Path.GetDirectoryName(log)) + "-" + Path.GetFileName(log)), overwrite: true);
+        }
         Directory.Delete(workDir, recursive: true);
         return 0;
     }
+
+    /// <summary>The threads of a process counted by nice, with the names of those not at 0 (Linux).</summary>
+    private static string ThreadNices(int pid)
+    {
+        var threads = new List<(string Name, int Nice)>();
+        foreach (var dir in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var name = stat[(stat.IndexOf('(') + 1)..stat.LastIndexOf(')')];
+                threads.Add((name, int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[16])));
+            }
+            catch (IOException)
+            {
+            }
+        return string.Join("; ", threads.GroupBy(t => t.Nice).OrderBy(g => g.Key).Select(g =>
+            $"nice {g.Key}: {g.Count()} threads" + (g.Key == 0 ? "" : $" ({string.Join(", ", g.Select(t => t.Name))})")));
+    }
+
+    private static int? PostmasterPid() =>
+        Environment.GetEnvironmentVariable("AETHERRA_BENCH_PG_DIR") is { Length: > 0 } dir
+        && File.Exists(Path.Combine(dir, "postmaster.pid"))
+        && int.TryParse(File.ReadLines(Path.Combine(dir, "postmaster.pid")).First(), out var pid)
+            ? pid
+            : null;
 
     /// <summary>One database, its server process (restartable with the same master key) and a raw connection to it.</summary>
     private sealed class Run : IAsyncDisposable
@@ -205,13 +238,25 @@ public static class RecallBench
             var target = await ScalarAsync("select coalesce(max(seq_id), 0) from aetherra.mt_events", ct);
             var started = Stopwatch.GetTimestamp();
             long firstAt = 0;
+            var probe = new CpuProbe(() => _server.Pid, PostmasterPid());
+            var cpuFrom = probe.Sample();
+            var threadsSeen = false;
             await WaitForAsync(target, position =>
             {
                 if (firstAt == 0 && position > 0) firstAt = Stopwatch.GetTimestamp();
+                // Midway, the server's threads by OS priority: the projection's embedding workers run at AETHERRA_EMBED_NICE.
+                if (!threadsSeen && position > target / 2 && _server.Pid is { } pid)
+                {
+                    threadsSeen = true;
+                    Progress($"  server threads midway by nice: {ThreadNices(pid)}");
+                }
             }, ct);
             var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
             var rate = memories / seconds;
             Progress($"  catch-up with embeddings {embeddings}: {rate:N0} memories/s ({memories:N0} in {seconds:0.0} s)");
+            if (CpuUse.Between(cpuFrom, probe.Sample(), memories) is { } cpu)
+                Progress($"  CPU per memory during the catch-up: server {cpu.ServerMs:F2} ms, PostgreSQL {cpu.PostgresMs:F2} ms, " +
+                         $"others {cpu.OtherMs:F2} ms; machine busy {cpu.MachineBusy:P0}; load average {Machine.LoadAverage()}");
             return new CatchUp(embeddings, memories, Stopwatch.GetElapsedTime(started, firstAt).TotalSeconds, seconds, rate);
         }
 

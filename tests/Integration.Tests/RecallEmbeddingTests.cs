@@ -22,10 +22,13 @@ public sealed class RecallEmbeddingTests
         "Meeting moved to Monday",
     ];
 
-    [Fact]
-    public void a_batched_embedding_equals_the_text_embedded_alone()
+    [Theory]
+    [InlineData(10)]
+    [InlineData(0)]
+    public void a_batched_embedding_equals_the_text_embedded_alone(int nice)
     {
-        using var embedder = new TextEmbedder();
+        // On the demoted workers (AETHERRA_EMBED_NICE, default 10) and on the caller's and the pool's threads (0).
+        using var embedder = new TextEmbedder(EmbeddingModel.MiniLm, nice);
         // Many texts of mixed lengths, so the batch is split into several calls run at once, and padding varies.
         var texts = Enumerable.Range(0, 90).Select(i => Texts[i % Texts.Length] + (i < Texts.Length ? "" : $" number {i}")).ToList();
         var batched = embedder.EmbedMany(texts);
@@ -58,6 +61,28 @@ public sealed class RecallEmbeddingTests
         var vectors = embedder.EmbedMany(["same words", "other words", "same words"]);
         Assert.Equal(vectors[0], vectors[2]);
         foreach (var v in vectors) Assert.InRange(TextEmbedder.Dot(v, v), 0.9999f, 1.0001f);
+    }
+
+    /// <summary>
+    /// The recall projection embeds the texts after a large page ahead of the daemon (issue 23): the next batch, started
+    /// while that is still running, waits for it and takes its vectors from the cache instead of embedding them again.
+    /// </summary>
+    [Theory]
+    [InlineData(10)]
+    [InlineData(0)]
+    public async Task a_batch_started_while_its_texts_are_embedded_ahead_takes_them_from_the_cache(int nice)
+    {
+        using var embedder = new TextEmbedder(EmbeddingModel.MiniLm, nice);
+        var texts = Enumerable.Range(0, 70).Select(i => $"ahead {i}: Quinn waters the garden at dawn, then {Texts[i % Texts.Length]}").ToList();
+
+        var ahead = embedder.EmbedAheadAsync(texts, TestContext.Current.CancellationToken);
+        var batched = await embedder.EmbedManyAsync(texts, TestContext.Current.CancellationToken);
+        await ahead;
+
+        // 70 texts are three model calls of at most 32: the ahead's, none of the batch's own.
+        Assert.Equal(3, embedder.ModelCalls);
+        for (var i = 0; i < texts.Count; i++)
+            Assert.True(MaxDifference(embedder.EmbedOne(texts[i]), batched[i]) < 1e-5, $"text {i}");
     }
 
     private static double MaxDifference(float[] a, float[] b) => a.Zip(b, (x, y) => Math.Abs((double)x - y)).Max();

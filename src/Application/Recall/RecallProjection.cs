@@ -7,6 +7,7 @@ using Aetherra.Infrastructure.Embeddings;
 using JasperFx.Events;
 using Marten;
 using Marten.Events.Projections;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace Aetherra.Application.Recall;
@@ -18,7 +19,8 @@ namespace Aetherra.Application.Recall;
 /// commit atomically with the projection's progress.
 /// </summary>
 public sealed class RecallProjection(
-    NpgsqlDataSource dataSource, SubjectKeyStore keys, TextEmbedder embedder, AetherraSettings settings) : IProjection, Operations.IBulkRebuild
+    NpgsqlDataSource dataSource, SubjectKeyStore keys, TextEmbedder embedder, AetherraSettings settings,
+    ILogger<RecallProjection>? logger = null) : IProjection, Operations.IBulkRebuild
 {
     public const string Name = "RecallEntry";
 
@@ -44,6 +46,9 @@ public sealed class RecallProjection(
     }
 
     private readonly PlannerStatistics planner = new(settings.RecallAnalyzeRows);
+
+    /// <summary>When the last page's embedding ended (a Stopwatch timestamp; 0 before the first).</summary>
+    private long lastEmbedded;
 
     /// <summary>
     /// Ends a full rebuild: counts the statistics of every current row in one pass, under locks that make the
@@ -121,13 +126,33 @@ public sealed class RecallProjection(
         if (texts.Where(t => !StorableText.IsStorable(t.Value)).Select(t => t.Key).MinBy(e => e.Sequence) is { } poison)
             throw new ProjectionRefusedEvent(poison, "its content holds a NUL or an unpaired surrogate, which PostgreSQL cannot store");
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var vectors = settings.Embeddings && texts.Count > 0
-            ? embedder.EmbedMany(texts.Values.ToList(), ct)
-            : [];
+        var (modelBefore, callsBefore) = (embedder.ModelTime, embedder.ModelCalls);
+        float[][] vectors = [];
+        if (settings.Embeddings && texts.Count > 0)
+        {
+            // This page's texts take their turn at the embedder first (or wait behind the texts embedded ahead for it);
+            // the next page's texts, read and opened meanwhile, queue behind them, and are embedded while this page's SQL
+            // commits and the daemon loads the next page.
+            var embedding = embedder.EmbedManyAsync(texts.Values.ToList(), ct);
+            if (texts.Count >= AheadFrom && !MeasurementSwitches.EmbedAheadOff) StartEmbeddingAhead(operations, events[^1].Sequence, events.Count, ct);
+            vectors = await embedding;
+        }
         if (vectors.Length > 0)
         {
+            var ended = System.Diagnostics.Stopwatch.GetTimestamp();
             Infrastructure.Telemetry.AetherraMetrics.Embedded.Add(vectors.Length);
-            Infrastructure.Telemetry.AetherraMetrics.EmbeddingDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            Infrastructure.Telemetry.AetherraMetrics.EmbeddingDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started, ended).TotalMilliseconds);
+            // The embedder's idle time per page: from the end of the previous page's embedding to the start of this one (the
+            // previous page's SQL and commit, this page's loading and decryption), beside this page's embedding and the time
+            // its threads spent inside the model (summed over the cores).
+            var previous = Interlocked.Exchange(ref lastEmbedded, ended);
+            if (logger?.IsEnabled(LogLevel.Debug) == true)
+                logger.LogDebug(
+                    "RecallEntry page of {Events} events: {Texts} texts embedded in {EmbedMs:F0} ms (model {ModelMs:F0} ms in {Calls} calls over {Cores} threads), embedder idle {IdleMs:F0} ms before it; model time since the start {ModelTotalMs:F0} ms",
+                    events.Count, vectors.Length, System.Diagnostics.Stopwatch.GetElapsedTime(started, ended).TotalMilliseconds,
+                    (embedder.ModelTime - modelBefore).TotalMilliseconds, embedder.ModelCalls - callsBefore, TextEmbedder.Parallelism,
+                    previous == 0 ? -1 : System.Diagnostics.Stopwatch.GetElapsedTime(previous, started).TotalMilliseconds,
+                    embedder.ModelTime.TotalMilliseconds);
         }
         var vectorOf = texts.Keys.Select((e, i) => (e, i)).ToDictionary(x => x.e, x => vectors.Length > 0 ? TextEmbedder.ToBytes(vectors[x.i]) : null);
 
@@ -215,6 +240,72 @@ public sealed class RecallProjection(
         if (!defer && planner.Due(operations.Database.Id + "/" + n.Entries, inserted))
             operations.QueueSqlCommand(AnalyzeSql(n));
     }
+
+    /// <summary>Texts a page must have embedded before the projection embeds ahead of the daemon (a catch-up, an import).</summary>
+    private const int AheadFrom = 100;
+
+    /// <summary>
+    /// With a large page (a catch-up, a rebuild, an import), reads the memory events that follow it, opens their content
+    /// and embeds it into the embedder's cache right after this page's texts, while the daemon commits this page and
+    /// loads the next, so the cores embed during what was the embedder's idle time (issue 23). The next page's embedding
+    /// waits for this one and finds its texts cached (the cache is keyed by the text's hash, so a text read differently
+    /// here is only a miss). Nothing is written; a failure is logged and forgotten. AETHERRA_EMBED_AHEAD=off turns it off.
+    /// </summary>
+    private void StartEmbeddingAhead(IDocumentOperations operations, long after, int count, CancellationToken ct)
+    {
+        var database = operations.Database;
+        var schema = operations.DocumentStore.Options.Events.DatabaseSchemaName;
+        var serializer = operations.DocumentStore.Options.Serializer();
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                var events = new List<(string Tenant, Guid MemoryId, EncryptedText Sealed)>();
+                await using (var connection = database.CreateConnection())
+                {
+                    await connection.OpenAsync(ct);
+                    await using var read = new NpgsqlCommand(
+                        $"select tenant_id, type, data from {schema}.mt_events where seq_id > $1 and type = any($2) order by seq_id limit $3",
+                        connection);
+                    read.Parameters.Add(new() { Value = after });
+                    read.Parameters.Add(new() { Value = AheadTypes });
+                    read.Parameters.Add(new() { Value = count });
+                    await using var reader = await read.ExecuteReaderAsync(ct);
+                    while (await reader.ReadAsync(ct))
+                    {
+                        var tenant = reader.GetString(0);
+                        object data = reader.GetString(1) == AheadTypes[0]
+                            ? serializer.FromJson<MemoryRecorded>(reader, 2)
+                            : serializer.FromJson<MemoryRevised>(reader, 2);
+                        switch (data)
+                        {
+                            case MemoryRecorded { Content: { } c } r: events.Add((tenant, r.MemoryId, c)); break;
+                            case MemoryRevised { Content: { } c } v: events.Add((tenant, v.MemoryId, c)); break;
+                        }
+                    }
+                }
+                var texts = new List<string>(events.Count);
+                foreach (var byTenant in events.GroupBy(e => e.Tenant))
+                {
+                    using var found = await keys.FindSharedAsync(byTenant.Key, byTenant.Select(e => e.Sealed.KeyId).Distinct().ToList(), ct);
+                    foreach (var e in byTenant)
+                        if (MemoryContent.Open(found.Keys, byTenant.Key, e.MemoryId, e.Sealed) is { } text && StorableText.IsStorable(text))
+                            texts.Add(text);
+                }
+                var calls = embedder.ModelCalls;
+                if (texts.Count > 0) await embedder.EmbedAheadAsync(texts, ct);
+                logger?.LogDebug("RecallEntry embedded ahead of the daemon after sequence {After}: {Texts} texts read, {Calls} model calls run",
+                    after, texts.Count, embedder.ModelCalls - calls);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                logger?.LogWarning(e, "RecallEntry could not embed ahead of the daemon after sequence {After}", after);
+            }
+        }, CancellationToken.None);
+    }
+
+    /// <summary>The event types whose content the projection embeds, as the store names them (Memory/Configuration.cs).</summary>
+    private static readonly string[] AheadTypes = ["memory.recorded.v1", "memory.revised.v1"];
 
     private static string AnalyzeSql(RecallSchema.Names n) => $"analyze {n.Entries}, {n.Terms}, {n.Subjects}";
 

@@ -29,15 +29,41 @@ public sealed class TextEmbedder : IDisposable
     public const int BatchSize = 32;
 
     private readonly Lazy<SentenceModel> model;
+    private readonly Lazy<DemotedWorkers>? workers;
 
     /// <summary>The MiniLM embedder (the default).</summary>
     public TextEmbedder() : this(EmbeddingModel.MiniLm) { }
 
-    public TextEmbedder(EmbeddingModel which)
+    /// <param name="which">The model.</param>
+    /// <param name="batchNice">
+    /// The nice of the threads that run a batch's tokenizing and model calls (<see cref="EmbedManyAsync"/>); 0 runs them
+    /// on the caller's and the thread pool's threads. Default: AETHERRA_EMBED_NICE (<see cref="MeasurementSwitches.EmbedNice"/>).
+    /// </param>
+    public TextEmbedder(EmbeddingModel which, int? batchNice = null)
     {
         Model = which;
         model = new(() => new SentenceModel(which));
+        BatchNice = batchNice ?? MeasurementSwitches.EmbedNice;
+        if (BatchNice != 0) workers = new(() => new DemotedWorkers(Parallelism, BatchNice));
     }
+
+    /// <summary>The nice of the threads that embed batches (0: the caller's and the pool's, not demoted).</summary>
+    public int BatchNice { get; }
+
+    /// <summary>
+    /// Raised on the thread about to run a model call, with true for a batch's call and false for a query's (tests read
+    /// the thread's priority through it).
+    /// </summary>
+    public event Action<bool>? ModelCalling;
+
+    private long modelTicks;
+    private long modelCalls;
+
+    /// <summary>Time spent inside model calls by every thread together, since the start (a batch's calls overlap).</summary>
+    public TimeSpan ModelTime => System.Diagnostics.Stopwatch.GetElapsedTime(0, Interlocked.Read(ref modelTicks));
+
+    /// <summary>Model calls run since the start.</summary>
+    public long ModelCalls => Interlocked.Read(ref modelCalls);
 
     public EmbeddingModel Model { get; }
     private readonly Lock batchLock = new();
@@ -52,7 +78,14 @@ public sealed class TextEmbedder : IDisposable
     /// words in another subject, a rebuild) comes from the cache: the model is deterministic, so the vector is
     /// the same.
     /// </summary>
-    public float[][] EmbedMany(IReadOnlyList<string> texts, CancellationToken ct = default)
+    public float[][] EmbedMany(IReadOnlyList<string> texts, CancellationToken ct = default) =>
+        EmbedManyAsync(texts, ct).GetAwaiter().GetResult();
+
+    /// <summary>
+    /// <see cref="EmbedMany"/> without holding the caller's thread: with a <see cref="BatchNice"/> the work runs on the
+    /// demoted workers while the caller awaits it.
+    /// </summary>
+    public async Task<float[][]> EmbedManyAsync(IReadOnlyList<string> texts, CancellationToken ct = default)
     {
         var result = new float[texts.Count][];
         var hashes = texts.Select(EmbeddingCache.Key).ToArray();
@@ -70,29 +103,105 @@ public sealed class TextEmbedder : IDisposable
         if (missing.Count > 0)
         {
             var m = model.Value;
-            lock (batchLock)
-            {
-                // Tokenized over the cores too (the managed WordPiece tokenizer is a tenth of an import's managed CPU), each
-                // call with a tokenizer of its own (SentenceModel.Tokenize); AETHERRA_EMBED_TOKENIZER=locked tokenizes on one thread, as before.
-                var encoded = new long[missing.Count][];
-                if (MeasurementSwitches.LockedTokenizer)
-                    for (var t = 0; t < missing.Count; t++) encoded[t] = m.Tokenize(texts[missing[t]]);
-                else
-                    Parallel.For(0, missing.Count, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct },
-                        t => encoded[t] = m.Tokenize(texts[missing[t]]));
-                var tokens = missing.Select((i, t) => (Index: i, Encoded: encoded[t])).OrderBy(x => x.Encoded.Length).ToArray();
-                var calls = tokens.Chunk(BatchSize).ToArray();
-                Parallel.For(0, calls.Length, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct }, c =>
+            // The vectors are cached before the next batch's turn, which looks again for its texts in the cache.
+            if (workers is null)
+                lock (batchLock)
                 {
-                    var call = calls[c];
-                    var vectors = m.Run(call.Select(x => x.Encoded).ToArray(), ct);
-                    for (var k = 0; k < call.Length; k++) result[call[k].Index] = Normalise(vectors[k]);
-                });
+                    missing = StillMissing(missing, hashes, result);
+                    Embed(m, texts, missing, result, ct);
+                    foreach (var i in missing) cache.Add(hashes[i], result[i]);
+                }
+            else
+            {
+                // One batch at a time, as under the lock, but awaited: the caller's thread is not held meanwhile.
+                await batchGate.WaitAsync(ct);
+                try
+                {
+                    missing = StillMissing(missing, hashes, result);
+                    await EmbedDemotedAsync(m, workers.Value, texts, missing, result, ct);
+                    foreach (var i in missing) cache.Add(hashes[i], result[i]);
+                }
+                finally
+                {
+                    batchGate.Release();
+                }
             }
-            foreach (var i in missing) cache.Add(hashes[i], result[i]);
         }
         foreach (var (i, of) in duplicates) result[i] = result[of];
         return result;
+    }
+
+    private readonly SemaphoreSlim batchGate = new(1, 1);
+
+    /// <summary>
+    /// The texts not cached once this batch's turn came: the batch before it (an embedding ahead of the projection,
+    /// <see cref="EmbedAheadAsync"/>) may have embedded them meanwhile.
+    /// </summary>
+    private List<int> StillMissing(List<int> missing, UInt128[] hashes, float[][] result)
+    {
+        var still = new List<int>(missing.Count);
+        foreach (var i in missing)
+            if (cache.TryGet(hashes[i]) is { } hit) result[i] = hit;
+            else still.Add(i);
+        return still;
+    }
+
+    /// <summary>
+    /// Embeds texts into the cache only (the recall projection's embedding ahead of the daemon's next page), at the batches'
+    /// priority; the next <see cref="EmbedManyAsync"/> waits for it and finds them cached.
+    /// </summary>
+    public Task EmbedAheadAsync(IReadOnlyList<string> texts, CancellationToken ct) => EmbedManyAsync(texts, ct);
+
+    /// <summary>The batch's texts tokenized and run on the caller's and the pool's threads (AETHERRA_EMBED_NICE=0).</summary>
+    private void Embed(SentenceModel m, IReadOnlyList<string> texts, List<int> missing, float[][] result, CancellationToken ct)
+    {
+        // Tokenized over the cores too (the managed WordPiece tokenizer is a tenth of an import's managed CPU), each
+        // call with a tokenizer of its own (SentenceModel.Tokenize); AETHERRA_EMBED_TOKENIZER=locked tokenizes on one thread, as before.
+        var encoded = new long[missing.Count][];
+        if (MeasurementSwitches.LockedTokenizer)
+            for (var t = 0; t < missing.Count; t++) encoded[t] = m.Tokenize(texts[missing[t]]);
+        else
+            Parallel.For(0, missing.Count, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct },
+                t => encoded[t] = m.Tokenize(texts[missing[t]]));
+        var calls = Calls(missing, encoded);
+        Parallel.For(0, calls.Length, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct },
+            c => RunCall(m, calls[c], result, ct));
+    }
+
+    /// <summary>The same steps on the demoted workers: tokenizing in slices, then the model calls.</summary>
+    private async Task EmbedDemotedAsync(
+        SentenceModel m, DemotedWorkers on, IReadOnlyList<string> texts, List<int> missing, float[][] result, CancellationToken ct)
+    {
+        var encoded = new long[missing.Count][];
+        if (MeasurementSwitches.LockedTokenizer)
+            await on.ForAsync(1, _ =>
+            {
+                for (var t = 0; t < missing.Count; t++) encoded[t] = m.Tokenize(texts[missing[t]]);
+            }, ct);
+        else
+        {
+            const int slice = 16;
+            await on.ForAsync((missing.Count + slice - 1) / slice, s =>
+            {
+                for (var t = s * slice; t < Math.Min(missing.Count, (s + 1) * slice); t++) encoded[t] = m.Tokenize(texts[missing[t]]);
+            }, ct);
+        }
+        var calls = Calls(missing, encoded);
+        await on.ForAsync(calls.Length, c => RunCall(m, calls[c], result, ct), ct);
+    }
+
+    /// <summary>The texts sorted by token length, in calls of <see cref="BatchSize"/>.</summary>
+    private static (int Index, long[] Encoded)[][] Calls(List<int> missing, long[][] encoded) =>
+        missing.Select((i, t) => (Index: i, Encoded: encoded[t])).OrderBy(x => x.Encoded.Length).Chunk(BatchSize).ToArray();
+
+    private void RunCall(SentenceModel m, (int Index, long[] Encoded)[] call, float[][] result, CancellationToken ct)
+    {
+        ModelCalling?.Invoke(true);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var vectors = m.Run(call.Select(x => x.Encoded).ToArray(), ct);
+        Interlocked.Add(ref modelTicks, System.Diagnostics.Stopwatch.GetTimestamp() - started);
+        Interlocked.Increment(ref modelCalls);
+        for (var k = 0; k < call.Length; k++) result[call[k].Index] = Normalise(vectors[k]);
     }
 
     /// <summary>
@@ -101,7 +210,9 @@ public sealed class TextEmbedder : IDisposable
     public float[] EmbedOne(string text, CancellationToken ct = default)
     {
         var m = model.Value;
-        return Normalise(m.Run([m.Tokenize(text)], ct)[0]);
+        var encoded = m.Tokenize(text);
+        ModelCalling?.Invoke(false);
+        return Normalise(m.Run([encoded], ct)[0]);
     }
 
     /// <summary>Embeds one query text (the recall path); repeated queries come from the cache.</summary>
@@ -143,6 +254,7 @@ public sealed class TextEmbedder : IDisposable
 
     public void Dispose()
     {
+        if (workers is { IsValueCreated: true }) workers.Value.Dispose();
         if (model.IsValueCreated) model.Value.Dispose();
     }
 }
