@@ -29,7 +29,8 @@ public static class RecallConfiguration
         opts.Projections.Add(projection, ProjectionLifecycle.Async, RecallProjection.Name, p =>
         {
             // That store only ever rebuilds: its pages are a rebuild's.
-            if (!Infrastructure.MeasurementSwitches.RecallRebuildCurrent) p.BatchSize = RecallPages.RebuildPage;
+            if (!Infrastructure.MeasurementSwitches.RecallRebuildCurrent && !Infrastructure.MeasurementSwitches.RecallRowWrites)
+                p.BatchSize = RecallPages.RebuildPage;
             p.DeleteDataInTableOnTeardown(names.Entries);
             p.DeleteDataInTableOnTeardown(names.State);
             p.DeleteDataInTableOnTeardown(names.Terms);

@@ -230,8 +230,8 @@ public sealed class RecallProjection(
     /// <summary>
     /// Marten's teardown empties the tables with <c>delete</c>: every row of the old read model stays behind, dead,
     /// in the heap and in each index until vacuum, and each row the replay inserts again under the same key checks
-    /// the dead one in the heap (the statistics' count at the end of a 100,000-memory rebuild took 6.3 s of
-    /// PostgreSQL's CPU after a delete, 4.4 s after a truncation). The first batch of a rebuild therefore truncates
+    /// the dead one in the heap (the statistics' count at the end of a 100,000-memory rebuild took 5.7-6.3 s of its
+    /// backend's CPU after a delete, 3.9-4.4 s after a truncation). The first batch of a rebuild therefore truncates
     /// the three tables, but only when they hold no live row: a batch that started before the teardown (it saw the
     /// rebuild begin) finds the old rows and truncates nothing, so no row that a rebuild would not write again is lost.
     /// The state table is left alone (its epoch and marker are the batch's).
@@ -593,7 +593,7 @@ public sealed class RecallProjection(
 /// pages spread over four times the rows. Live batches keep the default, so a catch-up with embeddings still
 /// commits its progress every 500 memories (what a minSequence wait follows). The page size is read by the daemon
 /// for each page it loads, so it is changed on the projection's options for the rebuild and set back at its end.
-/// AETHERRA_RECALL_REBUILD=current keeps the default.
+/// AETHERRA_RECALL_REBUILD=current (and AETHERRA_RECALL_WRITES=rows) keep the default.
 /// </summary>
 public sealed class RecallPages
 {
@@ -606,7 +606,7 @@ public sealed class RecallPages
 
     public void BeginRebuild()
     {
-        if (Options is not { } options || MeasurementSwitches.RecallRebuildCurrent) return;
+        if (Options is not { } options || MeasurementSwitches.RecallRebuildCurrent || MeasurementSwitches.RecallRowWrites) return;
         lock (this)
         {
             live ??= options.BatchSize;
