@@ -52,6 +52,13 @@ public static class MeasurementSwitches
     /// </summary>
     public static readonly bool RecallRowWrites = Is("AETHERRA_RECALL_WRITES", "rows");
 
+    /// <summary>
+    /// AETHERRA_RECALL_REBUILD=current: a full RecallEntry rebuild as before issue 23's third item: its tables keep the
+    /// dead rows of Marten's teardown (no truncation), and its end builds both full-text indexes and counts the
+    /// statistics one after the other in one transaction with PostgreSQL's default memory settings.
+    /// </summary>
+    public static readonly bool RecallRebuildCurrent = Is("AETHERRA_RECALL_REBUILD", "current");
+
     /// <summary>AETHERRA_EMBED_TOKENIZER=locked: the embedder tokenizes a batch on one thread with one shared tokenizer, as before issue 23.</summary>
     public static readonly bool LockedTokenizer = Is("AETHERRA_EMBED_TOKENIZER", "locked");
 

@@ -46,7 +46,9 @@ public static class OperationsBench
     private sealed record FeedResult(int Subscribers, int Rate, int Seconds, long Written, double AchievedRate, long Delivered, long Expected,
         double[] LagMs, double[] WriteMs, double Cpu);
 
-    private sealed record RebuildResult(string Projection, long Events, double Seconds, string How)
+    /// <param name="Cpu">CPU seconds over the rebuild: the process that ran it (the server, or this driver for the trivial
+    /// projection) and the cluster's PostgreSQL; null where /proc is not there</param>
+    private sealed record RebuildResult(string Projection, long Events, double Seconds, string How, (double Process, double Postgres)? Cpu = null)
     {
         public double Rate => Events / Seconds;
     }
@@ -242,9 +244,11 @@ public static class OperationsBench
 
         var projections = await CaughtUpAsync(http, ct);
         var results = new List<RebuildResult>();
+        var serverCpu = new CpuProbe(() => server.Pid, PostmasterPid());
         foreach (var name in projections.Where(p => o.Projections is null || o.Projections.Contains(p, StringComparer.OrdinalIgnoreCase)))
         {
             Progress($"rebuilding {name} through the server");
+            var cpuBefore = serverCpu.Sample();
             using var response = await http.PostAsJsonAsync($"/admin/projections/{name}/rebuild", new { }, ct);
             if (response.StatusCode != HttpStatusCode.Accepted)
                 throw new InvalidOperationException($"rebuild {name}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
@@ -256,10 +260,12 @@ public static class OperationsBench
                 job = await http.GetFromJsonAsync<JsonElement>($"/admin/jobs/{jobId}", ct);
             } while (job.GetProperty("status").GetString() == "running");
             if (job.GetProperty("status").GetString() != "succeeded") throw new InvalidOperationException($"rebuild {name} failed: {job}");
+            var cpuAfter = serverCpu.Sample();
             var seconds = (job.GetProperty("finishedAt").GetDateTimeOffset() - job.GetProperty("startedAt").GetDateTimeOffset()).TotalSeconds;
             var events = await CountEventsAsync(database, ct);
-            results.Add(new RebuildResult(name, events, seconds, "server job (agent rebuild)"));
-            Progress($"  {events:N0} events in {seconds:F1} s: {events / seconds:N0} events/s");
+            var cpu = cpuBefore is null || cpuAfter is null ? ((double, double)?)null : (cpuAfter.Server - cpuBefore.Server, cpuAfter.Postgres - cpuBefore.Postgres);
+            results.Add(new RebuildResult(name, events, seconds, "server job (agent rebuild)", cpu));
+            Progress($"  {events:N0} events in {seconds:F1} s: {events / seconds:N0} events/s; CPU {Cpu(cpu)} (load {Machine.LoadAverage()})");
         }
 
         Progress("rebuilding a trivial projection (counts events) with Marten's daemon, same events");
@@ -270,14 +276,32 @@ public static class OperationsBench
         options.Projections.Add(trivial, ProjectionLifecycle.Async, "BenchTrivialCount");
         using var store = new DocumentStore(options);
         var daemon = await store.BuildProjectionDaemonAsync();
+        var driverCpu = new CpuProbe(() => null, PostmasterPid());
+        var trivialBefore = driverCpu.Sample();
         var watch = Stopwatch.StartNew();
         await daemon.RebuildProjectionAsync("BenchTrivialCount", TimeSpan.FromHours(1), ct);
         watch.Stop();
+        var trivialAfter = driverCpu.Sample();
+        var trivialCpu = trivialBefore is null || trivialAfter is null
+            ? ((double, double)?)null
+            : (trivialAfter.Driver - trivialBefore.Driver, trivialAfter.Postgres - trivialBefore.Postgres);
         await daemon.StopAllAsync();
-        results.Add(new RebuildResult("trivial (counts events)", trivial.Count, watch.Elapsed.TotalSeconds, "Marten daemon, this process"));
-        Progress($"  {trivial.Count:N0} events in {watch.Elapsed.TotalSeconds:F1} s: {trivial.Count / watch.Elapsed.TotalSeconds:N0} events/s");
+        results.Add(new RebuildResult("trivial (counts events)", trivial.Count, watch.Elapsed.TotalSeconds, "Marten daemon, this process", trivialCpu));
+        Progress($"  {trivial.Count:N0} events in {watch.Elapsed.TotalSeconds:F1} s: {trivial.Count / watch.Elapsed.TotalSeconds:N0} events/s; " +
+                 $"CPU {Cpu(trivialCpu)} (load {Machine.LoadAverage()})");
         return results;
     }
+
+    private static string Cpu((double Process, double Postgres)? cpu) =>
+        cpu is { } c ? string.Create(CultureInfo.InvariantCulture, $"{c.Process:F1} s the process, {c.Postgres:F1} s PostgreSQL") : "n/a";
+
+    // The benchmark cluster's postmaster (ops/bench sets AETHERRA_BENCH_PG_DIR): its children are the backends to measure.
+    private static int? PostmasterPid() =>
+        Environment.GetEnvironmentVariable("AETHERRA_BENCH_PG_DIR") is { Length: > 0 } dir
+        && File.Exists(Path.Combine(dir, "postmaster.pid"))
+        && int.TryParse(File.ReadLines(Path.Combine(dir, "postmaster.pid")).First(), out var pid)
+            ? pid
+            : null;
 
     private sealed class CountingProjection : IProjection
     {
@@ -351,10 +375,11 @@ public static class OperationsBench
                 $"{(feed.LagMs.Length > 0 ? feed.LagMs[^1] : 0):F0} ms | {Percentile(feed.WriteMs, 0.5):F0} / {Percentile(feed.WriteMs, 0.99):F0} ms | {feed.Cpu:F2} |");
         }
         md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Full rebuilds over the same {o.Memories:N0} memories (embeddings off):");
-        md.AppendLine().AppendLine("| projection | how | events | seconds | events/s | vs trivial |").AppendLine("|---|---|---:|---:|---:|---:|");
+        md.AppendLine().AppendLine("| projection | how | events | seconds | events/s | vs trivial | CPU s: process / PostgreSQL |").AppendLine("|---|---|---:|---:|---:|---:|---:|");
         var baseline = rebuilds.LastOrDefault()?.Rate ?? 1;
         foreach (var r in rebuilds)
-            md.AppendLine(CultureInfo.InvariantCulture, $"| {r.Projection} | {r.How} | {r.Events:N0} | {r.Seconds:F1} | {r.Rate:N0} | {r.Rate / baseline:P0} |");
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"| {r.Projection} | {r.How} | {r.Events:N0} | {r.Seconds:F1} | {r.Rate:N0} | {r.Rate / baseline:P0} | {(r.Cpu is { } c ? $"{c.Process:F1} / {c.Postgres:F1}" : "n/a")} |");
         return md.ToString();
     }
 

@@ -179,6 +179,78 @@ public sealed class RecallRebuildTests(AetherraFixture fx)
             Assert.Equal(0L, (long)(await cmd.ExecuteScalarAsync())!);
     }
 
+    /// <summary>
+    /// The first batch of a rebuild truncates the tables Marten's teardown emptied with a delete, but only when they
+    /// hold no live row. A live batch that sees the rebuild begin before the teardown (here: a rebuild that is begun
+    /// and never runs) must not truncate the read model it still holds; the end then counts its statistics and builds
+    /// its indexes again, and the daemon's page size is back to the live one.
+    /// </summary>
+    [Fact]
+    public async Task a_batch_that_sees_a_rebuild_begin_before_the_teardown_truncates_nothing()
+    {
+        var tenant = await fx.NewTenantAsync();
+        var client = fx.Client(tenant.Key);
+        var (old, recorded) = await client.RecordAsync(Api.Memory("Ines keeps a lighthouse log every night", subject: "ines"));
+        await client.RecallAsync(new { query = "lighthouse", minSequence = recorded });
+        var pages = fx.Host.Services.GetRequiredService<RecallPages>();
+        var live = pages.Options!.BatchSize;
+
+        var bulk = fx.Host.Services.GetServices<Aetherra.Application.Operations.IBulkRebuild>().Single(b => b.Name == RecallProjection.Name);
+        bulk.BeginRebuild();
+        Assert.Equal(Aetherra.Infrastructure.MeasurementSwitches.RecallRebuildCurrent ? live : RecallPages.RebuildPage, pages.Options.BatchSize);
+        long sequence;
+        try
+        {
+            (_, sequence) = await client.RecordAsync(Api.Memory("Ines saw a ship near the lighthouse", subject: "ines"));
+            // The batch that brings it is a rebuild's (deferred) one: it dropped the indexes and found rows to keep.
+            await fx.WaitForProjectionAsync(RecallProjection.Name, sequence);
+        }
+        finally
+        {
+            await bulk.EndRebuildAsync(TestContext.Current.CancellationToken);
+        }
+
+        Assert.Equal(live, pages.Options.BatchSize);
+        var found = await client.RecallAsync(new { query = "lighthouse", subject = "ines", minSequence = sequence });
+        Assert.Contains(old, found.Ids());
+        Assert.Equal(2, found.Ids().Count());
+        var (counted, fromRows) = await StatisticsAsync(tenant.Tenant);
+        Assert.Equal(fromRows, counted);
+        Assert.Contains("ines | lighthous | 2", counted);
+        await using var db = fx.OpenDatabase();
+        await using var cmd = new Npgsql.NpgsqlCommand("""
+            select count(*) from pg_indexes where schemaname = 'aetherra' and indexname = any($1)
+            """, db) { Parameters = { new() { Value = RecallSchema.TextIndexes.Select(i => i.Name).Append(RecallSchema.TermsLexemeIndex).ToArray() } } };
+        Assert.Equal(3L, (long)(await cmd.ExecuteScalarAsync())!);
+    }
+
+    /// <summary>
+    /// A process that dies mid-rebuild leaves the indexes the replay dropped missing; the schema check that start-up runs
+    /// (ApplyAllDatabaseChangesOnStartup) builds them again, the term statistics' second index included.
+    /// </summary>
+    [Fact]
+    public async Task the_indexes_a_rebuild_dropped_are_built_again_by_the_start_up_schema_check()
+    {
+        await using (var db = fx.OpenDatabase())
+        await using (var drop = new Npgsql.NpgsqlBatch(db))
+        {
+            foreach (var sql in RecallSchema.DropTextIndexesSql(RecallSchema.Names.In("aetherra")).Append(RecallSchema.DropTermsLexemeIndexSql(RecallSchema.Names.In("aetherra"))))
+                drop.BatchCommands.Add(new(sql));
+            await drop.ExecuteNonQueryAsync();
+        }
+
+        await fx.Host.Services.GetRequiredService<Marten.IDocumentStore>().Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+
+        await using var check = fx.OpenDatabase();
+        await using var cmd = new Npgsql.NpgsqlCommand("""
+            select string_agg(indexdef, '; ' order by indexname) from pg_indexes where schemaname = 'aetherra' and indexname = any($1)
+            """, check) { Parameters = { new() { Value = RecallSchema.TextIndexes.Select(i => i.Name).Append(RecallSchema.TermsLexemeIndex).ToArray() } } };
+        var defs = (string)(await cmd.ExecuteScalarAsync())!;
+        Assert.Contains("recall_entries_tsv ON aetherra.recall_entries USING gin (tsv)", defs);
+        Assert.Contains("recall_entries_tsv_scoped ON aetherra.recall_entries USING gin (tsv_scoped)", defs);
+        Assert.Contains("recall_terms_lexeme ON aetherra.recall_terms USING btree (tenant_id, lexeme)", defs);
+    }
+
     /// <summary>The tenant's statistics as text, and the same counted from its current rows.</summary>
     private async Task<(string Stored, string FromRows)> StatisticsAsync(string tenant)
     {

@@ -46,7 +46,9 @@ public sealed class ServerProcess : IAsyncDisposable
             UseShellExecute = false
         };
         start.Environment["AETHERRA_DB"] = connectionString;
-        start.Environment["AETHERRA_MASTER_KEY"] = masterKey ?? Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        // AETHERRA_BENCH_MASTER_KEY: a key of one's own, to start a server by hand on a database the driver kept
+        // (AETHERRA_BENCH_KEEP_DATABASES=1) and profile it.
+        start.Environment["AETHERRA_MASTER_KEY"] = masterKey ?? Environment.GetEnvironmentVariable("AETHERRA_BENCH_MASTER_KEY") ?? Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
         start.Environment["AETHERRA_MASTER_KEY_FILE"] = null;
         start.Environment["AETHERRA_ADMIN_KEY_FILE"] = adminKeyFile;
         start.Environment["AETHERRA_URLS"] = $"http://127.0.0.1:{port}";

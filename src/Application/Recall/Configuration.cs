@@ -23,10 +23,14 @@ public static class RecallConfiguration
     {
         var names = RecallSchema.Names.In(opts.DatabaseSchemaName);
         // That store only ever rebuilds: the statistics are counted once at the end (AnalysisRebuild).
-        var projection = ActivatorUtilities.CreateInstance<RecallProjection>(services);
+        var pages = new RecallPages();
+        var projection = ActivatorUtilities.CreateInstance<RecallProjection>(services, pages);
         projection.BeginRebuild();
         opts.Projections.Add(projection, ProjectionLifecycle.Async, RecallProjection.Name, p =>
         {
+            // That store only ever rebuilds: its pages are a rebuild's.
+            if (!Infrastructure.MeasurementSwitches.RecallRebuildCurrent && !Infrastructure.MeasurementSwitches.RecallRowWrites)
+                p.BatchSize = RecallPages.RebuildPage;
             p.DeleteDataInTableOnTeardown(names.Entries);
             p.DeleteDataInTableOnTeardown(names.State);
             p.DeleteDataInTableOnTeardown(names.Terms);
@@ -52,9 +56,12 @@ public static class RecallConfiguration
         marten.Services.AddSingleton<ConsolidateMemories>();
         marten.Services.AddSingleton<ArchiveMemories>();
         marten.Services.AddSingleton<Operations.IBulkRebuild>(sp => sp.GetRequiredService<RecallProjection>());
+        var pages = new RecallPages();
+        marten.Services.AddSingleton(pages);
         return marten.AddProjectionWithServices<RecallProjection>(ProjectionLifecycle.Async, ServiceLifetime.Singleton, p =>
         {
             p.Name = RecallProjection.Name;
+            pages.Options = p.Options;
             // Only the memory events it handles are loaded (filtered in SQL by the daemon), not every audit record, task
             // or decision of the log; AETHERRA_RECALL_WRITES=rows loads them all, as before.
             if (!Infrastructure.MeasurementSwitches.RecallRowWrites)

@@ -20,7 +20,7 @@ namespace Aetherra.Application.Recall;
 /// </summary>
 public sealed class RecallProjection(
     NpgsqlDataSource dataSource, SubjectKeyStore keys, TextEmbedder embedder, AetherraSettings settings,
-    ILogger<RecallProjection>? logger = null) : IProjection, Operations.IBulkRebuild
+    ILogger<RecallProjection> log, RecallPages pages) : IProjection, Operations.IBulkRebuild
 {
     public const string Name = "RecallEntry";
 
@@ -43,6 +43,7 @@ public sealed class RecallProjection(
     {
         dropIndexes = true;
         deferred = true;
+        pages.BeginRebuild();
     }
 
     private readonly PlannerStatistics planner = new(settings.RecallAnalyzeRows);
@@ -57,10 +58,11 @@ public sealed class RecallProjection(
     public async Task EndRebuildAsync(CancellationToken ct)
     {
         deferred = false;
+        pages.EndRebuild();
         // The home database's: full rebuilds run there only (docs/scaling.md). A group database's batches written
         // meanwhile left their marker, and its next batch counts its statistics.
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await CountAllAsync(connection, RecallSchema.Names.In(AetherraSettings.Schema), ct);
+        await FinishAsync(connection, RecallSchema.Names.In(AetherraSettings.Schema), ct);
     }
 
     /// <summary>
@@ -69,7 +71,7 @@ public sealed class RecallProjection(
     /// </summary>
     public async Task EndAnalysisCopyAsync(NpgsqlConnection connection, string schema, CancellationToken ct)
     {
-        await CountAllAsync(connection, RecallSchema.Names.In(schema), ct);
+        await FinishAsync(connection, RecallSchema.Names.In(schema), ct);
         await RecallSchema.EraseKeylessSubjectsAsync(connection, schema, ct);
     }
 
@@ -108,6 +110,11 @@ public sealed class RecallProjection(
                 await using var connection = await dataSource.OpenConnectionAsync(ct);
                 await using var drop = new NpgsqlBatch(connection);
                 foreach (var sql in RecallSchema.DropTextIndexesSql(n)) drop.BatchCommands.Add(new(sql));
+                if (!MeasurementSwitches.RecallRebuildCurrent)
+                {
+                    drop.BatchCommands.Add(new(RecallSchema.DropTermsLexemeIndexSql(n)));
+                    drop.BatchCommands.Add(new(TruncateIfEmptySql(n)));
+                }
                 await drop.ExecuteNonQueryAsync(ct);
                 dropIndexes = false;
             }
@@ -146,8 +153,8 @@ public sealed class RecallProjection(
             // previous page's SQL and commit, this page's loading and decryption), beside this page's embedding and the time
             // its threads spent inside the model (summed over the cores).
             var previous = Interlocked.Exchange(ref lastEmbedded, ended);
-            if (logger?.IsEnabled(LogLevel.Debug) == true)
-                logger.LogDebug(
+            if (log.IsEnabled(LogLevel.Debug))
+                log.LogDebug(
                     "RecallEntry page of {Events} events: {Texts} texts embedded in {EmbedMs:F0} ms (model {ModelMs:F0} ms in {Calls} calls over {Cores} threads), embedder idle {IdleMs:F0} ms before it; model time since the start {ModelTotalMs:F0} ms",
                     events.Count, vectors.Length, System.Diagnostics.Stopwatch.GetElapsedTime(started, ended).TotalMilliseconds,
                     (embedder.ModelTime - modelBefore).TotalMilliseconds, embedder.ModelCalls - callsBefore, TextEmbedder.Parallelism,
@@ -294,12 +301,12 @@ public sealed class RecallProjection(
                 }
                 var calls = embedder.ModelCalls;
                 if (texts.Count > 0) await embedder.EmbedAheadAsync(texts, ct);
-                logger?.LogDebug("RecallEntry embedded ahead of the daemon after sequence {After}: {Texts} texts read, {Calls} model calls run",
+                log.LogDebug("RecallEntry embedded ahead of the daemon after sequence {After}: {Texts} texts read, {Calls} model calls run",
                     after, texts.Count, embedder.ModelCalls - calls);
             }
             catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
             {
-                logger?.LogWarning(e, "RecallEntry could not embed ahead of the daemon after sequence {After}", after);
+                log.LogWarning(e, "RecallEntry could not embed ahead of the daemon after sequence {After}", after);
             }
         }, CancellationToken.None);
     }
@@ -308,6 +315,105 @@ public sealed class RecallProjection(
     private static readonly string[] AheadTypes = ["memory.recorded.v1", "memory.revised.v1"];
 
     private static string AnalyzeSql(RecallSchema.Names n) => $"analyze {n.Entries}, {n.Terms}, {n.Subjects}";
+
+    /// <summary>
+    /// Marten's teardown empties the tables with <c>delete</c>: every row of the old read model stays behind, dead,
+    /// in the heap and in each index until vacuum, and each row the replay inserts again under the same key checks
+    /// the dead one in the heap (the statistics' count at the end of a 100,000-memory rebuild took 5.7-6.3 s of its
+    /// backend's CPU after a delete, 3.9-4.4 s after a truncation). The first batch of a rebuild therefore truncates
+    /// the three tables, but only when they hold no live row: a batch that started before the teardown (it saw the
+    /// rebuild begin) finds the old rows and truncates nothing, so no row that a rebuild would not write again is lost.
+    /// The state table is left alone (its epoch and marker are the batch's).
+    /// </summary>
+    private static string TruncateIfEmptySql(RecallSchema.Names n) => $"""
+        do $$
+        begin
+            lock table {n.Entries}, {n.Terms}, {n.Subjects} in access exclusive mode;
+            if not exists (select from {n.Entries}) and not exists (select from {n.Terms}) and not exists (select from {n.Subjects}) then
+                truncate {n.Entries}, {n.Terms}, {n.Subjects};
+            end if;
+        end $$
+        """;
+
+    /// <summary>
+    /// The end of a full rebuild (or of an analysis copy's): the indexes the replay dropped, the statistics of every
+    /// current row, and the planner's statistics. Each full-text index is built on a connection of its own while
+    /// <paramref name="connection"/> counts the statistics, so the three largest statements of the end keep both
+    /// cores busy instead of running one after the other (AETHERRA_RECALL_REBUILD=current: one after the other, in
+    /// one transaction, <see cref="CountAllAsync"/>).
+    /// </summary>
+    private async Task FinishAsync(NpgsqlConnection connection, RecallSchema.Names n, CancellationToken ct)
+    {
+        if (MeasurementSwitches.RecallRebuildCurrent || MeasurementSwitches.RecallRowWrites)
+        {
+            await CountAllAsync(connection, n, ct);
+            return;
+        }
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var builds = RecallSchema.TextIndexes.Select(i => BuildIndexAsync(RecallSchema.CreateTextIndexSql(n, i.Name), ct)).ToList();
+        TimeSpan counted;
+        try
+        {
+            await CountAllInParallelAsync(connection, n, ct);
+            counted = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+            await using (var analyze = new NpgsqlCommand($"analyze {n.Terms}, {n.Subjects}", connection) { CommandTimeout = 0 })
+                await analyze.ExecuteNonQueryAsync(ct);
+        }
+        finally
+        {
+            // Never left running past the end (the indexes are needed, and a failure here must not hide theirs).
+            await Task.WhenAll(builds.Select(b => b.ContinueWith(_ => { }, TaskScheduler.Default)));
+        }
+        var built = await Task.WhenAll(builds);
+        // After the builds: analyze conflicts with the lock an index build holds.
+        await using (var analyze = new NpgsqlCommand($"analyze {n.Entries}", connection) { CommandTimeout = 0 })
+            await analyze.ExecuteNonQueryAsync(ct);
+        log.LogInformation(
+            "RecallEntry rebuild ended in {Milliseconds} ms: statistics counted in {Counted} ms beside the full-text indexes ({Indexes} ms), then analysed",
+            (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, (long)counted.TotalMilliseconds,
+            string.Join(" / ", built.Select(b => (long)b.TotalMilliseconds)));
+    }
+
+    /// <summary>One index built on a connection of its own (in its own transaction: it waits for a daemon batch in flight).</summary>
+    private async Task<TimeSpan> BuildIndexAsync(string sql, CancellationToken ct)
+    {
+        await Task.Yield();
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var build = new NpgsqlCommand(sql, connection) { CommandTimeout = 0 };
+        await build.ExecuteNonQueryAsync(ct);
+        return System.Diagnostics.Stopwatch.GetElapsedTime(started);
+    }
+
+    /// <summary>
+    /// <see cref="CountAllAsync"/>'s count beside the index builds: the entries are locked in share mode (the daemon's
+    /// writes wait, the index builds, which take the same lock, do not), the statistics in share row exclusive mode as
+    /// before. The term statistics' second index is built after their rows, and the count's hash aggregate gets the
+    /// memory to stay in memory (about 80 MB at 100,000 memories; PostgreSQL's default of 4 MB spilled it to disk).
+    /// </summary>
+    private static async Task CountAllInParallelAsync(NpgsqlConnection connection, RecallSchema.Names n, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var tx = await connection.BeginTransactionAsync(ct);
+                await using var batch = new NpgsqlBatch(connection, tx) { Timeout = 0 };
+                batch.BatchCommands.Add(new("set local work_mem = '256MB'"));
+                batch.BatchCommands.Add(new($"lock table {n.Entries} in share mode"));
+                batch.BatchCommands.Add(new($"lock table {n.Terms}, {n.Subjects} in share row exclusive mode"));
+                foreach (var sql in CountAllSql(n, "true")) batch.BatchCommands.Add(new(sql));
+                batch.BatchCommands.Add(new(RecallSchema.CreateTermsLexemeIndexSql(n)));
+                await batch.ExecuteNonQueryAsync(ct);
+                await tx.CommitAsync(ct);
+                return;
+            }
+            // A batch revising a memory takes the statistics before the rows, the other way round.
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DeadlockDetected && attempt < 5)
+            {
+            }
+        }
+    }
 
     /// <summary>
     /// The statistics of every current row, counted again from nothing on the caller's connection in one
@@ -567,4 +673,43 @@ public sealed class RecallProjection(
     };
 
     private static string Lower<TEnum>(TEnum value) where TEnum : struct, Enum => value.ToString().ToLowerInvariant();
+}
+
+/// <summary>
+/// The daemon's page size for RecallEntry (Marten's default, 500 events, live): a full rebuild reads pages of
+/// <see cref="RebuildPage"/> instead. Each page is a transaction of its own with its load, progress update, state
+/// rows and commit around the one insert of its recordings: about a quarter of a page's time at 500, which larger
+/// pages spread over four times the rows. Live batches keep the default, so a catch-up with embeddings still
+/// commits its progress every 500 memories (what a minSequence wait follows). The page size is read by the daemon
+/// for each page it loads, so it is changed on the projection's options for the rebuild and set back at its end.
+/// AETHERRA_RECALL_REBUILD=current (and AETHERRA_RECALL_WRITES=rows) keep the default.
+/// </summary>
+public sealed class RecallPages
+{
+    public const int RebuildPage = 2000;
+
+    /// <summary>The live projection's options (set where it is registered); null for a store that only rebuilds.</summary>
+    public JasperFx.Events.Projections.AsyncOptions? Options { get; set; }
+
+    private int? live;
+
+    public void BeginRebuild()
+    {
+        if (Options is not { } options || MeasurementSwitches.RecallRebuildCurrent || MeasurementSwitches.RecallRowWrites) return;
+        lock (this)
+        {
+            live ??= options.BatchSize;
+            options.BatchSize = RebuildPage;
+        }
+    }
+
+    public void EndRebuild()
+    {
+        if (Options is not { } options) return;
+        lock (this)
+        {
+            if (live is { } size) options.BatchSize = size;
+            live = null;
+        }
+    }
 }
