@@ -17,6 +17,13 @@ public static class MeasurementSwitches
     /// </summary>
     public static readonly bool ClaimBefore = Is("AETHERRA_CLAIM", "before");
 
+    /// <summary>
+    /// AETHERRA_CLAIM_CONNECTIONS=shared: a task claim takes its connection from Marten's pool (reset by Npgsql before its
+    /// next use, seven statements), not from the claim's own pool of connections returned without a reset
+    /// (Infrastructure.Database.ClaimConnections).
+    /// </summary>
+    public static readonly bool ClaimSharedConnections = Is("AETHERRA_CLAIM_CONNECTIONS", "shared");
+
     /// <summary>AETHERRA_WRITE_CONNECTION=lazy: a memory write checks out a connection per step instead of one for the whole write.</summary>
     public static readonly bool LazyWriteConnection = Is("AETHERRA_WRITE_CONNECTION", "lazy");
 
