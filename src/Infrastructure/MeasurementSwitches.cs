@@ -17,6 +17,25 @@ public static class MeasurementSwitches
     /// </summary>
     public static readonly bool ClaimBefore = Is("AETHERRA_CLAIM", "before");
 
+    /// <summary>
+    /// AETHERRA_CLAIM_CONNECTIONS=shared: a task claim takes its connection from Marten's pool (reset by Npgsql before its
+    /// next use, seven statements), not from the claim's own pool of connections returned without a reset
+    /// (Infrastructure.Database.ClaimConnections).
+    /// </summary>
+    public static readonly bool ClaimSharedConnections = Is("AETHERRA_CLAIM_CONNECTIONS", "shared");
+
+    /// <summary>
+    /// AETHERRA_CLAIM_STATUS_INDEX=all: the TaskQueue table's status index over every task, as before, instead of over
+    /// every task but the claimed ones (which let the expired-lease walk read every claimed task on stale statistics).
+    /// </summary>
+    public static readonly bool ClaimStatusIndexAll = Is("AETHERRA_CLAIM_STATUS_INDEX", "all");
+
+    /// <summary>
+    /// AETHERRA_CLAIM_PLANS=custom: the claim's pool leaves PostgreSQL to choose between custom and generic plans for the
+    /// claim's prepared statements (it planned the queue query at almost every claim), instead of forcing generic plans.
+    /// </summary>
+    public static readonly bool ClaimCustomPlans = Is("AETHERRA_CLAIM_PLANS", "custom");
+
     /// <summary>AETHERRA_WRITE_CONNECTION=lazy: a memory write checks out a connection per step instead of one for the whole write.</summary>
     public static readonly bool LazyWriteConnection = Is("AETHERRA_WRITE_CONNECTION", "lazy");
 

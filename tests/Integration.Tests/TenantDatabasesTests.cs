@@ -1,5 +1,7 @@
 using System.Net.Http.Headers;
 using Aetherra.Infrastructure.Database;
+using Aetherra.Integration.Tests.Decisions;
+using Aetherra.Integration.Tests.Tasks;
 using Microsoft.Extensions.Configuration;
 using Npgsql;
 
@@ -14,7 +16,7 @@ namespace Aetherra.Integration.Tests;
 public sealed class TenantDatabasesTests(AetherraFixture fx)
 {
     private const string Far = "tenancy-far", Near = "tenancy-near";
-    private static readonly string[] Scopes = ["admin", "memory:read", "memory:write", "audit:read", "events:read"];
+    private static readonly string[] Scopes = ["admin", "memory:read", "memory:write", "audit:read", "events:read", "tasks:read", "tasks:write"];
 
     [Fact]
     public async Task one_node_serves_tenants_on_two_databases_each_in_its_own_and_apart()
@@ -66,6 +68,14 @@ public sealed class TenantDatabasesTests(AetherraFixture fx)
         Assert.Empty(await near.RecallAsync(new { query = "narwhal walrus", minSequence = nearSeq }));
         Assert.Empty(await far.RecallAsync(new { query = "tulip crocus", minSequence = farSeq }));
 
+        // A task claim (which takes its connection from a pool of its own, ClaimConnections) reaches the tenant's own
+        // database: the far tenant claims its task there, the near one finds none in the home database.
+        var farTask = (await far.PostAsync("/tasks", new { title = "far away", priority = 5 }, HttpStatusCode.Created)).Id();
+        Assert.Null(await near.ClaimAsync("worker"));
+        Assert.Equal(farTask, (await far.ClaimAsync("worker"))!.Value.Id());
+        Assert.Equal(1, await CountAsync(group, "select count(*) from aetherra.mt_events where type = 'task.claimed.v1'"));
+        Assert.Equal(0, await CountAsync(home, "select count(*) from aetherra.mt_events where type = 'task.claimed.v1'"));
+
         // Physically apart: each tenant's rows are in its own database only.
         Assert.Equal([Far], await TenantsAsync(group, "mt_events"));
         Assert.DoesNotContain(Far, await TenantsAsync(home, "mt_events"));
@@ -111,6 +121,35 @@ public sealed class TenantDatabasesTests(AetherraFixture fx)
             Assert.Equal(mine.Order(), live.Order());
             Assert.DoesNotContain(live, theirs.Contains);
         }
+    }
+
+    [Fact]
+    public async Task a_tenants_claim_pool_is_its_databases_with_no_reset_and_the_databases_own_pool_keeps_the_reset()
+    {
+        var pools = new Dictionary<NpgsqlDataSource, NpgsqlDataSource>(ReferenceEqualityComparer.Instance);
+        NpgsqlDataSource Build(string connection)
+        {
+            var source = NpgsqlDataSource.Create(connection);
+            pools[source] = ClaimConnections.Configure(new NpgsqlDataSourceBuilder(connection)).Build();
+            return source;
+        }
+        await using var home = Build("Host=127.0.0.1;Database=home;Max Auto Prepare=64");
+        await using var databases = TenantDatabases.From(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["AETHERRA_TENANT_DATABASES"] = "eu=acme",
+            ["AETHERRA_TENANT_DB_EU"] = "Host=127.0.0.1;Database=eu",
+        }).Build(), home, Build);
+        await using var claims = new ClaimConnections(databases, pools);
+
+        NpgsqlConnectionStringBuilder Settings(NpgsqlDataSource source) => new(source.ConnectionString);
+        Assert.Equal("eu", Settings(claims.For("acme")).Database);
+        Assert.Equal("home", Settings(claims.For("someone-else")).Database);
+        Assert.Same(claims.For("acme"), claims.For("acme"));
+        Assert.NotSame(databases.For("acme"), claims.For("acme"));
+        Assert.All(new[] { "acme", "someone-else" }, t => Assert.True(Settings(claims.For(t)).NoResetOnClose));
+        // The rest of the installation's connections are still reset before their next use, and keep their settings.
+        Assert.All(new[] { "acme", "someone-else" }, t => Assert.False(Settings(databases.For(t)).NoResetOnClose));
+        Assert.Equal(64, Settings(claims.For("someone-else")).MaxAutoPrepare);
     }
 
     [Fact]

@@ -75,20 +75,29 @@ public static class AetherraHost
         services.AddSerilog((_, lc) => SerilogSetup.Configure(lc, builder.Configuration));
         services.AddSingleton(settings);
         services.AddSingleton(TimeProvider.System);
-        static NpgsqlDataSource BuildDataSource(string connectionString)
+        static NpgsqlDataSourceBuilder DataSourceBuilder(string connectionString)
         {
             var dataSourceBuilder = new NpgsqlDataSourceBuilder(connectionString);
             // Prepared statements unless the connection string says otherwise: planning was a third of
             // PostgreSQL's time per write (ops/bench).
             if (!connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase))
                 dataSourceBuilder.ConnectionStringBuilder.MaxAutoPrepare = 64;
-            return dataSourceBuilder.Build();
+            return dataSourceBuilder;
+        }
+        // Beside each database's data source, the task claim's pool of its own (ClaimConnections: no reset on close).
+        var claimPools = new Dictionary<NpgsqlDataSource, NpgsqlDataSource>(ReferenceEqualityComparer.Instance);
+        NpgsqlDataSource BuildDataSource(string connectionString)
+        {
+            var source = DataSourceBuilder(connectionString).Build();
+            claimPools[source] = Infrastructure.Database.ClaimConnections.Configure(DataSourceBuilder(connectionString)).Build();
+            return source;
         }
         var dataSource = BuildDataSource(settings.ConnectionString);
         services.AddSingleton(dataSource);
         // Which database holds each tenant's data: the home one only, unless AETHERRA_TENANT_DATABASES places groups.
         var databases = Infrastructure.Database.TenantDatabases.From(builder.Configuration, dataSource, BuildDataSource);
         services.AddSingleton(databases);
+        services.AddSingleton(new Infrastructure.Database.ClaimConnections(databases, claimPools));
         services.AddSingleton(new MasterKey(settings.MasterKey));
         services.AddSingleton<SubjectKeyStore>();
         services.AddSingleton<ApiKeyStore>();

@@ -25,8 +25,8 @@ public static class TaskEndpoints
     /// <summary>200 with the claimed task, or 204 when no task is ready for this agent.</summary>
     [WolverinePost("/tasks/claim", OperationId = TaskActions.Claim), Authorize(Policy = Scopes.TasksWrite)]
     public static async Task<IResult> Claim(ClaimTask body, HttpContext http, IDocumentStore store, TimeProvider clock, ILogger<ClaimTask> log,
-        CancellationToken ct) =>
-        await ClaimTaskHandler.Handle(body, http.Command(), store, clock, ct, log) is { } claimed ? Results.Ok(claimed) : Results.NoContent();
+        ClaimConnections connections, CancellationToken ct) =>
+        await ClaimTaskHandler.Handle(body, http.Command(), store, clock, ct, log, connections) is { } claimed ? Results.Ok(claimed) : Results.NoContent();
 
     [WolverinePost("/tasks/{id}/heartbeat", OperationId = TaskActions.Heartbeat), Authorize(Policy = Scopes.TasksWrite)]
     public static Task<TaskMoveResult> Heartbeat(Guid id, HeartbeatTask body, HttpContext http, IDocumentStore store, TimeProvider clock,

@@ -5,6 +5,7 @@ using Aetherra.Application.Audit;
 using Aetherra.Application.Common;
 using Aetherra.Domain;
 using Aetherra.Domain.Tasks;
+using Aetherra.Infrastructure.Database;
 using Aetherra.Infrastructure.EventStore;
 using FluentValidation;
 using JasperFx.Events;
@@ -47,29 +48,33 @@ public static class ClaimTaskHandler
     /// stream's row, the inline projection's load of the document the query just read, the writes, the commit.
     /// </remarks>
     /// <param name="log">Logs the claim's steps at debug (AETHERRA_LOG_DEBUG=Aetherra.Application.Tasks), when enabled.</param>
+    /// <param name="connections">The claim's own pools (connections returned without a reset); null, or
+    /// AETHERRA_CLAIM_CONNECTIONS=shared: Marten's pool.</param>
     public static Task<ClaimedTask?> Handle(ClaimTask body, CommandContext command, IDocumentStore store, TimeProvider clock,
-        CancellationToken ct, ILogger? log = null) =>
-        ClaimAsync(body, command, store, clock, Infrastructure.MeasurementSwitches.ClaimThroughSession, ct, log);
+        CancellationToken ct, ILogger? log = null, ClaimConnections? connections = null) =>
+        ClaimAsync(body, command, store, clock, Infrastructure.MeasurementSwitches.ClaimThroughSession, ct, log,
+            Infrastructure.MeasurementSwitches.ClaimSharedConnections ? null : connections);
 
     /// <summary>The claim by either path (tests compare the rows the two write).</summary>
     public static Task<ClaimedTask?> ClaimAsync(ClaimTask body, CommandContext command, IDocumentStore store, TimeProvider clock,
-        bool throughSession, CancellationToken ct, ILogger? log = null)
+        bool throughSession, CancellationToken ct, ILogger? log = null, ClaimConnections? connections = null)
     {
         var agent = body.Agent!;
         var lease = TimeSpan.FromSeconds(body.LeaseSeconds ?? TaskLimits.DefaultLeaseSeconds);
         var steps = log is not null && log.IsEnabled(LogLevel.Debug) ? new ClaimSteps(log) : null;
         return throughSession
             ? ConflictPolicy.RetryAsync(() => ThroughSessionAsync(agent, lease, command, store, clock, ct))
-            : ConflictPolicy.RetryAsync(() => WriteRowsAsync(agent, lease, command, store, clock, steps, ct));
+            : ConflictPolicy.RetryAsync(() => WriteRowsAsync(agent, lease, command, store, clock, connections, steps, ct));
     }
 
-    private static async Task<ClaimedTask?> WriteRowsAsync(
-        string agent, TimeSpan lease, CommandContext command, IDocumentStore store, TimeProvider clock, ClaimSteps? steps, CancellationToken ct)
+    private static async Task<ClaimedTask?> WriteRowsAsync(string agent, TimeSpan lease, CommandContext command, IDocumentStore store,
+        TimeProvider clock, ClaimConnections? connections, ClaimSteps? steps, CancellationToken ct)
     {
         steps?.Start();
         var serializer = store.Options.Serializer();
-        var database = await store.Storage.FindOrCreateDatabase(command.Tenant);
-        await using var connection = database.CreateConnection();
+        await using var connection = connections is not null
+            ? connections.For(command.Tenant).CreateConnection()
+            : (await store.Storage.FindOrCreateDatabase(command.Tenant)).CreateConnection();
         await connection.OpenAsync(ct);
         steps?.Mark(ClaimSteps.Open);
         var committed = false;

@@ -1,5 +1,6 @@
 using Aetherra.Application.Tasks;
 using Aetherra.Integration.Tests.Decisions;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Aetherra.Integration.Tests.Tasks;
 
@@ -41,6 +42,27 @@ public sealed class TaskQueuePlanTests(AetherraFixture fx)
         // One ready row locked, no expired lease: a few index and heap pages, not one per claimed task (80 here).
         var buffers = plan.GetProperty("Shared Hit Blocks").GetInt32() + plan.GetProperty("Shared Read Blocks").GetInt32();
         Assert.True(buffers is >= 1 and <= 60, $"{buffers} buffers read:\n{plan}");
+    }
+
+    [Fact]
+    public async Task the_status_index_leaves_the_claimed_tasks_to_the_leased_index_and_claims_run_generic_plans()
+    {
+        // Over the claimed tasks too, the status index won the expired-lease walk on statistics taken while the tasks
+        // were queued (every lease_until null), and the walk read every claimed task to lock none.
+        await using (var connection = fx.OpenDatabase())
+        {
+            await using var cmd = new Npgsql.NpgsqlCommand(
+                $"select indexdef from pg_indexes where schemaname = 'aetherra' and indexname = 'mt_doc_{TaskConfiguration.Alias}_idx_status'", connection);
+            var definition = (string)(await cmd.ExecuteScalarAsync())!;
+            Assert.Contains("WHERE ((status)::text <> 'Claimed'::text)", definition);
+        }
+
+        // The claim's own pool: generic plans (left to choose, PostgreSQL planned the queue query at almost every claim).
+        var tenant = await fx.NewTenantAsync(TaskSupport.AllScopes);
+        var pools = fx.Host.Services.GetRequiredService<Aetherra.Infrastructure.Database.ClaimConnections>();
+        await using var claim = await pools.For(tenant.Tenant).OpenConnectionAsync();
+        await using var show = new Npgsql.NpgsqlCommand("show plan_cache_mode", claim);
+        Assert.Equal("force_generic_plan", (string)(await show.ExecuteScalarAsync())!);
     }
 
     private static IEnumerable<JsonElement> Nodes(JsonElement node)
