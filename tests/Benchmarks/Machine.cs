@@ -38,6 +38,15 @@ public sealed record Machine(
     }
 
     /// <summary>The 1-minute load average: other work on the two cores skews every figure, so the report says how busy the machine was.</summary>
+    /// <summary>The benchmark cluster's postmaster (first line of its postmaster.pid; ops/bench sets AETHERRA_BENCH_PG_DIR):
+    /// its children are the backends whose CPU the benchmarks count.</summary>
+    public static int? PostmasterPid() =>
+        Environment.GetEnvironmentVariable("AETHERRA_BENCH_PG_DIR") is { Length: > 0 } dir
+        && File.Exists(Path.Combine(dir, "postmaster.pid"))
+        && int.TryParse(File.ReadLines(Path.Combine(dir, "postmaster.pid")).First(), System.Globalization.CultureInfo.InvariantCulture, out var pid)
+            ? pid
+            : null;
+
     public static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "unknown";
 

@@ -243,8 +243,17 @@ public static class OperationsBench
         await Task.WhenAll(Writer(), Writer());
 
         var projections = await CaughtUpAsync(http, ct);
+        // The planner's statistics as autovacuum leaves them sooner or later: without them, whether the daemon's page
+        // query over mt_events was planned on a table PostgreSQL still took for nearly empty depended on autovacuum's
+        // timing, and one run's trivial projection took 28 s instead of 3 (the page query, seconds each, was all of it).
+        await using (var connection = new NpgsqlConnection(database))
+        {
+            await connection.OpenAsync(ct);
+            await using var analyze = new NpgsqlCommand("vacuum analyze", connection) { CommandTimeout = 0 };
+            await analyze.ExecuteNonQueryAsync(ct);
+        }
         var results = new List<RebuildResult>();
-        var serverCpu = new CpuProbe(() => server.Pid, PostmasterPid());
+        var serverCpu = new CpuProbe(() => server.Pid, Machine.PostmasterPid());
         foreach (var name in projections.Where(p => o.Projections is null || o.Projections.Contains(p, StringComparer.OrdinalIgnoreCase)))
         {
             Progress($"rebuilding {name} through the server");
@@ -276,7 +285,7 @@ public static class OperationsBench
         options.Projections.Add(trivial, ProjectionLifecycle.Async, "BenchTrivialCount");
         using var store = new DocumentStore(options);
         var daemon = await store.BuildProjectionDaemonAsync();
-        var driverCpu = new CpuProbe(() => null, PostmasterPid());
+        var driverCpu = new CpuProbe(() => null, Machine.PostmasterPid());
         var trivialBefore = driverCpu.Sample();
         var watch = Stopwatch.StartNew();
         await daemon.RebuildProjectionAsync("BenchTrivialCount", TimeSpan.FromHours(1), ct);
@@ -295,13 +304,6 @@ public static class OperationsBench
     private static string Cpu((double Process, double Postgres)? cpu) =>
         cpu is { } c ? string.Create(CultureInfo.InvariantCulture, $"{c.Process:F1} s the process, {c.Postgres:F1} s PostgreSQL") : "n/a";
 
-    // The benchmark cluster's postmaster (ops/bench sets AETHERRA_BENCH_PG_DIR): its children are the backends to measure.
-    private static int? PostmasterPid() =>
-        Environment.GetEnvironmentVariable("AETHERRA_BENCH_PG_DIR") is { Length: > 0 } dir
-        && File.Exists(Path.Combine(dir, "postmaster.pid"))
-        && int.TryParse(File.ReadLines(Path.Combine(dir, "postmaster.pid")).First(), out var pid)
-            ? pid
-            : null;
 
     private sealed class CountingProjection : IProjection
     {

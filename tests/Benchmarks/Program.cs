@@ -52,7 +52,7 @@ await using (var databases = new Databases(serverConnection))
     {
         Progress("audit log scenario");
         var scenario = new AuditScenario(serverDll, await databases.CreateAsync("audit", ct), Path.Combine(workDir, "audit"),
-            options.AuditEvents, options.Proofs, options.Timing.Seed, PostmasterPid);
+            options.AuditEvents, options.Proofs, options.Timing.Seed, Machine.PostmasterPid);
         report.Audit = await scenario.RunAsync(Progress, ct);
     }
     ServerProcess? server = null;
@@ -61,7 +61,7 @@ await using (var databases = new Databases(serverConnection))
     {
         Progress($"starting the server ({serverDll})");
         server = await ServerProcess.StartAsync(serverDll, await databases.CreateAsync("http", ct), workDir, ct);
-        var probe = new CpuProbe(() => server.Pid, PostmasterPid());
+        var probe = new CpuProbe(() => server.Pid, Machine.PostmasterPid());
         using var http = new HttpScenarios(server, options.Timing, probe);
         await http.AuthenticateAsync(ct);
         await using var raw = await RawMartenScenarios.CreateAsync(await databases.CreateAsync("marten", ct), options.Timing, probe, ct);
@@ -131,12 +131,5 @@ if (report.Failures() > 0)
 Directory.Delete(workDir, recursive: true);
 return 0;
 
-// The benchmark cluster's postmaster (first line of postmaster.pid): its children are the backends to measure.
-static int? PostmasterPid() =>
-    Environment.GetEnvironmentVariable("AETHERRA_BENCH_PG_DIR") is { Length: > 0 } dir
-    && File.Exists(Path.Combine(dir, "postmaster.pid"))
-    && int.TryParse(File.ReadLines(Path.Combine(dir, "postmaster.pid")).First(), out var pid)
-        ? pid
-        : null;
 
 static void Progress(string line) => Console.Error.WriteLine($"aetherra-bench: {line}");

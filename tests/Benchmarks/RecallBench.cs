@@ -145,12 +145,6 @@ public static class RecallBench
             $"nice {g.Key}: {g.Count()} threads" + (g.Key == 0 ? "" : $" ({string.Join(", ", g.Select(t => t.Name))})")));
     }
 
-    private static int? PostmasterPid() =>
-        Environment.GetEnvironmentVariable("AETHERRA_BENCH_PG_DIR") is { Length: > 0 } dir
-        && File.Exists(Path.Combine(dir, "postmaster.pid"))
-        && int.TryParse(File.ReadLines(Path.Combine(dir, "postmaster.pid")).First(), out var pid)
-            ? pid
-            : null;
 
     /// <summary>One database, its server process (restartable with the same master key) and a raw connection to it.</summary>
     private sealed class Run : IAsyncDisposable
@@ -238,7 +232,7 @@ public static class RecallBench
             var target = await ScalarAsync("select coalesce(max(seq_id), 0) from aetherra.mt_events", ct);
             var started = Stopwatch.GetTimestamp();
             long firstAt = 0;
-            var probe = new CpuProbe(() => _server.Pid, PostmasterPid());
+            var probe = new CpuProbe(() => _server.Pid, Machine.PostmasterPid());
             var cpuFrom = probe.Sample();
             var threadsSeen = false;
             await WaitForAsync(target, position =>

@@ -69,7 +69,7 @@ public static class TaskBench
         await using var raw = NpgsqlDataSource.Create(await databases.CreateAsync("rawqueue", ct));
         // CPU per claim, the server's and PostgreSQL's (all its processes), beside the rates: on a shared machine the
         // rates swing with the load, the work per claim much less.
-        var probe = new CpuProbe(() => server.Pid, PostmasterPid());
+        var probe = new CpuProbe(() => server.Pid, Machine.PostmasterPid());
 
         var rows = new List<(Measurement Aetherra, Measurement Raw)>();
         var rng = new Random(7);
@@ -151,12 +151,6 @@ public static class TaskBench
             $"; CPU per claim: server {cpu.ServerMs:F2} ms, PostgreSQL {cpu.PostgresMs:F2} ms, driver {cpu.DriverMs:F2} ms (machine {cpu.MachineBusy:P0} busy)")
         : "";
 
-    private static int? PostmasterPid() =>
-        Environment.GetEnvironmentVariable("AETHERRA_BENCH_PG_DIR") is { Length: > 0 } dir
-        && File.Exists(Path.Combine(dir, "postmaster.pid"))
-        && int.TryParse(File.ReadLines(Path.Combine(dir, "postmaster.pid")).First(), CultureInfo.InvariantCulture, out var pid)
-            ? pid
-            : null;
 
     private static async Task SeedAsync(HttpClient http, int count, Random rng, CancellationToken ct)
     {
