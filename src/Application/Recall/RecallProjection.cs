@@ -291,14 +291,7 @@ public sealed class RecallProjection(
                         }
                     }
                 }
-                var texts = new List<string>(events.Count);
-                foreach (var byTenant in events.GroupBy(e => e.Tenant))
-                {
-                    using var found = await keys.FindSharedAsync(byTenant.Key, byTenant.Select(e => e.Sealed.KeyId).Distinct().ToList(), ct);
-                    foreach (var e in byTenant)
-                        if (MemoryContent.Open(found.Keys, byTenant.Key, e.MemoryId, e.Sealed) is { } text && StorableText.IsStorable(text))
-                            texts.Add(text);
-                }
+                var texts = (await OpenAsync(events, e => e.Tenant, e => (e.MemoryId, e.Sealed), ct)).Values.Where(t => StorableText.IsStorable(t)).ToList();
                 var calls = embedder.ModelCalls;
                 if (texts.Count > 0) await embedder.EmbedAheadAsync(texts, ct);
                 log.LogDebug("RecallEntry embedded ahead of the daemon after sequence {After}: {Texts} texts read, {Calls} model calls run",
@@ -641,18 +634,24 @@ public sealed class RecallProjection(
     private static byte[]? Vector(Dictionary<IEvent, byte[]?> vectors, IEvent e) => vectors.GetValueOrDefault(e);
 
     /// <summary>The plaintext of every recorded or revised content in the batch whose key still exists.</summary>
-    private async Task<Dictionary<IEvent, string>> OpenContentAsync(IReadOnlyList<IEvent> events, CancellationToken ct)
+    private Task<Dictionary<IEvent, string>> OpenContentAsync(IReadOnlyList<IEvent> events, CancellationToken ct) =>
+        OpenAsync(events.Where(e => SealedOf(e) is not null), e => e.TenantId, e => (MemoryIdOf(e), SealedOf(e)!), ct);
+
+    /// <summary>Opens sealed contents with their subjects' keys, by tenant (the page's events, or those embedded ahead).</summary>
+    private async Task<Dictionary<T, string>> OpenAsync<T>(
+        IEnumerable<T> items, Func<T, string> tenantOf, Func<T, (Guid MemoryId, EncryptedText Sealed)> contentOf, CancellationToken ct)
+        where T : notnull
     {
-        var texts = new Dictionary<IEvent, string>();
-        foreach (var byTenant in events.Where(e => SealedOf(e) is not null).GroupBy(e => e.TenantId))
+        var texts = new Dictionary<T, string>();
+        foreach (var byTenant in items.GroupBy(tenantOf))
         {
             // Each key is read alive as before; one the writer's cache holds is not unwrapped and imported again for
             // every daemon batch of an import.
-            using var found = await keys.FindSharedAsync(byTenant.Key, byTenant.Select(e => SealedOf(e)!.KeyId).Distinct().ToList(), ct);
+            using var found = await keys.FindSharedAsync(byTenant.Key, byTenant.Select(e => contentOf(e).Sealed.KeyId).Distinct().ToList(), ct);
             foreach (var e in byTenant)
             {
-                var text = MemoryContent.Open(found.Keys, byTenant.Key, MemoryIdOf(e), SealedOf(e));
-                if (text is not null) texts[e] = text;
+                var (memoryId, sealedText) = contentOf(e);
+                if (MemoryContent.Open(found.Keys, byTenant.Key, memoryId, sealedText) is { } text) texts[e] = text;
             }
         }
         return texts;

@@ -66,7 +66,6 @@ public sealed class TextEmbedder : IDisposable
     public long ModelCalls => Interlocked.Read(ref modelCalls);
 
     public EmbeddingModel Model { get; }
-    private readonly Lock batchLock = new();
     private readonly EmbeddingCache cache = new(50_000);
 
     /// <summary>Model calls a batch runs at once: one per core.</summary>
@@ -103,28 +102,19 @@ public sealed class TextEmbedder : IDisposable
         if (missing.Count > 0)
         {
             var m = model.Value;
-            // The vectors are cached before the next batch's turn, which looks again for its texts in the cache.
-            if (workers is null)
-                lock (batchLock)
-                {
-                    missing = StillMissing(missing, hashes, result);
-                    Embed(m, texts, missing, result, ct);
-                    foreach (var i in missing) cache.Add(hashes[i], result[i]);
-                }
-            else
+            // One batch at a time, awaited (the caller's thread is not held meanwhile); its vectors are cached before the
+            // next batch's turn, which looks again for its texts in the cache.
+            await batchGate.WaitAsync(ct);
+            try
             {
-                // One batch at a time, as under the lock, but awaited: the caller's thread is not held meanwhile.
-                await batchGate.WaitAsync(ct);
-                try
-                {
-                    missing = StillMissing(missing, hashes, result);
-                    await EmbedDemotedAsync(m, workers.Value, texts, missing, result, ct);
-                    foreach (var i in missing) cache.Add(hashes[i], result[i]);
-                }
-                finally
-                {
-                    batchGate.Release();
-                }
+                missing = StillMissing(missing, hashes, result);
+                if (workers is null) Embed(m, texts, missing, result, ct);
+                else await EmbedDemotedAsync(m, workers.Value, texts, missing, result, ct);
+                foreach (var i in missing) cache.Add(hashes[i], result[i]);
+            }
+            finally
+            {
+                batchGate.Release();
             }
         }
         foreach (var (i, of) in duplicates) result[i] = result[of];
