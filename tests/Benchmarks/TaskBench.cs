@@ -103,6 +103,12 @@ public static class TaskBench
         var markdown = Markdown(rows, tasks, machine, quick);
         Console.WriteLine(markdown);
         if (write) Report.WriteSection(Paths.DefaultDoc(), markdown, Begin, End);
+        // AETHERRA_BENCH_LOG=PATH keeps the server's log (e.g. the claim's step timings with AETHERRA_LOG_DEBUG).
+        if (Environment.GetEnvironmentVariable("AETHERRA_BENCH_LOG") is { Length: > 0 } keep)
+        {
+            await server.DisposeAsync();
+            File.Copy(server.LogFile, keep, overwrite: true);
+        }
         Directory.Delete(workDir, recursive: true);
         return rows.Any(r => r.Aetherra.Errors > 0 || r.Raw.Errors > 0) ? 1 : 0;
     }
