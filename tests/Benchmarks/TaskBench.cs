@@ -88,21 +88,31 @@ public static class TaskBench
             await RawSeedAsync(raw, tasks, rng, ct);
             Console.Error.WriteLine($"aetherra-bench:   seeded; {await SettleAsync(server.Pid, ct)}; claiming over HTTP");
             var claimed = new ConcurrentDictionary<Guid, byte>();
+            var claimBackends = await BackendSecondsAsync(raw, ClaimBackends, ct);
             var viaHttp = await Load.ForCountAsync(c, tasks, i => token => ClaimAsync(http, $"agent-{i % c}", claimed, token), 1, probe, ct);
+            claimBackends = await BackendSecondsAsync(raw, ClaimBackends, ct) - claimBackends;
             if (claimed.Count != viaHttp.Operations) throw new InvalidOperationException($"{viaHttp.Operations} claims but {claimed.Count} distinct tasks");
-            Console.Error.WriteLine($"aetherra-bench:   POST /tasks/claim {viaHttp.OperationsPerSecond:F0}/s p50 {viaHttp.P50:F1} ms p99 {viaHttp.P99:F1} ms, errors {viaHttp.Errors}{Cpu(viaHttp)}");
+            Console.Error.WriteLine($"aetherra-bench:   POST /tasks/claim {viaHttp.OperationsPerSecond:F0}/s p50 {viaHttp.P50:F1} ms p99 {viaHttp.P99:F1} ms, errors {viaHttp.Errors}{Cpu(viaHttp)}{Backends(claimBackends, viaHttp)}");
 
             Console.Error.WriteLine($"aetherra-bench:   {await SettleAsync(server.Pid, ct)}; claiming raw");
             var rawClaimed = new ConcurrentDictionary<long, byte>();
+            var rawBackends = await BackendSecondsAsync(raw, RawBackends, ct);
             var viaRaw = await Load.ForCountAsync(c, tasks, i => token => RawClaimAsync(raw, $"agent-{i % c}", rawClaimed, token), 1, probe, ct);
+            rawBackends = await BackendSecondsAsync(raw, RawBackends, ct) - rawBackends;
             if (rawClaimed.Count != viaRaw.Operations) throw new InvalidOperationException("the raw queue handed a row out twice");
-            Console.Error.WriteLine($"aetherra-bench:   raw SKIP LOCKED {viaRaw.OperationsPerSecond:F0}/s p50 {viaRaw.P50:F1} ms p99 {viaRaw.P99:F1} ms{Cpu(viaRaw)}");
+            Console.Error.WriteLine($"aetherra-bench:   raw SKIP LOCKED {viaRaw.OperationsPerSecond:F0}/s p50 {viaRaw.P50:F1} ms p99 {viaRaw.P99:F1} ms{Cpu(viaRaw)}{Backends(rawBackends, viaRaw)}");
             rows.Add((viaHttp, viaRaw));
         }
 
         var markdown = Markdown(rows, tasks, machine, quick);
         Console.WriteLine(markdown);
         if (write) Report.WriteSection(Paths.DefaultDoc(), markdown, Begin, End);
+        // AETHERRA_BENCH_LOG=PATH keeps the server's log (e.g. the claim's step timings with AETHERRA_LOG_DEBUG).
+        if (Environment.GetEnvironmentVariable("AETHERRA_BENCH_LOG") is { Length: > 0 } keep)
+        {
+            await server.DisposeAsync();
+            File.Copy(server.LogFile, keep, overwrite: true);
+        }
         Directory.Delete(workDir, recursive: true);
         return rows.Any(r => r.Aetherra.Errors > 0 || r.Raw.Errors > 0) ? 1 : 0;
     }
@@ -145,6 +155,32 @@ public static class TaskBench
         var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
         return (double.Parse(fields[11], CultureInfo.InvariantCulture) + double.Parse(fields[12], CultureInfo.InvariantCulture)) / 100;
     }
+
+    // The backends that do each side's claims: the server's claim pool (its sessions' application_name) and the raw
+    // queue's database. Their CPU per claim leaves out the async daemon's backends and the cluster's own processes,
+    // which the PostgreSQL figure of Cpu() includes; a backend that closes during a phase takes its CPU with it.
+    private const string ClaimBackends = "application_name = 'aetherra-claim'";
+    private const string RawBackends = "datname = current_database()";
+
+    /// <summary>CPU seconds so far of the backends <paramref name="where"/> selects (0 without /proc).</summary>
+    private static async Task<double> BackendSecondsAsync(NpgsqlDataSource db, string where, CancellationToken ct)
+    {
+        var pids = new List<int>();
+        await using (var cmd = db.CreateCommand($"select pid from pg_stat_activity where {where}"))
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+            while (await reader.ReadAsync(ct)) pids.Add(reader.GetInt32(0));
+        double seconds = 0;
+        foreach (var pid in pids)
+        {
+            try { seconds += ProcessSeconds(pid); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        }
+        return seconds;
+    }
+
+    private static string Backends(double seconds, Measurement m) => m.Operations > 0 && seconds > 0
+        ? string.Create(CultureInfo.InvariantCulture, $"; its own backends {seconds * 1000 / m.Operations:F2} ms")
+        : "";
 
     private static string Cpu(Measurement m) => m.Cpu is { } cpu
         ? string.Create(CultureInfo.InvariantCulture,

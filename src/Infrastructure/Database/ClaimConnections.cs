@@ -43,10 +43,16 @@ public sealed class ClaimConnections : IAsyncDisposable
     {
         var settings = builder.ConnectionStringBuilder;
         settings.NoResetOnClose = true;
+        // Named, unless the connection string names its connections: pg_stat_activity (and a benchmark measuring the
+        // claim's own backends) tells a claim's sessions from the daemon's and the other writers'.
+        if (string.IsNullOrEmpty(settings.ApplicationName)) settings.ApplicationName = ApplicationName;
         if (!MeasurementSwitches.ClaimCustomPlans)
             settings.Options = (string.IsNullOrWhiteSpace(settings.Options) ? "" : settings.Options + " ") + GenericPlans;
         return builder;
     }
+
+    /// <summary>The application_name of a claim pool's sessions.</summary>
+    public const string ApplicationName = "aetherra-claim";
 
     /// <summary>The session setting a claim pool's connections start with (see <see cref="Configure"/>).</summary>
     public const string GenericPlans = "-c plan_cache_mode=force_generic_plan";
