@@ -234,7 +234,9 @@ public sealed class RecallRebuildTests(AetherraFixture fx)
         await using (var db = fx.OpenDatabase())
         await using (var drop = new Npgsql.NpgsqlBatch(db))
         {
-            foreach (var sql in RecallSchema.DropTextIndexesSql(RecallSchema.Names.In("aetherra")).Append(RecallSchema.DropTermsLexemeIndexSql(RecallSchema.Names.In("aetherra"))))
+            foreach (var sql in RecallSchema.DropTextIndexesSql(RecallSchema.Names.In("aetherra"))
+                         .Append(RecallSchema.DropTermsLexemeIndexSql(RecallSchema.Names.In("aetherra")))
+                         .Append(RecallSchema.DropTermsKeySql(RecallSchema.Names.In("aetherra"))))
                 drop.BatchCommands.Add(new(sql));
             await drop.ExecuteNonQueryAsync();
         }
@@ -249,6 +251,60 @@ public sealed class RecallRebuildTests(AetherraFixture fx)
         Assert.Contains("recall_entries_tsv ON aetherra.recall_entries USING gin (tsv)", defs);
         Assert.Contains("recall_entries_tsv_scoped ON aetherra.recall_entries USING gin (tsv_scoped)", defs);
         Assert.Contains("recall_terms_lexeme ON aetherra.recall_terms USING btree (tenant_id, lexeme)", defs);
+        Assert.Equal("(tenant_id, subject, lexeme)", await TermsKeyAsync());
+    }
+
+    /// <summary>
+    /// A rebuild whose end fails (here: cancelled before it counts) leaves the term statistics without their primary key
+    /// (dropped by the replay's first batch) and its marker: the next live batch counts the statistics and adds the key
+    /// back before its own upserts need it.
+    /// </summary>
+    [Fact]
+    public async Task after_a_rebuild_whose_end_failed_the_next_batch_adds_the_term_key_back_and_counts()
+    {
+        var tenant = await fx.NewTenantAsync();
+        var client = fx.Client(tenant.Key);
+        var (_, recorded) = await client.RecordAsync(Api.Memory("Vera tunes pianos in the old town", subject: "vera"));
+        await client.RecallAsync(new { query = "pianos", minSequence = recorded });
+        var bulk = fx.Host.Services.GetServices<Aetherra.Application.Operations.IBulkRebuild>().Single(b => b.Name == RecallProjection.Name);
+        bulk.BeginRebuild();
+        try
+        {
+            var (_, deferred) = await client.RecordAsync(Api.Memory("Vera tuned the concert hall's piano", subject: "vera"));
+            await fx.WaitForProjectionAsync(RecallProjection.Name, deferred);
+            if (!Aetherra.Infrastructure.MeasurementSwitches.RecallTermsKeyKept && !Aetherra.Infrastructure.MeasurementSwitches.RecallRebuildCurrent)
+                Assert.Null(await TermsKeyAsync());
+            using (var cancelled = new CancellationTokenSource())
+            {
+                await cancelled.CancelAsync();
+                await Assert.ThrowsAnyAsync<OperationCanceledException>(() => bulk.EndRebuildAsync(cancelled.Token));
+            }
+
+            var (_, live) = await client.RecordAsync(Api.Memory("Vera's piano shop opens on Mondays", subject: "vera"));
+            var found = await client.RecallAsync(new { query = "piano", subject = "vera", minSequence = live });
+            Assert.Equal(3, found.Ids().Count());
+            Assert.Equal("(tenant_id, subject, lexeme)", await TermsKeyAsync());
+            var (counted, fromRows) = await StatisticsAsync(tenant.Tenant);
+            Assert.Equal(fromRows, counted);
+            Assert.Contains("vera | piano | 3", counted);
+        }
+        finally
+        {
+            // The full-text indexes the replay dropped are built again.
+            await bulk.EndRebuildAsync(TestContext.Current.CancellationToken);
+        }
+        Assert.Equal("(tenant_id, subject, lexeme)", await TermsKeyAsync());
+    }
+
+    /// <summary>The columns of the term statistics' primary key, or null when it has none.</summary>
+    private async Task<string?> TermsKeyAsync()
+    {
+        await using var db = fx.OpenDatabase();
+        await using var cmd = new Npgsql.NpgsqlCommand($"""
+            select substring(pg_get_constraintdef(oid) from '\(.*\)') from pg_constraint
+            where conrelid = '{RecallSchema.Terms}'::regclass and contype = 'p'
+            """, db);
+        return await cmd.ExecuteScalarAsync() as string;
     }
 
     /// <summary>The tenant's statistics as text, and the same counted from its current rows.</summary>
