@@ -84,8 +84,14 @@ public sealed class RecallRebuildTests(AetherraFixture fx)
     /// recorded again within what the rebuild replays as one page. The forgotten content stays erased (nothing
     /// resurrected) while the content recorded after the forgetting is kept, and the indexes are back.
     /// </summary>
-    [Fact]
-    public async Task a_bulk_rebuild_equals_the_live_read_model_across_tenants_and_a_subject_recorded_again_after_forgetting()
+    /// <summary>
+    /// Also over pages of 25 events: each page's text vectors were computed ahead, on a connection of their own, while the
+    /// previous page was written (AETHERRA_RECALL_REBUILD_VECTORS), and the rows must still equal the live ones.
+    /// </summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(25)]
+    public async Task a_bulk_rebuild_equals_the_live_read_model_across_tenants_and_a_subject_recorded_again_after_forgetting(int page)
     {
         var first = await fx.NewTenantAsync();
         var second = await fx.NewTenantAsync();
@@ -115,7 +121,16 @@ public sealed class RecallRebuildTests(AetherraFixture fx)
         Assert.DoesNotContain("vale note 2:", live.Item1);
         Assert.Contains("vale note 2:", live.Item2);
 
-        await RebuildThroughTheEndpointAsync();
+        var pages = fx.Host.Services.GetRequiredService<RecallPages>();
+        if (page > 0) pages.RebuildPageSize = page;
+        try
+        {
+            await RebuildThroughTheEndpointAsync();
+        }
+        finally
+        {
+            pages.RebuildPageSize = RecallPages.RebuildPage;
+        }
         await b.RecallAsync(new { query = "ledger", minSequence = last });
 
         var rebuilt = (await ReadModelAsync(first.Tenant), await ReadModelAsync(second.Tenant));
