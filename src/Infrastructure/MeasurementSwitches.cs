@@ -92,13 +92,6 @@ public static class MeasurementSwitches
     public static readonly bool RecallRebuildEventOrder = Is("AETHERRA_RECALL_REBUILD_ORDER", "events");
 
     /// <summary>
-    /// AETHERRA_RECALL_REBUILD_VECTORS=insert: a full RecallEntry rebuild computes each row's text vector in the entries
-    /// insert, instead of having PostgreSQL compute the next page's on a connection of its own while the daemon writes
-    /// the current page (the insert then takes them as parameters).
-    /// </summary>
-    public static readonly bool RecallRebuildVectorsInInsert = Is("AETHERRA_RECALL_REBUILD_VECTORS", "insert");
-
-    /// <summary>
     /// AETHERRA_RECALL_REBUILD_PAGE: the events per daemon page during a full RecallEntry rebuild (500-50,000; default
     /// 10,000; 2,000 as before issue 23's bulk writes). Each page is a transaction with its own load, progress, state rows
     /// and commit around the one insert of its recordings.

@@ -83,10 +83,8 @@ public sealed class RecallRebuildTests(AetherraFixture fx)
     /// share subject names: revisions, a forgotten memory, reinforcement, and a subject forgotten and then
     /// recorded again within what the rebuild replays as one page. The forgotten content stays erased (nothing
     /// resurrected) while the content recorded after the forgetting is kept, and the indexes are back.
-    /// </summary>
-    /// <summary>
-    /// Also over pages of 25 events: each page's text vectors were computed ahead, on a connection of their own, while the
-    /// previous page was written (AETHERRA_RECALL_REBUILD_VECTORS), and the rows must still equal the live ones.
+    /// Also over pages of 25 events, so that the rebuild's rows are grouped by subject page by page (and a page's rows
+    /// can follow a revision or a forgetting of the page before): the rows must still equal the live ones.
     /// </summary>
     [Theory]
     [InlineData(0)]

@@ -154,13 +154,6 @@ public sealed class RecallProjection(
         // tenant: the one event is refused here instead, and the daemon dead-letters it and carries on.
         if (texts.Where(t => !StorableText.IsStorable(t.Value)).Select(t => t.Key).MinBy(e => e.Sequence) is { } poison)
             throw new ProjectionRefusedEvent(poison, "its content holds a NUL or an unpaired surrogate, which PostgreSQL cannot store");
-        // A rebuild's page takes the text vectors computed ahead for it (by content) and starts those of the next page.
-        Dictionary<string, string>? vectorsOfText = null;
-        if (defer && !MeasurementSwitches.RecallRowWrites && !MeasurementSwitches.RecallRebuildVectorsInInsert)
-        {
-            if (Interlocked.Exchange(ref vectorsAhead, null) is { } ahead) vectorsOfText = await ahead;
-            StartVectorsAhead(operations, events[^1].Sequence, events.Count, ct);
-        }
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var (modelBefore, callsBefore) = (embedder.ModelTime, embedder.ModelCalls);
         float[][] vectors = [];
@@ -204,7 +197,7 @@ public sealed class RecallProjection(
                 recorded.Add(e);
                 continue;
             }
-            InsertRecorded(operations, n, recorded, texts, vectorOf, defer, vectorsOfText);
+            InsertRecorded(operations, n, recorded, texts, vectorOf, defer);
             switch (e.Data)
             {
                 case MemoryRevised v:
@@ -267,7 +260,7 @@ public sealed class RecallProjection(
                     break;
             }
         }
-        InsertRecorded(operations, n, recorded, texts, vectorOf, defer, vectorsOfText);
+        InsertRecorded(operations, n, recorded, texts, vectorOf, defer);
 
         // A bulk load leaves the planner with the statistics of a much smaller table until autovacuum analyses it
         // (up to a minute later): meanwhile a recall of a common word over the loaded subject was planned to re-read
@@ -289,12 +282,38 @@ public sealed class RecallProjection(
     /// </summary>
     private void StartEmbeddingAhead(IDocumentOperations operations, long after, int count, CancellationToken ct)
     {
-        var read = ReadAheadFunc(operations, after, count);
+        var database = operations.Database;
+        var schema = operations.DocumentStore.Options.Events.DatabaseSchemaName;
+        var serializer = operations.DocumentStore.Options.Serializer();
         _ = Task.Run(async () =>
         {
             try
             {
-                var texts = await read(ct);
+                var events = new List<(string Tenant, Guid MemoryId, EncryptedText Sealed)>();
+                await using (var connection = database.CreateConnection())
+                {
+                    await connection.OpenAsync(ct);
+                    await using var read = new NpgsqlCommand(
+                        $"select tenant_id, type, data from {schema}.mt_events where seq_id > $1 and type = any($2) order by seq_id limit $3",
+                        connection);
+                    read.Parameters.Add(new() { Value = after });
+                    read.Parameters.Add(new() { Value = AheadTypes });
+                    read.Parameters.Add(new() { Value = count });
+                    await using var reader = await read.ExecuteReaderAsync(ct);
+                    while (await reader.ReadAsync(ct))
+                    {
+                        var tenant = reader.GetString(0);
+                        object data = reader.GetString(1) == AheadTypes[0]
+                            ? serializer.FromJson<MemoryRecorded>(reader, 2)
+                            : serializer.FromJson<MemoryRevised>(reader, 2);
+                        switch (data)
+                        {
+                            case MemoryRecorded { Content: { } c } r: events.Add((tenant, r.MemoryId, c)); break;
+                            case MemoryRevised { Content: { } c } v: events.Add((tenant, v.MemoryId, c)); break;
+                        }
+                    }
+                }
+                var texts = (await OpenAsync(events, e => e.Tenant, e => (e.MemoryId, e.Sealed), ct)).Values.Where(t => StorableText.IsStorable(t)).ToList();
                 var calls = embedder.ModelCalls;
                 if (texts.Count > 0) await embedder.EmbedAheadAsync(texts, ct);
                 log.LogDebug("RecallEntry embedded ahead of the daemon after sequence {After}: {Texts} texts read, {Calls} model calls run",
@@ -304,80 +323,6 @@ public sealed class RecallProjection(
             {
                 log.LogWarning(e, "RecallEntry could not embed ahead of the daemon after sequence {After}", after);
             }
-        }, CancellationToken.None);
-    }
-
-    /// <summary>
-    /// Reads the memory events that follow a page (up to <paramref name="count"/>) on a connection of its own and opens their
-    /// content: the texts a next page will bring, for work done ahead of the daemon (embedding, text vectors).
-    /// </summary>
-    private Func<CancellationToken, Task<List<string>>> ReadAheadFunc(IDocumentOperations operations, long after, int count)
-    {
-        var database = operations.Database;
-        var schema = operations.DocumentStore.Options.Events.DatabaseSchemaName;
-        var serializer = operations.DocumentStore.Options.Serializer();
-        return async ct =>
-        {
-            var events = new List<(string Tenant, Guid MemoryId, EncryptedText Sealed)>();
-            await using (var connection = database.CreateConnection())
-            {
-                await connection.OpenAsync(ct);
-                await using var read = new NpgsqlCommand(
-                    $"select tenant_id, type, data from {schema}.mt_events where seq_id > $1 and type = any($2) order by seq_id limit $3",
-                    connection);
-                read.Parameters.Add(new() { Value = after });
-                read.Parameters.Add(new() { Value = AheadTypes });
-                read.Parameters.Add(new() { Value = count });
-                await using var reader = await read.ExecuteReaderAsync(ct);
-                while (await reader.ReadAsync(ct))
-                {
-                    var tenant = reader.GetString(0);
-                    object data = reader.GetString(1) == AheadTypes[0]
-                        ? serializer.FromJson<MemoryRecorded>(reader, 2)
-                        : serializer.FromJson<MemoryRevised>(reader, 2);
-                    switch (data)
-                    {
-                        case MemoryRecorded { Content: { } c } r: events.Add((tenant, r.MemoryId, c)); break;
-                        case MemoryRevised { Content: { } c } v: events.Add((tenant, v.MemoryId, c)); break;
-                    }
-                }
-            }
-            return (await OpenAsync(events, e => e.Tenant, e => (e.MemoryId, e.Sealed), ct)).Values.Where(t => StorableText.IsStorable(t)).ToList();
-        };
-    }
-
-    /// <summary>
-    /// The text vectors of the next page's contents (by content), computed by PostgreSQL on a connection of its own while
-    /// the daemon writes and commits this page and loads the next: during a rebuild the replay is serial (load, apply,
-    /// insert, commit), so the other core is mostly idle, and the text vector is most of the entries insert's time.
-    /// Null until a rebuild page starts it; a failure only leaves the next page to compute its vectors in its insert.
-    /// </summary>
-    private Task<Dictionary<string, string>>? vectorsAhead;
-
-    private void StartVectorsAhead(IDocumentOperations operations, long after, int count, CancellationToken ct)
-    {
-        var read = ReadAheadFunc(operations, after, count);
-        var database = operations.Database;
-        vectorsAhead = Task.Run(async () =>
-        {
-            var vectors = new Dictionary<string, string>(StringComparer.Ordinal);
-            try
-            {
-                var texts = (await read(ct)).Distinct(StringComparer.Ordinal).ToArray();
-                if (texts.Length == 0) return vectors;
-                await using var connection = database.CreateConnection();
-                await connection.OpenAsync(ct);
-                await using var cmd = new NpgsqlCommand(
-                    $"select t, to_tsvector('{RecallSchema.TextConfig}', t)::text from unnest($1::text[]) t", connection) { CommandTimeout = 0 };
-                cmd.Parameters.Add(new() { Value = texts });
-                await using var reader = await cmd.ExecuteReaderAsync(ct);
-                while (await reader.ReadAsync(ct)) vectors.TryAdd(reader.GetString(0), reader.GetString(1));
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
-            {
-                log.LogWarning(e, "RecallEntry could not compute text vectors ahead of the daemon after sequence {After}", after);
-            }
-            return vectors;
         }, CancellationToken.None);
     }
 
@@ -556,7 +501,7 @@ public sealed class RecallProjection(
     /// </summary>
     private static void InsertRecorded(
         IDocumentOperations operations, RecallSchema.Names n, List<IEvent> recorded,
-        Dictionary<IEvent, string> texts, Dictionary<IEvent, byte[]?> vectorOf, bool defer, Dictionary<string, string>? vectorsOfText = null)
+        Dictionary<IEvent, string> texts, Dictionary<IEvent, byte[]?> vectorOf, bool defer)
     {
         if (recorded.Count == 0) return;
         // A rebuild writes a page's recordings grouped by subject (in the events' order within each): the scoped GIN index
@@ -590,7 +535,6 @@ public sealed class RecallProjection(
         var embeddings = new byte[]?[count];
         var sequences = new long[count];
         var metadata = new string?[count];
-        var computed = new string?[count];
         for (var i = 0; i < count; i++)
         {
             var e = recorded[i];
@@ -613,10 +557,7 @@ public sealed class RecallProjection(
             embeddings[i] = Vector(vectorOf, e);
             sequences[i] = e.Sequence;
             metadata[i] = r.Metadata is { Count: > 0 } m ? System.Text.Json.JsonSerializer.Serialize(m) : null;
-            computed[i] = contents[i] is { } c && vectorsOfText is not null && vectorsOfText.TryGetValue(c, out var tsv) ? tsv : null;
         }
-        // The text vectors computed ahead (a rebuild's page), each used in place of computing it in the insert.
-        var ahead = vectorsOfText is { Count: > 0 } && computed.Any(c => c is not null);
         recorded.Clear();
         operations.QueueSqlCommand($"""
             {Insert(n)}
@@ -627,16 +568,14 @@ public sealed class RecallProjection(
                 i.embedding, array[]::timestamptz[], array[]::double precision[], i.changed_seq, i.metadata::jsonb, i.changed_seq
             from unnest(?::text[], ?::uuid[], ?::int[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::double precision[],
                     ?::text[], ?::timestamptz[], ?::timestamptz[], ?::timestamptz[], ?::timestamptz[], ?::text[], ?::bytea[], ?::bigint[],
-                    ?::text[]{(ahead ? ", ?::text[]" : "")})
+                    ?::text[])
                 as i(tenant_id, memory_id, version, subject, agent, session, kind, tags, importance, classification, occurred_at,
-                     recorded_at, expires_at, valid_from, content, embedding, changed_seq, metadata{(ahead ? ", computed" : "")}),
-                {(ahead
-                    ? RecallSchema.TextVectorsSql("i.content", "i.tenant_id", "i.subject", "i.computed::tsvector")
-                    : TextVectors("i.content", "i.tenant_id", "i.subject"))} v
+                     recorded_at, expires_at, valid_from, content, embedding, changed_seq, metadata),
+                {TextVectors("i.content", "i.tenant_id", "i.subject")} v
             on conflict do nothing
             """,
-            [tenants, ids, versions, subjects, agents, sessions, kinds, tags, importances, classifications, occurred, recordedAt,
-            expires, validFrom, contents, embeddings, sequences, metadata, .. (ahead ? new object[] { computed } : [])]);
+            tenants, ids, versions, subjects, agents, sessions, kinds, tags, importances, classifications, occurred, recordedAt,
+            expires, validFrom, contents, embeddings, sequences, metadata);
         if (defer) return;
         // The statistics of the new current versions, as CountIn does one by one.
         operations.QueueSqlCommand($"""

@@ -63,8 +63,8 @@ public static class RecallSchema
     /// the <c>offset 0</c> keeps PostgreSQL from pulling it up into the outer query, where every use of <c>tsv</c>
     /// (the column, its scoped twin, its length) parsed and stemmed the content again.
     /// </summary>
-    public static string TextVectorsSql(string content, string tenant, string subject, string? computed = null) =>
-        $"lateral (select {(computed is null ? "" : $"coalesce({computed}, ")}to_tsvector('{TextConfig}', {content}){(computed is null ? "" : ")")} as tsv, {ScopeSql(tenant, subject)} as scope offset 0)";
+    public static string TextVectorsSql(string content, string tenant, string subject) =>
+        $"lateral (select to_tsvector('{TextConfig}', {content}) as tsv, {ScopeSql(tenant, subject)} as scope offset 0)";
 
     /// <summary>
     /// The full-text (GIN) indexes of the entries: a full rebuild drops them while it replays the log and builds
