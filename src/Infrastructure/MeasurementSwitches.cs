@@ -85,6 +85,27 @@ public static class MeasurementSwitches
     /// </summary>
     public static readonly bool RecallRebuildCurrent = Is("AETHERRA_RECALL_REBUILD", "current");
 
+    /// <summary>
+    /// AETHERRA_RECALL_TERMS_KEY=kept: a full RecallEntry rebuild keeps the term statistics' primary key while it counts
+    /// them at its end (each of the count's rows descends it), instead of dropping it with the full-text indexes and
+    /// adding it once the rows are in.
+    /// </summary>
+    public static readonly bool RecallTermsKeyKept = Is("AETHERRA_RECALL_TERMS_KEY", "kept");
+
+    /// <summary>
+    /// AETHERRA_RECALL_REBUILD_ORDER=events: a full RecallEntry rebuild inserts each page's recordings in the events'
+    /// order, instead of grouped by tenant and subject (which keeps the scoped full-text index's build in the cache).
+    /// </summary>
+    public static readonly bool RecallRebuildEventOrder = Is("AETHERRA_RECALL_REBUILD_ORDER", "events");
+
+    /// <summary>
+    /// AETHERRA_RECALL_REBUILD_PAGE: the events per daemon page during a full RecallEntry rebuild (500-50,000; default
+    /// 10,000; 2,000 as before issue 23's bulk writes). Each page is a transaction with its own load, progress, state rows
+    /// and commit around the one insert of its recordings.
+    /// </summary>
+    public static readonly int RecallRebuildPage =
+        int.TryParse(Environment.GetEnvironmentVariable("AETHERRA_RECALL_REBUILD_PAGE"), out var page) && page is >= 500 and <= 50_000 ? page : 10_000;
+
     /// <summary>AETHERRA_EMBED_TOKENIZER=locked: the embedder tokenizes a batch on one thread with one shared tokenizer, as before issue 23.</summary>
     public static readonly bool LockedTokenizer = Is("AETHERRA_EMBED_TOKENIZER", "locked");
 

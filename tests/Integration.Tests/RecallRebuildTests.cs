@@ -83,9 +83,13 @@ public sealed class RecallRebuildTests(AetherraFixture fx)
     /// share subject names: revisions, a forgotten memory, reinforcement, and a subject forgotten and then
     /// recorded again within what the rebuild replays as one page. The forgotten content stays erased (nothing
     /// resurrected) while the content recorded after the forgetting is kept, and the indexes are back.
+    /// Also over pages of 25 events, so that the rebuild's rows are grouped by subject page by page (and a page's rows
+    /// can follow a revision or a forgetting of the page before): the rows must still equal the live ones.
     /// </summary>
-    [Fact]
-    public async Task a_bulk_rebuild_equals_the_live_read_model_across_tenants_and_a_subject_recorded_again_after_forgetting()
+    [Theory]
+    [InlineData(0)]
+    [InlineData(25)]
+    public async Task a_bulk_rebuild_equals_the_live_read_model_across_tenants_and_a_subject_recorded_again_after_forgetting(int page)
     {
         var first = await fx.NewTenantAsync();
         var second = await fx.NewTenantAsync();
@@ -115,7 +119,16 @@ public sealed class RecallRebuildTests(AetherraFixture fx)
         Assert.DoesNotContain("vale note 2:", live.Item1);
         Assert.Contains("vale note 2:", live.Item2);
 
-        await RebuildThroughTheEndpointAsync();
+        var pages = fx.Host.Services.GetRequiredService<RecallPages>();
+        if (page > 0) pages.RebuildPageSize = page;
+        try
+        {
+            await RebuildThroughTheEndpointAsync();
+        }
+        finally
+        {
+            pages.RebuildPageSize = RecallPages.RebuildPage;
+        }
         await b.RecallAsync(new { query = "ledger", minSequence = last });
 
         var rebuilt = (await ReadModelAsync(first.Tenant), await ReadModelAsync(second.Tenant));
@@ -234,7 +247,9 @@ public sealed class RecallRebuildTests(AetherraFixture fx)
         await using (var db = fx.OpenDatabase())
         await using (var drop = new Npgsql.NpgsqlBatch(db))
         {
-            foreach (var sql in RecallSchema.DropTextIndexesSql(RecallSchema.Names.In("aetherra")).Append(RecallSchema.DropTermsLexemeIndexSql(RecallSchema.Names.In("aetherra"))))
+            foreach (var sql in RecallSchema.DropTextIndexesSql(RecallSchema.Names.In("aetherra"))
+                         .Append(RecallSchema.DropTermsLexemeIndexSql(RecallSchema.Names.In("aetherra")))
+                         .Append(RecallSchema.DropTermsKeySql(RecallSchema.Names.In("aetherra"))))
                 drop.BatchCommands.Add(new(sql));
             await drop.ExecuteNonQueryAsync();
         }
@@ -249,6 +264,60 @@ public sealed class RecallRebuildTests(AetherraFixture fx)
         Assert.Contains("recall_entries_tsv ON aetherra.recall_entries USING gin (tsv)", defs);
         Assert.Contains("recall_entries_tsv_scoped ON aetherra.recall_entries USING gin (tsv_scoped)", defs);
         Assert.Contains("recall_terms_lexeme ON aetherra.recall_terms USING btree (tenant_id, lexeme)", defs);
+        Assert.Equal("(tenant_id, subject, lexeme)", await TermsKeyAsync());
+    }
+
+    /// <summary>
+    /// A rebuild whose end fails (here: cancelled before it counts) leaves the term statistics without their primary key
+    /// (dropped by the replay's first batch) and its marker: the next live batch counts the statistics and adds the key
+    /// back before its own upserts need it.
+    /// </summary>
+    [Fact]
+    public async Task after_a_rebuild_whose_end_failed_the_next_batch_adds_the_term_key_back_and_counts()
+    {
+        var tenant = await fx.NewTenantAsync();
+        var client = fx.Client(tenant.Key);
+        var (_, recorded) = await client.RecordAsync(Api.Memory("Vera tunes pianos in the old town", subject: "vera"));
+        await client.RecallAsync(new { query = "pianos", minSequence = recorded });
+        var bulk = fx.Host.Services.GetServices<Aetherra.Application.Operations.IBulkRebuild>().Single(b => b.Name == RecallProjection.Name);
+        bulk.BeginRebuild();
+        try
+        {
+            var (_, deferred) = await client.RecordAsync(Api.Memory("Vera tuned the concert hall's piano", subject: "vera"));
+            await fx.WaitForProjectionAsync(RecallProjection.Name, deferred);
+            if (!Aetherra.Infrastructure.MeasurementSwitches.RecallTermsKeyKept && !Aetherra.Infrastructure.MeasurementSwitches.RecallRebuildCurrent)
+                Assert.Null(await TermsKeyAsync());
+            using (var cancelled = new CancellationTokenSource())
+            {
+                await cancelled.CancelAsync();
+                await Assert.ThrowsAnyAsync<OperationCanceledException>(() => bulk.EndRebuildAsync(cancelled.Token));
+            }
+
+            var (_, live) = await client.RecordAsync(Api.Memory("Vera's piano shop opens on Mondays", subject: "vera"));
+            var found = await client.RecallAsync(new { query = "piano", subject = "vera", minSequence = live });
+            Assert.Equal(3, found.Ids().Count());
+            Assert.Equal("(tenant_id, subject, lexeme)", await TermsKeyAsync());
+            var (counted, fromRows) = await StatisticsAsync(tenant.Tenant);
+            Assert.Equal(fromRows, counted);
+            Assert.Contains("vera | piano | 3", counted);
+        }
+        finally
+        {
+            // The full-text indexes the replay dropped are built again.
+            await bulk.EndRebuildAsync(TestContext.Current.CancellationToken);
+        }
+        Assert.Equal("(tenant_id, subject, lexeme)", await TermsKeyAsync());
+    }
+
+    /// <summary>The columns of the term statistics' primary key, or null when it has none.</summary>
+    private async Task<string?> TermsKeyAsync()
+    {
+        await using var db = fx.OpenDatabase();
+        await using var cmd = new Npgsql.NpgsqlCommand($"""
+            select substring(pg_get_constraintdef(oid) from '\(.*\)') from pg_constraint
+            where conrelid = '{RecallSchema.Terms}'::regclass and contype = 'p'
+            """, db);
+        return await cmd.ExecuteScalarAsync() as string;
     }
 
     /// <summary>The tenant's statistics as text, and the same counted from its current rows.</summary>
