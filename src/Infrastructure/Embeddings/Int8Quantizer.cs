@@ -11,7 +11,8 @@ namespace Aetherra.Infrastructure.Embeddings;
 /// symmetric per output column (zero point 0, scale = the column's largest magnitude / 127), the activation quantized
 /// to uint8 at run time over the whole input tensor, then an integer matrix product (MLAS's u8s8 kernels, VNNI where the
 /// CPU has it) scaled back to float. The same arithmetic as onnxruntime's <c>quantize_dynamic</c> with per-channel
-/// weights, in one node instead of DynamicQuantizeLinear, MatMulInteger, Cast and Mul.
+/// weights, in one node instead of DynamicQuantizeLinear, MatMulInteger, Cast and Mul (and the bias that follows the
+/// product folded into it).
 /// <para>
 /// The activation's scale is taken over the whole input of a call, so a text's vector would depend on the other
 /// texts of its call and on their padding: <see cref="TextEmbedder"/> therefore runs a quantized model one text per call.
@@ -44,6 +45,7 @@ public static class Int8Quantizer
             q.Output.Add(node.Output[0]);
             graph.Node.Add(q);
         }
+        FoldBiases(graph);
         // A float weight no node reads any more is dropped (the quantized copy replaces it).
         var read = graph.Node.SelectMany(n => n.Input).ToHashSet();
         foreach (var name in replaced)
@@ -52,6 +54,33 @@ public static class Int8Quantizer
             model.OpsetImport.Add(new OperatorSetIdProto { Domain = "com.microsoft", Version = 1 });
         quantized = replaced.Count;
         return model.ToByteArray();
+    }
+
+    /// <summary>
+    /// A bias added to a quantized product (<c>Add</c> of a 1-D float initializer of N values, the product's only reader)
+    /// becomes the node's optional bias input, added as the integer product is scaled back to float instead of in a pass
+    /// of its own over the output (about 5 % of the int8 model's CPU, measured in alternation).
+    /// </summary>
+    private static void FoldBiases(GraphProto graph)
+    {
+        var initializers = graph.Initializer.ToDictionary(i => i.Name);
+        var readers = graph.Node.SelectMany(n => n.Input.Select(i => (Input: i, Node: n))).GroupBy(x => x.Input)
+            .ToDictionary(g => g.Key, g => g.Select(x => x.Node).Distinct().ToList());
+        var outputs = graph.Output.Select(o => o.Name).ToHashSet();
+        foreach (var q in graph.Node.Where(n => n.OpType == "DynamicQuantizeMatMul").ToList())
+        {
+            var product = q.Output[0];
+            if (outputs.Contains(product) || !readers.TryGetValue(product, out var r) || r.Count != 1) continue;
+            var add = r[0];
+            if (add.OpType != "Add" || add.Domain != "" || add.Input.Count != 2) continue;
+            var bias = add.Input[0] == product ? add.Input[1] : add.Input[0];
+            var n = initializers[q.Input[2]].Dims[0];
+            if (!initializers.TryGetValue(bias, out var b) || b.Dims.Count != 1 || b.Dims[0] != n
+                || b.DataType != (int)TensorProto.Types.DataType.Float) continue;
+            q.Input.Add(bias);
+            q.Output[0] = add.Output[0];
+            graph.Node.Remove(add);
+        }
     }
 
     /// <summary>The weight [K, N] as int8 per column (symmetric), its N scales and N zero points (0).</summary>
