@@ -72,6 +72,15 @@ public static class EmbedBench
                           $"{Median(int8Cpu):F2} ms CPU/text (rate {Median(int8Rates) / Median(fp32Rates):F2}x, CPU per text " +
                           $"{Median(int8Cpu) / Median(fp32Cpu):F2}x); cosine fp32/int8 mean {cosines.Average():F4} min {cosines.Min():F4}; " +
                           $"load average at the end {Machine.LoadAverage()}");
+        // The query path (a recall's own embedding): one text per call on the caller's thread, no cache, alternating.
+        var queries = Enumerable.Range(rounds * texts, 200).Select(i => data.Content(i)).ToArray();
+        var (fp32Query, int8Query) = (new List<double>(), new List<double>());
+        for (var r = 0; r < 2; r++)
+            foreach (var int8First in r % 2 == 0 ? new[] { false, true } : [true, false])
+                (int8First ? int8Query : fp32Query).Add(QueryCpu(int8First ? int8 : fp32, queries));
+        Console.WriteLine($"query embedding (EmbedOne, {queries.Length} texts, 2 alternating rounds): CPU per query fp32 " +
+                          $"{string.Join(" / ", fp32Query.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))} ms, int8 " +
+                          $"{string.Join(" / ", int8Query.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))} ms; load {Machine.LoadAverage()}");
         var worst = cosines.Min();
         if (dataset is not null)
         {
@@ -97,6 +106,15 @@ public static class EmbedBench
         var elapsed = clock.Elapsed.TotalSeconds;
         self.Refresh();
         return (texts.Length / elapsed, (self.TotalProcessorTime - cpu).TotalMilliseconds / texts.Length, vectors);
+    }
+
+    private static double QueryCpu(TextEmbedder embedder, string[] texts)
+    {
+        using var self = Process.GetCurrentProcess();
+        var cpu = self.TotalProcessorTime;
+        foreach (var t in texts) embedder.EmbedOne(t);
+        self.Refresh();
+        return (self.TotalProcessorTime - cpu).TotalMilliseconds / texts.Length;
     }
 
     /// <summary>Every distinct memory content and query text of a recall dataset (shared/datasets/README.md).</summary>
