@@ -140,6 +140,13 @@ public static class MeasurementSwitches
     /// </summary>
     public static readonly bool EmbedAheadOff = Is("AETHERRA_EMBED_AHEAD", "off");
 
+    /// <summary>
+    /// AETHERRA_EMBED_PRECISION=fp32: the embedding model runs with its float weights, in calls of up to 32 texts, instead of
+    /// with its weight matrices quantized to int8 as it loads, one text per call (issue 23's catch-up; <see cref="Embeddings.Int8Quantizer"/>).
+    /// Vectors of the two differ slightly (cosine about 0.99): rebuild RecallEntry after changing it (docs/recall.md).
+    /// </summary>
+    public static readonly bool EmbedFp32 = Is("AETHERRA_EMBED_PRECISION", "fp32");
+
     private static bool Is(string variable, string value) =>
         string.Equals(Environment.GetEnvironmentVariable(variable), value, StringComparison.OrdinalIgnoreCase);
 }

@@ -17,14 +17,22 @@ namespace Aetherra.Infrastructure.Embeddings;
 /// Tensor indexers that allocated per element, which cost as much as the model itself; the pooling here is
 /// the same sums in the same order over the output span.
 /// </para>
+/// <para>
+/// By default the model's weight matrices are quantized to int8 as it loads (<see cref="Int8Quantizer"/>; issue 23: the
+/// projection's catch-up is the model's arithmetic, and int8 products take a fraction of fp32's CPU) and a model call
+/// embeds one text: the activations' quantization scale is computed over a call's whole input, so a call of several
+/// texts would make a vector depend on its neighbours and their padding. One text per call keeps a text's vector the
+/// same in any batch, alone or cached (tests compare them bit for bit). AETHERRA_EMBED_PRECISION=fp32 runs the package's
+/// float model in calls of <see cref="BatchSize"/>, as before.
+/// </para>
 /// </summary>
 public sealed class TextEmbedder : IDisposable
 {
     public const int Dimensions = 384;
 
     /// <summary>
-    /// Texts per model call in batches: with texts sorted by length, larger calls pad little but keep fewer
-    /// cores busy on a small batch; 16 and 32 measured alike on two cores.
+    /// Texts per model call in batches in fp32: with texts sorted by length, larger calls pad little but keep fewer
+    /// cores busy on a small batch; 16 and 32 measured alike on two cores. (int8: one, <see cref="CallSize"/>.)
     /// </summary>
     public const int BatchSize = 32;
 
@@ -39,13 +47,27 @@ public sealed class TextEmbedder : IDisposable
     /// The nice of the threads that run a batch's tokenizing and model calls (<see cref="EmbedManyAsync"/>); 0 runs them
     /// on the caller's and the thread pool's threads. Default: AETHERRA_EMBED_NICE (<see cref="MeasurementSwitches.EmbedNice"/>).
     /// </param>
-    public TextEmbedder(EmbeddingModel which, int? batchNice = null)
+    /// <param name="precision">
+    /// The model's weights: int8 (quantized as the model loads, one text per model call) or fp32 (as the package ships them,
+    /// calls of <see cref="BatchSize"/>). Default: int8, or fp32 with AETHERRA_EMBED_PRECISION=fp32 (<see cref="MeasurementSwitches.EmbedFp32"/>).
+    /// </param>
+    public TextEmbedder(EmbeddingModel which, int? batchNice = null, EmbeddingPrecision? precision = null)
     {
         Model = which;
-        model = new(() => new SentenceModel(which));
+        Precision = precision ?? (MeasurementSwitches.EmbedFp32 ? EmbeddingPrecision.Fp32 : EmbeddingPrecision.Int8);
+        model = new(() => new SentenceModel(which, Precision));
         BatchNice = batchNice ?? MeasurementSwitches.EmbedNice;
         if (BatchNice != 0) workers = new(() => new DemotedWorkers(Parallelism, BatchNice));
     }
+
+    /// <summary>The precision of the model's weights (vectors of the two differ slightly: docs/recall.md).</summary>
+    public EmbeddingPrecision Precision { get; }
+
+    /// <summary>
+    /// Texts per model call: <see cref="BatchSize"/> in fp32; one in int8, whose activations are quantized with one scale over
+    /// a call's whole input, so that a text's vector does not depend on the other texts of its call nor on their padding.
+    /// </summary>
+    public int CallSize => Precision == EmbeddingPrecision.Int8 ? 1 : BatchSize;
 
     /// <summary>The nice of the threads that embed batches (0: the caller's and the pool's, not demoted).</summary>
     public int BatchNice { get; }
@@ -73,7 +95,7 @@ public sealed class TextEmbedder : IDisposable
 
     /// <summary>
     /// Embeds many texts (the projection's path): the ones not cached, sorted by token length, in calls of
-    /// <see cref="BatchSize"/>, <see cref="Parallelism"/> calls at a time. A text embedded recently (the same
+    /// <see cref="CallSize"/>, <see cref="Parallelism"/> calls at a time. A text embedded recently (the same
     /// words in another subject, a rebuild) comes from the cache: the model is deterministic, so the vector is
     /// the same.
     /// </summary>
@@ -153,7 +175,7 @@ public sealed class TextEmbedder : IDisposable
         else
             Parallel.For(0, missing.Count, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct },
                 t => encoded[t] = m.Tokenize(texts[missing[t]]));
-        var calls = Calls(missing, encoded);
+        var calls = Calls(missing, encoded, CallSize);
         Parallel.For(0, calls.Length, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct },
             c => RunCall(m, calls[c], result, ct));
     }
@@ -176,13 +198,13 @@ public sealed class TextEmbedder : IDisposable
                 for (var t = s * slice; t < Math.Min(missing.Count, (s + 1) * slice); t++) encoded[t] = m.Tokenize(texts[missing[t]]);
             }, ct);
         }
-        var calls = Calls(missing, encoded);
+        var calls = Calls(missing, encoded, CallSize);
         await on.ForAsync(calls.Length, c => RunCall(m, calls[c], result, ct), ct);
     }
 
-    /// <summary>The texts sorted by token length, in calls of <see cref="BatchSize"/>.</summary>
-    private static (int Index, long[] Encoded)[][] Calls(List<int> missing, long[][] encoded) =>
-        missing.Select((i, t) => (Index: i, Encoded: encoded[t])).OrderBy(x => x.Encoded.Length).Chunk(BatchSize).ToArray();
+    /// <summary>The texts sorted by token length, in calls of <paramref name="size"/>.</summary>
+    private static (int Index, long[] Encoded)[][] Calls(List<int> missing, long[][] encoded, int size) =>
+        missing.Select((i, t) => (Index: i, Encoded: encoded[t])).OrderBy(x => x.Encoded.Length).Chunk(size).ToArray();
 
     private void RunCall(SentenceModel m, (int Index, long[] Encoded)[] call, float[][] result, CancellationToken ct)
     {
@@ -247,6 +269,16 @@ public sealed class TextEmbedder : IDisposable
         if (workers is { IsValueCreated: true }) workers.Value.Dispose();
         if (model.IsValueCreated) model.Value.Dispose();
     }
+}
+
+/// <summary>The precision of the embedding model's weights (<see cref="TextEmbedder.Precision"/>).</summary>
+public enum EmbeddingPrecision
+{
+    /// <summary>Weight matrices quantized to int8 as the model loads (<see cref="Int8Quantizer"/>); one text per model call.</summary>
+    Int8,
+
+    /// <summary>The float weights the package ships.</summary>
+    Fp32,
 }
 
 /// <summary>
@@ -324,7 +356,7 @@ internal sealed class SentenceModel : IDisposable
     private readonly string output;
     private readonly Lock tokenizerLock = new();
 
-    public SentenceModel(EmbeddingModel which)
+    public SentenceModel(EmbeddingModel which, EmbeddingPrecision precision)
     {
         options = new SessionOptions
         {
@@ -338,7 +370,9 @@ internal sealed class SentenceModel : IDisposable
         tokenizer = which.Tokenizer();
         newTokenizer = which.Tokenizer;
         meanPooling = which.MeanPooling;
-        session = new InferenceSession(SentenceTransformers.ResourceLoader.GetResource(which.Resources, "model.onnx"), options);
+        var onnx = SentenceTransformers.ResourceLoader.GetResource(which.Resources, "model.onnx");
+        if (precision == EmbeddingPrecision.Int8) onnx = Int8Quantizer.Quantize(onnx, out _);
+        session = new InferenceSession(onnx, options);
         output = session.OutputNames[0];
     }
 
