@@ -36,13 +36,6 @@ public static class MeasurementSwitches
     /// </summary>
     public static readonly bool ClaimCustomPlans = Is("AETHERRA_CLAIM_PLANS", "custom");
 
-    /// <summary>
-    /// AETHERRA_CLAIM_STATEMENTS=separate: a claim's writes go as seven statements in its second round trip (the task
-    /// stream's version, the two events, the audit stream, the AuditEntry and TaskQueue rows), as before, instead of one
-    /// statement whose data-modifying WITH clauses write the same rows (ClaimWrite).
-    /// </summary>
-    public static readonly bool ClaimSeparateStatements = Is("AETHERRA_CLAIM_STATEMENTS", "separate");
-
     /// <summary>AETHERRA_WRITE_CONNECTION=lazy: a memory write checks out a connection per step instead of one for the whole write.</summary>
     public static readonly bool LazyWriteConnection = Is("AETHERRA_WRITE_CONNECTION", "lazy");
 

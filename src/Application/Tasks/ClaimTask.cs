@@ -92,32 +92,26 @@ public static class ClaimTaskHandler
             // then the inline documents.
             var rows = new EventRows(store, command.Tenant, command.Actor, command.Correlation ?? command.RequestId.ToString());
             await using var batch = new NpgsqlBatch(connection);
-            var writes = new List<NpgsqlBatchCommand>(8);
             var documents = new List<NpgsqlBatchCommand>();
             foreach (var (current, events) in settled)
             {
                 var state = current;
                 var version = (long)current.Version;
-                writes.Add(rows.MoveStream(current.Id, version, version + events.Count));
+                batch.BatchCommands.Add(rows.MoveStream(current.Id, version, version + events.Count));
                 foreach (var data in events)
                 {
                     var e = rows.Prepare(current.Id, ++version, sequences.Dequeue(), data);
-                    writes.Add(rows.Insert(e));
+                    batch.BatchCommands.Add(rows.Insert(e));
                     state = TaskQueueProjection.Fold(state, e);
                 }
                 documents.Add(TaskQueue.Write(command.Tenant, state, version, serializer));
             }
             var recorded = rows.Prepare(command.RequestId, 1, sequences.Dequeue(),
                 AuditTrail.Record(command, claim?.TaskId.ToString(), Outcomes.StatusOf(claim is null ? Outcome.Nothing : Outcome.Done), now, claim is null ? "no task ready" : null));
-            writes.Add(rows.StartStream(command.RequestId, 1));
-            writes.Add(rows.Insert(recorded));
-            writes.Add(AuditIndexRow.Upsert(recorded, serializer));
-            writes.AddRange(documents);
-            // One statement for them all (ClaimWrite), or each its own (MeasurementSwitches.ClaimSeparateStatements).
-            if (Infrastructure.MeasurementSwitches.ClaimSeparateStatements)
-                foreach (var w in writes) batch.BatchCommands.Add(w);
-            else
-                batch.BatchCommands.Add(ClaimWrite.OneStatement(writes));
+            batch.BatchCommands.Add(rows.StartStream(command.RequestId, 1));
+            batch.BatchCommands.Add(rows.Insert(recorded));
+            batch.BatchCommands.Add(AuditIndexRow.Upsert(recorded, serializer));
+            foreach (var d in documents) batch.BatchCommands.Add(d);
             batch.BatchCommands.Add(new NpgsqlBatchCommand("commit"));
             steps?.Mark(ClaimSteps.Rows);
             try

@@ -1,7 +1,6 @@
 using Aetherra.Application.Common;
 using Aetherra.Application.Tasks;
 using Aetherra.Domain.Tasks;
-using Aetherra.Infrastructure.EventStore;
 using Aetherra.Integration.Tests.Decisions;
 using Marten;
 using Microsoft.Extensions.DependencyInjection;
@@ -80,34 +79,6 @@ public sealed class TaskClaimRowsTests(AetherraFixture fx)
         var records = await client.AuditAsync("task.claim");
         Assert.Equal(3, records.Length);
         Assert.Contains(records, r => r.GetProperty("status").GetInt32() == 204 && r.GetProperty("reason").GetString() == "no task ready");
-    }
-
-    [Fact]
-    public async Task the_claims_one_write_statement_reports_a_stream_moved_on_as_a_version_conflict_and_writes_nothing()
-    {
-        // The claim's writes go as one statement (ClaimWrite): a task stream another writer moved on since the queue
-        // query read it must still fail on the events' unique stream version, which the claim retries as a conflict.
-        var key = await fx.NewTenantAsync(TaskSupport.AllScopes);
-        var id = await fx.Client(key.Key).CreateTaskAsync(new { title = "moved on", priority = 1 });
-        await using var db = fx.OpenDatabase();
-        var schema = Store.Options.Events.DatabaseSchemaName;
-        var sequences = await EventRows.ReserveSequencesAsync(db, schema, 2, CancellationToken.None);
-        var rows = new EventRows(Store, key.Tenant, "test", null);
-        // The stream is at version 1 (its creation): a writer that read version 0 appends at 1.
-        var stale = rows.Prepare(id, 1, sequences[0], new TaskCancelled(id, "stale", DateTimeOffset.UtcNow));
-        var audit = Guid.CreateVersion7();
-        var statement = ClaimWrite.OneStatement([rows.MoveStream(id, 0, 1), rows.Insert(stale), rows.StartStream(audit, 1),
-            rows.Insert(rows.Prepare(audit, 1, sequences[1], new TaskCancelled(id, "audit", DateTimeOffset.UtcNow)))]);
-        Assert.StartsWith("with w0 as (update", statement.CommandText);
-        Assert.Equal(4 + 12 + 4 + 12, statement.Parameters.Count);
-        await using var batch = new NpgsqlBatch(db) { BatchCommands = { statement } };
-        var failure = await Assert.ThrowsAnyAsync<Exception>(() => batch.ExecuteNonQueryAsync());
-        Assert.True(EventRows.IsVersionConflict(failure), failure.Message);
-
-        await using var count = new NpgsqlCommand($"select count(*) from {schema}.mt_streams where tenant_id = $1 and id = $2", db);
-        count.Parameters.Add(new() { Value = key.Tenant });
-        count.Parameters.Add(new() { Value = audit });
-        Assert.Equal(0L, await count.ExecuteScalarAsync());
     }
 
     private sealed record Claimed(CommandContext Command, ClaimedTask? Claim);
