@@ -105,7 +105,11 @@ public sealed class RecallEmbeddingTests
         {
             using var embedder = new TextEmbedder(EmbeddingModel.MiniLm, 0, precision);
             var vectors = embedder.EmbedMany(batch);
-            Assert.Equal(alone, vectors[batch.IndexOf(text)]);
+            // int8 (the default) by construction: one text per model call. fp32 runs calls of many texts, whose matrix
+            // shapes the neighbours set; bit for bit on this machine, held to the tolerance the batch test uses, since
+            // another CPU's kernels may sum in another order.
+            if (precision == EmbeddingPrecision.Int8) Assert.Equal(alone, vectors[batch.IndexOf(text)]);
+            else Assert.True(MaxDifference(alone, vectors[batch.IndexOf(text)]) < 1e-5, "fp32: the text's vector moved with its neighbours");
         }
     }
 
