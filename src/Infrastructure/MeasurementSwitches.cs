@@ -127,13 +127,6 @@ public static class MeasurementSwitches
         int.TryParse(Environment.GetEnvironmentVariable("AETHERRA_EMBED_NICE"), out var nice) && nice is >= 0 and <= 19 ? nice : 10;
 
     /// <summary>
-    /// AETHERRA_EMBED_AHEAD=off: the recall projection embeds a daemon page only when the daemon hands it over, instead of
-    /// also reading the memory events after a large page and embedding them into the cache while that page's SQL commits
-    /// (issue 23's catch-up).
-    /// </summary>
-    public static readonly bool EmbedAheadOff = Is("AETHERRA_EMBED_AHEAD", "off");
-
-    /// <summary>
     /// AETHERRA_EMBED_PRECISION=fp32: the embedding model runs with its float weights, in calls of up to 32 texts, instead of
     /// with its weight matrices quantized to int8 as it loads, one text per call (issue 23's catch-up; <see cref="Embeddings.Int8Quantizer"/>).
     /// Vectors of the two differ slightly (cosine about 0.99): rebuild RecallEntry after changing it (docs/recall.md).

@@ -123,22 +123,22 @@ public sealed class RecallEmbeddingTests
     }
 
     /// <summary>
-    /// The recall projection embeds the texts after a large page ahead of the daemon (issue 23): the next batch, started
-    /// while that is still running, waits for it and takes its vectors from the cache instead of embedding them again.
+    /// Two batches of the same texts at once (two databases' projections, a rebuild beside the live one): the second waits
+    /// for the first's turn and takes its vectors from the cache instead of embedding them again.
     /// </summary>
     [Theory]
     [InlineData(10)]
     [InlineData(0)]
-    public async Task a_batch_started_while_its_texts_are_embedded_ahead_takes_them_from_the_cache(int nice)
+    public async Task a_batch_started_while_its_texts_are_embedded_by_another_takes_them_from_the_cache(int nice)
     {
         using var embedder = new TextEmbedder(EmbeddingModel.MiniLm, nice);
         var texts = Enumerable.Range(0, 70).Select(i => $"ahead {i}: Quinn waters the garden at dawn, then {Texts[i % Texts.Length]}").ToList();
 
-        var ahead = embedder.EmbedAheadAsync(texts, TestContext.Current.CancellationToken);
+        var first = embedder.EmbedManyAsync(texts, TestContext.Current.CancellationToken);
         var batched = await embedder.EmbedManyAsync(texts, TestContext.Current.CancellationToken);
-        await ahead;
+        await first;
 
-        // 70 texts are the ahead's model calls (70 in int8, three of at most 32 in fp32), none of the batch's own.
+        // 70 texts are the first batch's model calls (70 in int8, three of at most 32 in fp32), none of the second's.
         Assert.Equal((texts.Count + embedder.CallSize - 1) / embedder.CallSize, embedder.ModelCalls);
         for (var i = 0; i < texts.Count; i++)
             Assert.True(MaxDifference(embedder.EmbedOne(texts[i]), batched[i]) < 1e-5, $"text {i}");

@@ -156,16 +156,9 @@ public sealed class RecallProjection(
             throw new ProjectionRefusedEvent(poison, "its content holds a NUL or an unpaired surrogate, which PostgreSQL cannot store");
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var (modelBefore, callsBefore) = (embedder.ModelTime, embedder.ModelCalls);
-        float[][] vectors = [];
-        if (settings.Embeddings && texts.Count > 0)
-        {
-            // This page's texts take their turn at the embedder first (or wait behind the texts embedded ahead for it);
-            // the next page's texts, read and opened meanwhile, queue behind them, and are embedded while this page's SQL
-            // commits and the daemon loads the next page.
-            var embedding = embedder.EmbedManyAsync(texts.Values.ToList(), ct);
-            if (texts.Count >= AheadFrom && !MeasurementSwitches.EmbedAheadOff) StartEmbeddingAhead(operations, events[^1].Sequence, events.Count, ct);
-            vectors = await embedding;
-        }
+        var vectors = settings.Embeddings && texts.Count > 0
+            ? await embedder.EmbedManyAsync(texts.Values.ToList(), ct)
+            : [];
         if (vectors.Length > 0)
         {
             var ended = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -269,65 +262,6 @@ public sealed class RecallProjection(
         if (!defer && planner.Due(operations.Database.Id + "/" + n.Entries, inserted))
             operations.QueueSqlCommand(AnalyzeSql(n));
     }
-
-    /// <summary>Texts a page must have embedded before the projection embeds ahead of the daemon (a catch-up, an import).</summary>
-    private const int AheadFrom = 100;
-
-    /// <summary>
-    /// With a large page (a catch-up, a rebuild, an import), reads the memory events that follow it, opens their content
-    /// and embeds it into the embedder's cache right after this page's texts, while the daemon commits this page and
-    /// loads the next, so the cores embed during what was the embedder's idle time (issue 23). The next page's embedding
-    /// waits for this one and finds its texts cached (the cache is keyed by the text's hash, so a text read differently
-    /// here is only a miss). Nothing is written; a failure is logged and forgotten. AETHERRA_EMBED_AHEAD=off turns it off.
-    /// </summary>
-    private void StartEmbeddingAhead(IDocumentOperations operations, long after, int count, CancellationToken ct)
-    {
-        var database = operations.Database;
-        var schema = operations.DocumentStore.Options.Events.DatabaseSchemaName;
-        var serializer = operations.DocumentStore.Options.Serializer();
-        _ = Task.Run(async () =>
-        {
-            try
-            {
-                var events = new List<(string Tenant, Guid MemoryId, EncryptedText Sealed)>();
-                await using (var connection = database.CreateConnection())
-                {
-                    await connection.OpenAsync(ct);
-                    await using var read = new NpgsqlCommand(
-                        $"select tenant_id, type, data from {schema}.mt_events where seq_id > $1 and type = any($2) order by seq_id limit $3",
-                        connection);
-                    read.Parameters.Add(new() { Value = after });
-                    read.Parameters.Add(new() { Value = AheadTypes });
-                    read.Parameters.Add(new() { Value = count });
-                    await using var reader = await read.ExecuteReaderAsync(ct);
-                    while (await reader.ReadAsync(ct))
-                    {
-                        var tenant = reader.GetString(0);
-                        object data = reader.GetString(1) == AheadTypes[0]
-                            ? serializer.FromJson<MemoryRecorded>(reader, 2)
-                            : serializer.FromJson<MemoryRevised>(reader, 2);
-                        switch (data)
-                        {
-                            case MemoryRecorded { Content: { } c } r: events.Add((tenant, r.MemoryId, c)); break;
-                            case MemoryRevised { Content: { } c } v: events.Add((tenant, v.MemoryId, c)); break;
-                        }
-                    }
-                }
-                var texts = (await OpenAsync(events, e => e.Tenant, e => (e.MemoryId, e.Sealed), ct)).Values.Where(t => StorableText.IsStorable(t)).ToList();
-                var calls = embedder.ModelCalls;
-                if (texts.Count > 0) await embedder.EmbedAheadAsync(texts, ct);
-                log.LogDebug("RecallEntry embedded ahead of the daemon after sequence {After}: {Texts} texts read, {Calls} model calls run",
-                    after, texts.Count, embedder.ModelCalls - calls);
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
-            {
-                log.LogWarning(e, "RecallEntry could not embed ahead of the daemon after sequence {After}", after);
-            }
-        }, CancellationToken.None);
-    }
-
-    /// <summary>The event types whose content the projection embeds, as the store names them (Memory/Configuration.cs).</summary>
-    private static readonly string[] AheadTypes = ["memory.recorded.v1", "memory.revised.v1"];
 
     private static string AnalyzeSql(RecallSchema.Names n) => $"analyze {n.Entries}, {n.Terms}, {n.Subjects}";
 
@@ -672,25 +606,16 @@ public sealed class RecallProjection(
     private static byte[]? Vector(Dictionary<IEvent, byte[]?> vectors, IEvent e) => vectors.GetValueOrDefault(e);
 
     /// <summary>The plaintext of every recorded or revised content in the batch whose key still exists.</summary>
-    private Task<Dictionary<IEvent, string>> OpenContentAsync(IReadOnlyList<IEvent> events, CancellationToken ct) =>
-        OpenAsync(events.Where(e => SealedOf(e) is not null), e => e.TenantId, e => (MemoryIdOf(e), SealedOf(e)!), ct);
-
-    /// <summary>Opens sealed contents with their subjects' keys, by tenant (the page's events, or those embedded ahead).</summary>
-    private async Task<Dictionary<T, string>> OpenAsync<T>(
-        IEnumerable<T> items, Func<T, string> tenantOf, Func<T, (Guid MemoryId, EncryptedText Sealed)> contentOf, CancellationToken ct)
-        where T : notnull
+    private async Task<Dictionary<IEvent, string>> OpenContentAsync(IReadOnlyList<IEvent> events, CancellationToken ct)
     {
-        var texts = new Dictionary<T, string>();
-        foreach (var byTenant in items.GroupBy(tenantOf))
+        var texts = new Dictionary<IEvent, string>();
+        foreach (var byTenant in events.Where(e => SealedOf(e) is not null).GroupBy(e => e.TenantId))
         {
             // Each key is read alive as before; one the writer's cache holds is not unwrapped and imported again for
             // every daemon batch of an import.
-            using var found = await keys.FindSharedAsync(byTenant.Key, byTenant.Select(e => contentOf(e).Sealed.KeyId).Distinct().ToList(), ct);
+            using var found = await keys.FindSharedAsync(byTenant.Key, byTenant.Select(e => SealedOf(e)!.KeyId).Distinct().ToList(), ct);
             foreach (var e in byTenant)
-            {
-                var (memoryId, sealedText) = contentOf(e);
-                if (MemoryContent.Open(found.Keys, byTenant.Key, memoryId, sealedText) is { } text) texts[e] = text;
-            }
+                if (MemoryContent.Open(found.Keys, byTenant.Key, MemoryIdOf(e), SealedOf(e)) is { } text) texts[e] = text;
         }
         return texts;
     }

@@ -146,8 +146,8 @@ public sealed class TextEmbedder : IDisposable
     private readonly SemaphoreSlim batchGate = new(1, 1);
 
     /// <summary>
-    /// The texts not cached once this batch's turn came: the batch before it (an embedding ahead of the projection,
-    /// <see cref="EmbedAheadAsync"/>) may have embedded them meanwhile.
+    /// The texts not cached once this batch's turn came: the batch before it (another database's projection, a rebuild
+    /// beside the live one) may have embedded them meanwhile.
     /// </summary>
     private List<int> StillMissing(List<int> missing, UInt128[] hashes, float[][] result)
     {
@@ -157,12 +157,6 @@ public sealed class TextEmbedder : IDisposable
             else still.Add(i);
         return still;
     }
-
-    /// <summary>
-    /// Embeds texts into the cache only (the recall projection's embedding ahead of the daemon's next page), at the batches'
-    /// priority; the next <see cref="EmbedManyAsync"/> waits for it and finds them cached.
-    /// </summary>
-    public Task EmbedAheadAsync(IReadOnlyList<string> texts, CancellationToken ct) => EmbedManyAsync(texts, ct);
 
     /// <summary>The batch's texts tokenized and run on the caller's and the pool's threads (AETHERRA_EMBED_NICE=0).</summary>
     private void Embed(SentenceModel m, IReadOnlyList<string> texts, List<int> missing, float[][] result, CancellationToken ct)
