@@ -36,6 +36,13 @@ public static class MeasurementSwitches
     /// </summary>
     public static readonly bool ClaimCustomPlans = Is("AETHERRA_CLAIM_PLANS", "custom");
 
+    /// <summary>
+    /// AETHERRA_CLAIM_BATCH=off: every task claim runs its own transaction (the per-claim path), instead of the claims of a
+    /// tenant that arrive while one of its claim transactions is in flight being taken together into the next one
+    /// (Application.Tasks.ClaimBatch: one queue query, one batch of writes and one commit for all of them).
+    /// </summary>
+    public static readonly bool ClaimOneByOne = Is("AETHERRA_CLAIM_BATCH", "off");
+
     /// <summary>AETHERRA_WRITE_CONNECTION=lazy: a memory write checks out a connection per step instead of one for the whole write.</summary>
     public static readonly bool LazyWriteConnection = Is("AETHERRA_WRITE_CONNECTION", "lazy");
 

@@ -50,10 +50,20 @@ public static class ClaimTaskHandler
     /// <param name="log">Logs the claim's steps at debug (AETHERRA_LOG_DEBUG=Aetherra.Application.Tasks), when enabled.</param>
     /// <param name="connections">The claim's own pools (connections returned without a reset); null, or
     /// AETHERRA_CLAIM_CONNECTIONS=shared: Marten's pool.</param>
+    /// <remarks>
+    /// Concurrent claims of a tenant are taken together (<see cref="ClaimBatch"/>; AETHERRA_CLAIM_BATCH=off: each by
+    /// itself); a claim alone in its tenant's lane takes the per-claim path below.
+    /// </remarks>
     public static Task<ClaimedTask?> Handle(ClaimTask body, CommandContext command, IDocumentStore store, TimeProvider clock,
-        CancellationToken ct, ILogger? log = null, ClaimConnections? connections = null) =>
-        ClaimAsync(body, command, store, clock, Infrastructure.MeasurementSwitches.ClaimThroughSession, ct, log,
-            Infrastructure.MeasurementSwitches.ClaimSharedConnections ? null : connections);
+        CancellationToken ct, ILogger? log = null, ClaimConnections? connections = null)
+    {
+        var pool = Infrastructure.MeasurementSwitches.ClaimSharedConnections ? null : connections;
+        var throughSession = Infrastructure.MeasurementSwitches.ClaimThroughSession;
+        if (throughSession || Infrastructure.MeasurementSwitches.ClaimOneByOne)
+            return ClaimAsync(body, command, store, clock, throughSession, ct, log, pool);
+        return ClaimBatch.ClaimAsync(new PendingClaim(body, command, ct), store, clock, pool,
+            p => ClaimAsync(body, p.Command, store, clock, throughSession: false, p.Cancellation, log, pool));
+    }
 
     /// <summary>The claim by either path (tests compare the rows the two write).</summary>
     public static Task<ClaimedTask?> ClaimAsync(ClaimTask body, CommandContext command, IDocumentStore store, TimeProvider clock,

@@ -100,6 +100,76 @@ public static class TaskQueue
         return (suspended, candidates, sequences);
     }
 
+    // The batch's query (ClaimBatch): the same two walks for several requests at once, each locking up to $5 rows (the
+    // requests' count) for the agents that may claim ($2 the requests' agents, $4 their ids, in the same order: a
+    // suspended agent's requests lock nothing and are answered with the refusal), and the sequences the batch will
+    // most likely need: an audit record per request that may claim, and a claim event per row locked, up to one per
+    // such request. Row 0 holds the suspended agents and the sequences; rows 1 and 2 the ready and the expired tasks.
+    private const string BatchSql = $"""
+        with r as materialized (
+            select n.agent, coalesce((select a.data ->> 'status' = 'Suspended' from {Agents} a where a.tenant_id = $1 and a.id = n.id), false) suspended
+            from unnest($2::text[], $4::uuid[]) n(agent, id)),
+        ok as materialized (select coalesce(array_agg(distinct r.agent), array[]::text[]) agents, count(*)::int claims from r where not r.suspended),
+        q as materialized (select t.data from {Table} t
+            where t.tenant_id = $1 and t.status in ('Queued', 'Waiting') and t.not_before <= $3
+              and (t.agent is null or t.agent::text = any((select ok.agents from ok)::text[])) and (select ok.claims from ok) > 0 and {Dependencies}
+            order by t.priority desc, t.sequence
+            limit $5
+            for update of t skip locked),
+        e as materialized (select t.data from {Table} t
+            where t.tenant_id = $1 and t.status = 'Claimed' and t.lease_until <= $3
+              and (t.agent is null or t.agent::text = any((select ok.agents from ok)::text[])) and (select ok.claims from ok) > 0 and {Dependencies}
+            order by t.priority desc, t.sequence
+            limit $5
+            for update of t skip locked)
+        select 0 as kind, null::jsonb as data, (select coalesce(array_agg(r.agent), array[]::text[]) from r where r.suspended) as suspended,
+            array(select nextval('{Sequence}') from generate_series(1,
+                (select ok.claims + least(ok.claims, (select count(*) from q) + (select count(*) from e))::int from ok))) as sequences
+        union all select 1, q.data, null, null from q
+        union all select 2, e.data, null, null from e
+        """;
+
+    /// <summary>The batch's queue query as this server sends it ($1 tenant, $2 agents, $3 now, $4 the agents' ids, $5 rows per walk); tests read its plan.</summary>
+    public static string BatchQuery => BatchSql;
+
+    /// <summary>
+    /// BEGIN and the batch's queue query in one round trip: the agents of <paramref name="agents"/> that are suspended,
+    /// the ready and the expired tasks locked (up to <paramref name="limit"/> each, best first), and the sequences
+    /// reserved, ascending.
+    /// </summary>
+    public static async Task<(HashSet<string> Suspended, List<AgentTask> Ready, List<AgentTask> Expired, long[] Sequences)> NextForAllAsync(
+        NpgsqlConnection connection, ISerializer serializer, string tenant, string[] agents, DateTimeOffset now, int limit, CancellationToken ct)
+    {
+        await using var batch = new NpgsqlBatch(connection);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("begin"));
+        var cmd = new NpgsqlBatchCommand(BatchSql);
+        batch.BatchCommands.Add(cmd);
+        cmd.Parameters.Add(new() { Value = tenant });
+        cmd.Parameters.Add(new() { Value = agents, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        cmd.Parameters.Add(new() { Value = now });
+        cmd.Parameters.Add(new() { Value = agents.Select(Domain.Agents.Agent.IdFor).ToArray() });
+        cmd.Parameters.Add(new() { Value = limit, NpgsqlDbType = NpgsqlDbType.Integer });
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        while (reader.FieldCount == 0 && await reader.NextResultAsync(ct)) { }
+        HashSet<string> suspended = [];
+        List<AgentTask> ready = [], expired = [];
+        long[] sequences = [];
+        while (await reader.ReadAsync(ct))
+        {
+            switch (reader.GetInt32(0))
+            {
+                case 0:
+                    suspended = [.. reader.GetFieldValue<string[]>(2)];
+                    sequences = reader.GetFieldValue<long[]>(3);
+                    break;
+                case 1: ready.Add(serializer.FromJson<AgentTask>(reader, 1)); break;
+                default: expired.Add(serializer.FromJson<AgentTask>(reader, 1)); break;
+            }
+        }
+        Array.Sort(sequences);
+        return (suspended, ready, expired, sequences);
+    }
+
     private const string WriteSql = $"""
         update {Table} set data = $3, mt_version = $4, mt_last_modified = transaction_timestamp(), status = $5, priority = $6,
             sequence = $7, not_before = $8, lease_until = $9, agent = $10, claimed_by = $11
@@ -129,6 +199,6 @@ public static class TaskQueue
     }
 
     /// <summary>The queue's order: highest priority first, then oldest (the creation's global sequence).</summary>
-    private static int Before(AgentTask a, AgentTask b) =>
+    public static int Before(AgentTask a, AgentTask b) =>
         a.Priority != b.Priority ? b.Priority.CompareTo(a.Priority) : a.Sequence.CompareTo(b.Sequence);
 }

@@ -48,6 +48,44 @@ public sealed class TaskClaimRowsTests(AetherraFixture fx)
     }
 
     [Fact]
+    public async Task a_batch_of_claims_writes_for_each_the_same_rows_as_a_claim_through_a_marten_session()
+    {
+        var key = await fx.NewTenantAsync([.. TaskSupport.AllScopes, "events:read"]);
+        var client = fx.Client(key.Key);
+        var first = await client.CreateTaskAsync(new { title = "same", priority = 9, input = new { n = 1 } });
+        var second = await client.CreateTaskAsync(new { title = "same", priority = 8, input = new { n = 1 } });
+        var third = await client.CreateTaskAsync(new { title = "same", priority = 7, input = new { n = 1 } });
+
+        var bySession = await ClaimAsync(key, "agent-s", throughSession: true);
+        var requests = new[] { Request(key, "agent-s"), Request(key, "agent-s"), Request(key, "agent-s") };
+        Assert.All(await ClaimBatch.ClaimTogetherAsync(requests, Store, TimeProvider.System, null, CancellationToken.None),
+            t => Assert.Equal(ClaimTurn.Done, t));
+        Assert.Equal(first, bySession.Claim!.Id);
+        Assert.Equal([second, third], requests.Take(2).Select(r => r.Result!.Id));
+        Assert.Null(requests[2].Result);
+
+        foreach (var (task, request) in new[] { (second, requests[0]), (third, requests[1]) })
+        {
+            var batched = new Claimed(request.Command, request.Result);
+            Assert.Equal(Masked(Rows(TaskSql, key.Tenant, first), first, bySession), Masked(Rows(TaskSql, key.Tenant, task), task, batched));
+            Assert.Equal(Masked(Rows(AuditSql, key.Tenant, bySession.Command.RequestId), first, bySession),
+                Masked(Rows(AuditSql, key.Tenant, request.Command.RequestId), task, batched));
+            await AssertDocumentIsTheProjectionsAsync(key.Tenant, task);
+            var audit = Rows(AuditSql, key.Tenant, request.Command.RequestId).Single(r => r.StartsWith("event", StringComparison.Ordinal));
+            Assert.Contains($"seq={request.Result!.Sequence};", audit);
+        }
+        // The empty answer has its audit record as well, and the feed reaches the batch's last sequence (no gap holds
+        // the daemon's high-water mark back).
+        Assert.True(requests[2].Command.Audited);
+        var last = requests.Take(2).Max(r => r.Result!.Sequence);
+        var page = await (await client.GetAsync($"/events?types=task.claimed.v1&minSequence={last}")).Json();
+        Assert.Equal(3, page.GetProperty("events").GetArrayLength());
+    }
+
+    private static PendingClaim Request(TenantKey key, string agent) =>
+        new(new ClaimTask(agent, 60), new CommandContext(key.KeyId.ToString(), key.Tenant, Guid.CreateVersion7(), "task.claim"), CancellationToken.None);
+
+    [Fact]
     public async Task a_reclaim_after_a_lease_ran_out_and_an_empty_queue_write_plain_events_that_the_feed_and_projections_read()
     {
         var key = await fx.NewTenantAsync([.. TaskSupport.AllScopes, "events:read"]);
