@@ -43,6 +43,13 @@ public static class MeasurementSwitches
     /// </summary>
     public static readonly bool ClaimOneByOne = Is("AETHERRA_CLAIM_BATCH", "off");
 
+    /// <summary>
+    /// AETHERRA_CLAIM_NOT_BEFORE_INDEX=kept: the TaskQueue table keeps Marten's index of its duplicated not_before column
+    /// (no query walks it: the claim filters on the column while walking the ready index; each claim wrote an entry in
+    /// it), instead of the column without an index.
+    /// </summary>
+    public static readonly bool ClaimNotBeforeIndexKept = Is("AETHERRA_CLAIM_NOT_BEFORE_INDEX", "kept");
+
     /// <summary>AETHERRA_WRITE_CONNECTION=lazy: a memory write checks out a connection per step instead of one for the whole write.</summary>
     public static readonly bool LazyWriteConnection = Is("AETHERRA_WRITE_CONNECTION", "lazy");
 

@@ -50,9 +50,15 @@ public static class TaskConfiguration
                 index.SortOrder = Weasel.Postgresql.Tables.SortOrder.Desc;
                 index.Predicate = Ready;
             })
-            // Over every task: over the ready ones only it would compete with the ready index for the ready walk (its
-            // generic plan then read every ready task by not_before and sorted them).
-            .Duplicate(x => x.NotBefore)
+            // A column without an index (MeasurementSwitches.ClaimNotBeforeIndexKept: Marten's index over every task, as
+            // before): the ready walk filters on it down the ready index, and nothing else reads it, so the index only
+            // cost each claim an entry (the claim's update changes indexed columns, so every index gets one). Over the
+            // ready tasks only it would compete with the ready index for the ready walk (its generic plan then read every
+            // ready task by not_before and sorted them).
+            .Duplicate(x => x.NotBefore, configure: index =>
+            {
+                if (!Infrastructure.MeasurementSwitches.ClaimNotBeforeIndexKept) WithoutIndex(index);
+            })
             .Duplicate(x => x.LeaseUntil, configure: index =>
             {
                 index.Name = $"mt_doc_{Alias}_leased";
@@ -77,6 +83,19 @@ public static class TaskConfiguration
 
     /// <summary>status &lt;&gt; 'Claimed', as PostgreSQL writes it back (see <see cref="Ready"/>).</summary>
     private const string NotClaimed = "(status)::text <> 'Claimed'::text";
+
+    /// <summary>
+    /// Takes the index Marten's Duplicate just added back out of the document's mapping (Marten has no duplicated column
+    /// without an index; the index keeps its mapping in a private field). Marten then drops the index from an existing
+    /// table at start, as it drops any index the mapping no longer has.
+    /// </summary>
+    private static void WithoutIndex(Marten.Schema.DocumentIndex index)
+    {
+        var parent = typeof(Marten.Schema.DocumentIndex).GetField("_parent", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)
+            ?.GetValue(index) as Marten.Schema.DocumentMapping
+            ?? throw new InvalidOperationException("Marten's DocumentIndex no longer holds its mapping in _parent: the not_before index cannot be left out");
+        if (!parent.Indexes.Remove(index)) throw new InvalidOperationException("the not_before index is not in its mapping's indexes");
+    }
 
     private static void ReadyOnly(Marten.Schema.DocumentIndex index)
     {

@@ -65,6 +65,42 @@ public sealed class TaskQueuePlanTests(AetherraFixture fx)
         Assert.Equal("force_generic_plan", (string)(await show.ExecuteScalarAsync())!);
     }
 
+    [Fact]
+    public async Task the_batch_queue_querys_generic_plan_reads_few_buffers_and_the_not_before_column_has_no_index()
+    {
+        var tenant = await fx.NewTenantAsync(TaskSupport.AllScopes);
+        var client = fx.Client(tenant.Key);
+        for (var i = 0; i < 90; i++) await client.CreateTaskAsync(new { title = $"task {i}", priority = i % 10 });
+        for (var i = 0; i < 80; i++) Assert.NotNull(await client.ClaimAsync("worker", leaseSeconds: 3600));
+
+        await using var connection = fx.OpenDatabase();
+        await using (var indexes = new Npgsql.NpgsqlCommand(
+            $"select count(*) from pg_indexes where schemaname = 'aetherra' and tablename = 'mt_doc_{TaskConfiguration.Alias}' and indexdef like '%(not_before)%'",
+            connection))
+            Assert.Equal(0L, (long)(await indexes.ExecuteScalarAsync())!);
+
+        await using (var setup = new Npgsql.NpgsqlCommand(
+            "set plan_cache_mode = force_generic_plan; analyze aetherra.mt_doc_task_queue; " +
+            $"prepare next_tasks(text, text[], timestamptz, uuid[], int) as {TaskQueue.BatchQuery}", connection))
+            await setup.ExecuteNonQueryAsync();
+        await using var tx = await connection.BeginTransactionAsync();
+        await using var explain = new Npgsql.NpgsqlCommand(
+            $"explain (analyze, buffers, format json) execute next_tasks('{tenant.Tenant.Replace("'", "''")}', " +
+            "array['worker', 'other', 'third', 'fourth', 'fifth', 'sixth', 'seventh', 'eighth'], now(), " +
+            "array[gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), gen_random_uuid()], 8)",
+            connection, tx);
+        var plan = JsonDocument.Parse((string)(await explain.ExecuteScalarAsync())!).RootElement[0].GetProperty("Plan");
+        await tx.RollbackAsync();
+
+        var scans = Nodes(plan).Where(n => n.GetProperty("Node Type").GetString() == "Seq Scan"
+            && n.TryGetProperty("Relation Name", out var r) && r.GetString() == $"mt_doc_{TaskConfiguration.Alias}"
+            && n.GetProperty("Actual Loops").GetInt64() > 0).ToList();
+        Assert.True(scans.Count == 0, $"the batch queue query scanned the task table:\n{plan}");
+        // Eight ready rows locked (the ten left), no expired lease: index and heap pages for those, not one per claimed task.
+        var buffers = plan.GetProperty("Shared Hit Blocks").GetInt32() + plan.GetProperty("Shared Read Blocks").GetInt32();
+        Assert.True(buffers is >= 1 and <= 120, $"{buffers} buffers read:\n{plan}");
+    }
+
     private static IEnumerable<JsonElement> Nodes(JsonElement node)
     {
         yield return node;
