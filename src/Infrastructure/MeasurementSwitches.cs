@@ -44,6 +44,13 @@ public static class MeasurementSwitches
     public static readonly bool ClaimOneByOne = Is("AETHERRA_CLAIM_BATCH", "off");
 
     /// <summary>
+    /// AETHERRA_CLAIM_BATCH_FLIGHTS: the claim transactions of one tenant in flight at once when claims are taken together
+    /// (1-8; default 1): claims that arrive while that many run wait for the next.
+    /// </summary>
+    public static readonly int ClaimBatchFlights =
+        int.TryParse(Environment.GetEnvironmentVariable("AETHERRA_CLAIM_BATCH_FLIGHTS"), out var flights) && flights is >= 1 and <= 8 ? flights : 1;
+
+    /// <summary>
     /// AETHERRA_CLAIM_NOT_BEFORE_INDEX=kept: the TaskQueue table keeps Marten's index of its duplicated not_before column
     /// (no query walks it: the claim filters on the column while walking the ready index; each claim wrote an entry in
     /// it), instead of the column without an index.

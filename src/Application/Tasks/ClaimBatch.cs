@@ -30,6 +30,9 @@ public sealed class PendingClaim(ClaimTask body, CommandContext command, Cancell
     /// </summary>
     internal TaskCompletionSource<ClaimTurn> Turn { get; set; } = NewTurn();
 
+    /// <summary>Set for a request told to lead: the requests its transaction takes, itself first.</summary>
+    internal List<PendingClaim>? Batch { get; set; }
+
     /// <summary>The request's turn as it stands (a refusal or the batch's failure faults it).</summary>
     public Task<ClaimTurn> Outcome => Turn.Task;
 
@@ -68,12 +71,12 @@ public static class ClaimBatch
 
     private static readonly ConditionalWeakTable<IDocumentStore, ConcurrentDictionary<string, Lane>> Lanes = new();
 
-    /// <summary>A tenant's queue of waiting claims, and whether one of its claim transactions is in flight.</summary>
+    /// <summary>A tenant's queue of waiting claims, and how many of its claim transactions are in flight.</summary>
     private sealed class Lane
     {
         public readonly object Gate = new();
         public readonly List<PendingClaim> Waiting = [];
-        public bool Running;
+        public int Running;
     }
 
     /// <summary>
@@ -87,10 +90,11 @@ public static class ClaimBatch
         bool lead;
         lock (lane.Gate)
         {
-            lead = !lane.Running;
-            if (lead) lane.Running = true;
+            lead = lane.Running < Infrastructure.MeasurementSwitches.ClaimBatchFlights;
+            if (lead) lane.Running++;
             else lane.Waiting.Add(claim);
         }
+        List<PendingClaim> batch = [claim];
         if (!lead)
         {
             switch (await claim.Turn.Task)
@@ -98,20 +102,12 @@ public static class ClaimBatch
                 case ClaimTurn.Done: return claim.Result;
                 case ClaimTurn.Alone: return await alone(claim);
             }
-            // Lead: this request heads the lane's queue; it takes the queue as it stands.
+            // Lead: the previous leader took this request's batch out of the queue for it (this request first), and
+            // the batch answers it afresh.
+            batch = claim.Batch!;
+            claim.Batch = null;
+            claim.Turn = PendingClaim.NewTurn();
         }
-
-        List<PendingClaim> batch;
-        if (!lead)
-            lock (lane.Gate)
-            {
-                var n = Math.Min(lane.Waiting.Count, MaxRequests);
-                batch = lane.Waiting.GetRange(0, n);
-                lane.Waiting.RemoveRange(0, n);
-                // Its turn said Lead; the batch answers it afresh.
-                claim.Turn = PendingClaim.NewTurn();
-            }
-        else batch = [claim];
 
         try
         {
@@ -125,12 +121,18 @@ public static class ClaimBatch
         }
         finally
         {
-            // The next transaction starts now: its leader is the oldest waiting request.
+            // The next transaction starts now, for whatever queued meanwhile: its leader is the oldest waiting request.
             PendingClaim? next = null;
             lock (lane.Gate)
             {
-                if (lane.Waiting.Count == 0) lane.Running = false;
-                else next = lane.Waiting[0];
+                if (lane.Waiting.Count == 0) lane.Running--;
+                else
+                {
+                    var n = Math.Min(lane.Waiting.Count, MaxRequests);
+                    next = lane.Waiting[0];
+                    next.Batch = lane.Waiting.GetRange(0, n);
+                    lane.Waiting.RemoveRange(0, n);
+                }
             }
             next?.Turn.TrySetResult(ClaimTurn.Lead);
         }
