@@ -9,6 +9,7 @@ using Aetherra.Infrastructure.Database;
 using Aetherra.Infrastructure.EventStore;
 using JasperFx.Events;
 using Marten;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace Aetherra.Application.Tasks;
@@ -83,8 +84,9 @@ public static class ClaimBatch
     /// Claims for <paramref name="claim"/>'s request through the tenant's lane. <paramref name="alone"/> is the per-claim
     /// path (with its conflict retries), run for a request that runs alone.
     /// </summary>
+    /// <param name="log">Logs each batch's size and outcome at debug (AETHERRA_LOG_DEBUG=Aetherra.Application.Tasks), when enabled.</param>
     public static async Task<ClaimedTask?> ClaimAsync(PendingClaim claim, IDocumentStore store, TimeProvider clock, ClaimConnections? connections,
-        Func<PendingClaim, Task<ClaimedTask?>> alone)
+        Func<PendingClaim, Task<ClaimedTask?>> alone, ILogger? log = null)
     {
         var lane = Lanes.GetValue(store, _ => new()).GetOrAdd(claim.Command.Tenant, _ => new Lane());
         bool lead;
@@ -117,7 +119,7 @@ public static class ClaimBatch
                 claim.Result = await alone(claim);
                 return claim.Result;
             }
-            await RunAsync(batch, store, clock, connections);
+            await RunAsync(batch, store, clock, connections, log is not null && log.IsEnabled(LogLevel.Debug) ? log : null);
         }
         finally
         {
@@ -146,7 +148,7 @@ public static class ClaimBatch
     }
 
     /// <summary>Runs one batch and completes every request's turn (this one's included).</summary>
-    private static async Task RunAsync(List<PendingClaim> batch, IDocumentStore store, TimeProvider clock, ClaimConnections? connections)
+    private static async Task RunAsync(List<PendingClaim> batch, IDocumentStore store, TimeProvider clock, ClaimConnections? connections, ILogger? log)
     {
         var live = new List<PendingClaim>(batch.Count);
         foreach (var p in batch)
@@ -155,8 +157,12 @@ public static class ClaimBatch
         if (live.Count == 0) return;
         try
         {
+            var start = System.Diagnostics.Stopwatch.GetTimestamp();
             var turns = await ClaimTogetherAsync(live, store, clock, connections, CancellationToken.None);
             for (var i = 0; i < live.Count; i++) live[i].Turn.TrySetResult(turns[i]);
+            log?.LogDebug("Claim batch: {Requests} requests, {Claimed} claimed, {Alone} sent alone, in {Ms:0.000} ms", live.Count,
+                live.Count(p => p.Result is not null), turns.Count(t => t == ClaimTurn.Alone),
+                System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds);
         }
         catch (Exception e) when (EventRows.IsVersionConflict(e))
         {

@@ -62,7 +62,7 @@ public static class ClaimTaskHandler
         if (throughSession || Infrastructure.MeasurementSwitches.ClaimOneByOne)
             return ClaimAsync(body, command, store, clock, throughSession, ct, log, pool);
         return ClaimBatch.ClaimAsync(new PendingClaim(body, command, ct), store, clock, pool,
-            p => ClaimAsync(body, p.Command, store, clock, throughSession: false, p.Cancellation, log, pool));
+            p => ClaimAsync(body, p.Command, store, clock, throughSession: false, p.Cancellation, log, pool), log);
     }
 
     /// <summary>The claim by either path (tests compare the rows the two write).</summary>
