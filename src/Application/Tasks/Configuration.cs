@@ -50,14 +50,14 @@ public static class TaskConfiguration
                 index.SortOrder = Weasel.Postgresql.Tables.SortOrder.Desc;
                 index.Predicate = Ready;
             })
-            // A column without an index (MeasurementSwitches.ClaimNotBeforeIndexKept: Marten's index over every task, as
-            // before): the ready walk filters on it down the ready index, and nothing else reads it, so the index only
-            // cost each claim an entry (the claim's update changes indexed columns, so every index gets one). Over the
-            // ready tasks only it would compete with the ready index for the ready walk (its generic plan then read every
-            // ready task by not_before and sorted them).
+            // Over every task: over the ready ones only it would compete with the ready index for the ready walk (its
+            // generic plan then read every ready task by not_before and sorted them). MeasurementSwitches.
+            // ClaimNotBeforeIndexDropped: a column without an index (nothing needs it, and each claim writes an entry in
+            // it), not the default: without it the generic plan walks the ready index past every dead entry that a
+            // long-running snapshot elsewhere keeps unremoved.
             .Duplicate(x => x.NotBefore, configure: index =>
             {
-                if (!Infrastructure.MeasurementSwitches.ClaimNotBeforeIndexKept) WithoutIndex(index);
+                if (Infrastructure.MeasurementSwitches.ClaimNotBeforeIndexDropped) WithoutIndex(index);
             })
             .Duplicate(x => x.LeaseUntil, configure: index =>
             {

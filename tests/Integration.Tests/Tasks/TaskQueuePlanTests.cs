@@ -66,7 +66,7 @@ public sealed class TaskQueuePlanTests(AetherraFixture fx)
     }
 
     [Fact]
-    public async Task the_batch_queue_querys_generic_plan_reads_few_buffers_and_the_not_before_column_has_no_index()
+    public async Task the_batch_queue_querys_generic_plan_reads_few_buffers()
     {
         var tenant = await fx.NewTenantAsync(TaskSupport.AllScopes);
         var client = fx.Client(tenant.Key);
@@ -77,7 +77,7 @@ public sealed class TaskQueuePlanTests(AetherraFixture fx)
         await using (var indexes = new Npgsql.NpgsqlCommand(
             $"select count(*) from pg_indexes where schemaname = 'aetherra' and tablename = 'mt_doc_{TaskConfiguration.Alias}' and indexdef like '%(not_before)%'",
             connection))
-            Assert.Equal(Aetherra.Infrastructure.MeasurementSwitches.ClaimNotBeforeIndexKept ? 1L : 0L, (long)(await indexes.ExecuteScalarAsync())!);
+            Assert.Equal(Aetherra.Infrastructure.MeasurementSwitches.ClaimNotBeforeIndexDropped ? 0L : 1L, (long)(await indexes.ExecuteScalarAsync())!);
 
         await using (var setup = new Npgsql.NpgsqlCommand(
             "set plan_cache_mode = force_generic_plan; analyze aetherra.mt_doc_task_queue; " +
