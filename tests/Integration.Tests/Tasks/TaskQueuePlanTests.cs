@@ -27,7 +27,7 @@ public sealed class TaskQueuePlanTests(AetherraFixture fx)
         await using var tx = await connection.BeginTransactionAsync();
         await using var explain = new Npgsql.NpgsqlCommand(
             // EXPLAIN takes no bind parameters: the tenant (a generated name) as a literal.
-            $"explain (analyze, buffers, format json) execute next_task('{tenant.Tenant.Replace("'", "''")}', 'worker', now(), '{{}}', gen_random_uuid(), 1, 2)",
+            $"explain (analyze, buffers, format json) execute next_task('{tenant.Tenant.Replace("'", "''")}', 'worker', now(), '{{}}', gen_random_uuid(), 0, 0)",
             connection, tx);
         var plan = JsonDocument.Parse((string)(await explain.ExecuteScalarAsync())!).RootElement[0].GetProperty("Plan");
         await tx.RollbackAsync();
@@ -81,7 +81,7 @@ public sealed class TaskQueuePlanTests(AetherraFixture fx)
 
         await using (var setup = new Npgsql.NpgsqlCommand(
             "set plan_cache_mode = force_generic_plan; analyze aetherra.mt_doc_task_queue; " +
-            $"prepare next_tasks(text, text[], timestamptz, uuid[], int) as {TaskQueue.BatchQuery}", connection))
+            $"prepare next_tasks(text, text[], timestamptz, uuid[], int) as {NoSequences(TaskQueue.BatchQuery)}", connection))
             await setup.ExecuteNonQueryAsync();
         await using var tx = await connection.BeginTransactionAsync();
         await using var explain = new Npgsql.NpgsqlCommand(
@@ -100,6 +100,15 @@ public sealed class TaskQueuePlanTests(AetherraFixture fx)
         var buffers = plan.GetProperty("Shared Hit Blocks").GetInt32() + plan.GetProperty("Shared Read Blocks").GetInt32();
         Assert.True(buffers is >= 1 and <= 120, $"{buffers} buffers read:\n{plan}");
     }
+
+    /// <summary>
+    /// The query with its sequences left untaken: run by EXPLAIN ANALYZE, nextval would leave a gap in the store's
+    /// sequence, which holds the daemon's high-water mark back for seconds (and other tests' waits on it).
+    /// </summary>
+    private static string NoSequences(string sql) =>
+        sql.Contains("nextval('aetherra.mt_events_sequence')", StringComparison.Ordinal)
+            ? sql.Replace("nextval('aetherra.mt_events_sequence')", "0::bigint")
+            : throw new InvalidOperationException("the batch query no longer takes its sequences by that name");
 
     private static IEnumerable<JsonElement> Nodes(JsonElement node)
     {
