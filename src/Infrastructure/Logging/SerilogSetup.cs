@@ -34,13 +34,24 @@ public static class SerilogSetup
         var json = string.Equals(config["AETHERRA_LOG_FORMAT"], "json", StringComparison.OrdinalIgnoreCase);
         // Written by one thread of its own (BackgroundSink) unless AETHERRA_LOG_WRITES=inline.
         var inline = MeasurementSwitches.InlineLogWrites;
-        lc.WriteTo.Sink(Serilog.Configuration.LoggerSinkConfiguration.Wrap(
-            sink => inline ? new ClientErrorDemotion(sink) : new BackgroundSink(new ClientErrorDemotion(sink)), to =>
+        const string template = "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {RequestId}{NewLine}{Exception}";
+        var toStderr = stderrFrom is not null;
+        // Redirected output (a file, a pipe, a journal) is written a batch at a time by the background writer
+        // (BufferedConsoleSink); a terminal keeps the console sink and its colours. AETHERRA_LOG_FLUSH=line: always the console sink.
+        if (!inline && !MeasurementSwitches.LineFlushedLogs && (toStderr ? Console.IsErrorRedirected : Console.IsOutputRedirected))
         {
-            if (json) to.Console(new CompactJsonFormatter(), standardErrorFromLevel: stderrFrom);
-            else to.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {RequestId}{NewLine}{Exception}",
-                standardErrorFromLevel: stderrFrom);
-        }));
+            Serilog.Formatting.ITextFormatter formatter = json ? new CompactJsonFormatter()
+                : new Serilog.Formatting.Display.MessageTemplateTextFormatter(template);
+            lc.WriteTo.Sink(new BackgroundSink(new ClientErrorDemotion(
+                new BufferedConsoleSink(formatter, toStderr ? Console.OpenStandardError() : Console.OpenStandardOutput()))));
+        }
+        else
+            lc.WriteTo.Sink(Serilog.Configuration.LoggerSinkConfiguration.Wrap(
+                sink => inline ? new ClientErrorDemotion(sink) : new BackgroundSink(new ClientErrorDemotion(sink)), to =>
+            {
+                if (json) to.Console(new CompactJsonFormatter(), standardErrorFromLevel: stderrFrom);
+                else to.Console(outputTemplate: template, standardErrorFromLevel: stderrFrom);
+            }));
         if (config["AETHERRA_LOG_LEVEL"] is { } level && Enum.TryParse<LogEventLevel>(level, true, out var min))
             lc.MinimumLevel.Is(min);
         // Debug for some namespaces only (comma-separated prefixes), e.g. a reply's and a recall's step timings
