@@ -1,6 +1,7 @@
 using Aetherra.Infrastructure.Logging;
 using Serilog.Core;
 using Serilog.Events;
+using Serilog;
 using Serilog.Parsing;
 
 namespace Aetherra.Integration.Tests;
@@ -67,7 +68,7 @@ public sealed class BackgroundSinkTests
 /// </summary>
 public sealed class BufferedConsoleSinkTests
 {
-    private const string Template = "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {RequestId}{NewLine}{Exception}";
+    private const string Template = SerilogSetup.TextTemplate;
 
     private static LogEvent Line(string message, Exception? exception = null) => new(
         new DateTimeOffset(2026, 12, 7, 18, 30, 5, TimeSpan.Zero), LogEventLevel.Warning, exception,
@@ -83,14 +84,14 @@ public sealed class BufferedConsoleSinkTests
     {
         var e = Line("/memories", new InvalidOperationException("boom"));
         using var stream = new MemoryStream();
-        using (var sink = new BufferedConsoleSink(new Serilog.Formatting.Display.MessageTemplateTextFormatter(Template), stream))
+        using (var sink = new BufferedConsoleSink(SerilogSetup.ConsoleTextFormatter(Template)!, stream))
             sink.Emit(e);
         var buffered = System.Text.Encoding.UTF8.GetString(stream.ToArray());
 
         // Serilog's console sink, as the server used it on a redirected console (no colours), writing to Console.Out.
         var captured = new StringWriter();
-        var original = Console.Out;
-        Console.SetOut(captured);
+        var original = System.Console.Out;
+        System.Console.SetOut(captured);
         try
         {
             using var console = new Serilog.LoggerConfiguration()
@@ -99,10 +100,12 @@ public sealed class BufferedConsoleSinkTests
         }
         finally
         {
-            Console.SetOut(original);
+            System.Console.SetOut(original);
         }
 
-        Assert.Contains("POST /memories answered 400 in 12.3 ms: quoted \"text\" {\"a\": 1} 01a251bb-0d37-7567-878b-3a393839d2d6", buffered);
+        Assert.StartsWith("[18:30:05 WRN] POST /memories answered 400 in 12.3 ms: quoted", buffered.Replace(
+            new DateTimeOffset(2026, 12, 7, 18, 30, 5, TimeSpan.Zero).ToLocalTime().ToString("HH:mm:ss"), "18:30:05"));
+        Assert.Contains("01a251bb-0d37-7567-878b-3a393839d2d6", buffered);
         Assert.Contains("boom", buffered);
         // Other tests may write to the console meanwhile: the console sink's line must be there, whole.
         Assert.Contains(buffered, captured.ToString());
