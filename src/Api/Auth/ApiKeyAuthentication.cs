@@ -34,7 +34,8 @@ public sealed class ApiKeyAuthentication(
     /// <summary>The caller a key stands for, whatever the channel (HTTP here, MCP over stdio in Mcp/McpStdio).</summary>
     public static ClaimsPrincipal Principal(ApiKey key)
     {
-        var claims = new List<Claim>
+        // Sized for all of them: the list never grows (a copy per request, seen under GC polls in the profile).
+        var claims = new List<Claim>(4 + key.Scopes.Count)
         {
             new(ClaimTypes.NameIdentifier, key.Id.ToString()),
             new(ClaimTypes.Name, key.Name),
