@@ -156,6 +156,18 @@ public static class MeasurementSwitches
     /// </summary>
     public static readonly bool EmbedFp32 = Is("AETHERRA_EMBED_PRECISION", "fp32");
 
+    /// <summary>
+    /// AETHERRA_LOG_FLUSH=line: every log line is written to a redirected console with a system call of its own (Serilog's
+    /// console sink), instead of in batches by the background writer (Logging.BufferedConsoleSink).
+    /// </summary>
+    public static readonly bool LineFlushedLogs = Is("AETHERRA_LOG_FLUSH", "line");
+
+    /// <summary>
+    /// AETHERRA_AUTH_LOGGER=per-request: the API key authentication handler (made per request) asks the logger factory for
+    /// its logger on every request, as before, instead of taking one made once (Serilog's factory makes a new one per call).
+    /// </summary>
+    public static readonly bool PerRequestAuthLogger = Is("AETHERRA_AUTH_LOGGER", "per-request");
+
     private static bool Is(string variable, string value) =>
         string.Equals(Environment.GetEnvironmentVariable(variable), value, StringComparison.OrdinalIgnoreCase);
 }

@@ -1,6 +1,7 @@
 using Aetherra.Infrastructure.Logging;
 using Serilog.Core;
 using Serilog.Events;
+using Serilog;
 using Serilog.Parsing;
 
 namespace Aetherra.Integration.Tests;
@@ -57,5 +58,83 @@ public sealed class BackgroundSinkTests
         sink.Emit(Event(0, 1));
 
         Assert.Single(inner.Events);
+    }
+}
+
+/// <summary>
+/// Redirected console output is written a batch at a time (BufferedConsoleSink behind the BackgroundSink): the same text
+/// as Serilog's console sink writes to a redirected console, every line written before the logger is disposed, and
+/// each batch flushed when the writer has emptied its queue, not only at the end.
+/// </summary>
+public sealed class BufferedConsoleSinkTests
+{
+    private const string Template = SerilogSetup.TextTemplate;
+
+    private static LogEvent Line(string message, Exception? exception = null) => new(
+        new DateTimeOffset(2026, 12, 7, 18, 30, 5, TimeSpan.Zero), LogEventLevel.Warning, exception,
+        new MessageTemplateParser().Parse("{Method} {Path} answered {StatusCode} in {Elapsed:0.0} ms: {Detail} {Data}"),
+        [new LogEventProperty("Method", new ScalarValue("POST")), new LogEventProperty("Path", new ScalarValue(message)),
+         new LogEventProperty("StatusCode", new ScalarValue(400)), new LogEventProperty("Elapsed", new ScalarValue(12.345)),
+         new LogEventProperty("Detail", new ScalarValue("quoted \"text\"")),
+         new LogEventProperty("Data", new StructureValue([new LogEventProperty("a", new ScalarValue(1))])),
+         new LogEventProperty("RequestId", new ScalarValue(Guid.Parse("01a251bb-0d37-7567-878b-3a393839d2d6")))]);
+
+    [Fact]
+    public void a_line_reads_as_the_console_sink_writes_it_to_a_redirected_console()
+    {
+        var e = Line("/memories", new InvalidOperationException("boom"));
+        using var stream = new MemoryStream();
+        using (var sink = new BufferedConsoleSink(SerilogSetup.ConsoleTextFormatter(Template)!, stream))
+            sink.Emit(e);
+        var buffered = System.Text.Encoding.UTF8.GetString(stream.ToArray());
+
+        // Serilog's console sink, as the server used it on a redirected console (no colours), writing to Console.Out.
+        var captured = new StringWriter();
+        var original = System.Console.Out;
+        System.Console.SetOut(captured);
+        try
+        {
+            using var console = new Serilog.LoggerConfiguration()
+                .WriteTo.Console(outputTemplate: Template, theme: Serilog.Sinks.SystemConsole.Themes.ConsoleTheme.None).CreateLogger();
+            console.Write(e);
+        }
+        finally
+        {
+            System.Console.SetOut(original);
+        }
+
+        Assert.StartsWith("[18:30:05 WRN] POST /memories answered 400 in 12.3 ms: quoted", buffered.Replace(
+            new DateTimeOffset(2026, 12, 7, 18, 30, 5, TimeSpan.Zero).ToLocalTime().ToString("HH:mm:ss"), "18:30:05"));
+        Assert.Contains("01a251bb-0d37-7567-878b-3a393839d2d6", buffered);
+        Assert.Contains("boom", buffered);
+        // Other tests may write to the console meanwhile: the console sink's line must be there, whole.
+        Assert.Contains(buffered, captured.ToString());
+    }
+
+    private sealed class Counting : ILogEventSink, IBatchedSink
+    {
+        public readonly List<LogEvent> Events = [];
+        public int Flushes;
+        public int FlushedAt;
+        public void Emit(LogEvent logEvent) { lock (Events) Events.Add(logEvent); }
+        public void Flush() { lock (Events) { Flushes++; FlushedAt = Events.Count; } }
+    }
+
+    [Fact]
+    public async Task a_batch_is_flushed_once_the_queue_is_empty_and_everything_at_dispose()
+    {
+        var inner = new Counting();
+        var sink = new BackgroundSink(inner);
+        for (var i = 0; i < 100; i++) sink.Emit(Line("/a"));
+
+        // Not a wait for time to pass: the writer flushes as soon as it has emptied the queue, which the loop observes.
+        for (var spins = 0; Volatile.Read(ref inner.FlushedAt) < 100 && spins < 500; spins++) await Task.Delay(10);
+        Assert.Equal(100, inner.FlushedAt);
+        Assert.InRange(inner.Flushes, 1, 100);
+
+        sink.Emit(Line("/b"));
+        sink.Dispose();
+        Assert.Equal(101, inner.Events.Count);
+        Assert.Equal(101, inner.FlushedAt);
     }
 }

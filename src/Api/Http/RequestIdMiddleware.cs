@@ -12,12 +12,14 @@ public sealed class RequestIdMiddleware(RequestDelegate next)
     {
         var id = Guid.CreateVersion7();
         context.Items[Item] = id;
-        context.TraceIdentifier = id.ToString();
+        // One string for the trace identifier and the header (it was formatted twice per request).
+        var text = id.ToString();
+        context.TraceIdentifier = text;
         // Set when the answer starts, not now: an error answer clears the headers set before it
         // (Response.Clear), and the id matters most on exactly those answers.
         context.Response.OnStarting(() =>
         {
-            context.Response.Headers[Header] = id.ToString();
+            context.Response.Headers[Header] = text;
             return Task.CompletedTask;
         });
         using (LogContext.PushProperty("RequestId", id))

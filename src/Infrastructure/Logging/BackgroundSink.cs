@@ -39,13 +39,16 @@ public sealed class BackgroundSink : ILogEventSink, IDisposable
         catch (ChannelClosedException)
         {
             _inner.Emit(logEvent);
+            (_inner as IBatchedSink)?.Flush();
         }
     }
 
     private async Task WriteAsync()
     {
         var reader = _queue.Reader;
+        var batched = _inner as IBatchedSink;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
             while (reader.TryRead(out var logEvent))
             {
                 try
@@ -57,7 +60,32 @@ public sealed class BackgroundSink : ILogEventSink, IDisposable
                     // A sink that throws must not stop the writer (Serilog's own sinks swallow theirs the same way).
                 }
             }
+            if (batched is null) continue;
+            // The queue is empty: one write for the batch. Then let the next lines gather for a moment (they are
+            // written at most BatchWindow later), so that a busy server writes its log a few dozen times a second,
+            // not once per request (each a system call, and a thread woken to make it).
+            try
+            {
+                batched.Flush();
+            }
+            catch
+            {
+                // As above: a full disk or a closed pipe must not stop the writer.
+            }
+            if (!reader.Completion.IsCompleted) await Task.Delay(BatchWindow).ConfigureAwait(false);
+        }
+        try
+        {
+            batched?.Flush();
+        }
+        catch
+        {
+            // Nothing more to do at exit.
+        }
     }
+
+    /// <summary>How long a batched sink's lines may wait to be written together (<see cref="IBatchedSink"/>).</summary>
+    public static readonly TimeSpan BatchWindow = TimeSpan.FromMilliseconds(10);
 
     private void OnProcessExit(object? sender, EventArgs e) => Drain();
 

@@ -8,8 +8,10 @@ namespace Aetherra.Infrastructure.Logging;
 /// mistake, answered 400, that filled 3.5 MB of log in 25 minutes (issue 13). Those events go on as one-line
 /// warnings that keep the parser's message (where in the body it failed) and drop the stack trace.
 /// </summary>
-public sealed class ClientErrorDemotion(ILogEventSink inner) : ILogEventSink, IDisposable
+public sealed class ClientErrorDemotion(ILogEventSink inner) : ILogEventSink, IBatchedSink, IDisposable
 {
+    public void Flush() => (inner as IBatchedSink)?.Flush();
+
     private static readonly string[] ClientErrorTemplates =
     [
         "Error trying to deserialize JSON from incoming HTTP body",

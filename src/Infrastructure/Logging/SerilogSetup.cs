@@ -7,6 +7,30 @@ namespace Aetherra.Infrastructure.Logging;
 
 public static class SerilogSetup
 {
+    /// <summary>The text format of a log line (AETHERRA_LOG_FORMAT unset).</summary>
+    public const string TextTemplate = "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {RequestId}{NewLine}{Exception}";
+
+    /// <summary>
+    /// The console sink's own renderer of an output template without colours, as it writes to a redirected console
+    /// (Serilog.Sinks.Console keeps it internal; Serilog's MessageTemplateTextFormatter spaces JSON differently). Null if
+    /// this version of the sink has no such type: the console sink is then used as it is.
+    /// </summary>
+    public static Serilog.Formatting.ITextFormatter? ConsoleTextFormatter(string template)
+    {
+        try
+        {
+            var type = typeof(Serilog.Sinks.SystemConsole.Themes.ConsoleTheme).Assembly
+                .GetType("Serilog.Sinks.SystemConsole.Output.OutputTemplateRenderer");
+            return type is null ? null : Activator.CreateInstance(type,
+                System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic,
+                null, [Serilog.Sinks.SystemConsole.Themes.ConsoleTheme.None, template, null], null) as Serilog.Formatting.ITextFormatter;
+        }
+        catch (Exception)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Structured logs: JSON lines when AETHERRA_LOG_FORMAT=json, readable text otherwise.</summary>
     public static void Configure(LoggerConfiguration lc, IConfiguration config)
     {
@@ -34,13 +58,24 @@ public static class SerilogSetup
         var json = string.Equals(config["AETHERRA_LOG_FORMAT"], "json", StringComparison.OrdinalIgnoreCase);
         // Written by one thread of its own (BackgroundSink) unless AETHERRA_LOG_WRITES=inline.
         var inline = MeasurementSwitches.InlineLogWrites;
-        lc.WriteTo.Sink(Serilog.Configuration.LoggerSinkConfiguration.Wrap(
-            sink => inline ? new ClientErrorDemotion(sink) : new BackgroundSink(new ClientErrorDemotion(sink)), to =>
+        const string template = TextTemplate;
+        var toStderr = stderrFrom is not null;
+        // Redirected output (a file, a pipe, a journal) is written a batch at a time by the background writer
+        // (BufferedConsoleSink) in the console sink's own format; a terminal keeps the console sink and its colours.
+        // AETHERRA_LOG_FLUSH=line: always the console sink.
+        if (!inline && !MeasurementSwitches.LineFlushedLogs && (toStderr ? Console.IsErrorRedirected : Console.IsOutputRedirected)
+            && (json ? new CompactJsonFormatter() : ConsoleTextFormatter(template)) is { } formatter)
         {
-            if (json) to.Console(new CompactJsonFormatter(), standardErrorFromLevel: stderrFrom);
-            else to.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {RequestId}{NewLine}{Exception}",
-                standardErrorFromLevel: stderrFrom);
-        }));
+            lc.WriteTo.Sink(new BackgroundSink(new ClientErrorDemotion(
+                new BufferedConsoleSink(formatter, toStderr ? Console.OpenStandardError() : Console.OpenStandardOutput()))));
+        }
+        else
+            lc.WriteTo.Sink(Serilog.Configuration.LoggerSinkConfiguration.Wrap(
+                sink => inline ? new ClientErrorDemotion(sink) : new BackgroundSink(new ClientErrorDemotion(sink)), to =>
+            {
+                if (json) to.Console(new CompactJsonFormatter(), standardErrorFromLevel: stderrFrom);
+                else to.Console(outputTemplate: template, standardErrorFromLevel: stderrFrom);
+            }));
         if (config["AETHERRA_LOG_LEVEL"] is { } level && Enum.TryParse<LogEventLevel>(level, true, out var min))
             lc.MinimumLevel.Is(min);
         // Debug for some namespaces only (comma-separated prefixes), e.g. a reply's and a recall's step timings
