@@ -32,6 +32,8 @@ public static class McpStdio
 
         var stdout = Console.OpenStandardOutput();
         Console.SetOut(Console.Error);
+        // The log writer opens its stream itself (it does not go through Console.Out): told so, it writes standard error.
+        Environment.SetEnvironmentVariable("AETHERRA_LOG_TO_STDERR", "1");
 
         var builder = WebApplication.CreateBuilder([]);
         builder.AddAetherra();
