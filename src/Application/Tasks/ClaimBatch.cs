@@ -265,27 +265,10 @@ public static class ClaimBatch
                 if (shares[i] is not { } share) continue;
                 var command = share.Request.Command;
                 var rows = new EventRows(store, tenant, command.Actor, command.Correlation ?? command.RequestId.ToString());
-                foreach (var (current, events) in share.Walked)
-                {
-                    var state = current;
-                    var version = (long)current.Version;
-                    batch.BatchCommands.Add(rows.MoveStream(current.Id, version, version + events.Count));
-                    foreach (var data in events)
-                    {
-                        var e = rows.Prepare(current.Id, ++version, sequences.Dequeue(), data);
-                        batch.BatchCommands.Add(rows.Insert(e));
-                        state = TaskQueueProjection.Fold(state, e);
-                    }
-                    documents.Add(TaskQueue.Write(tenant, state, version, serializer));
-                }
+                ClaimTaskHandler.AddWalked(batch, documents, rows, tenant, share.Walked, sequences, serializer);
                 if (turns[i] != ClaimTurn.Done) continue;
                 var claim = share.Claim;
-                var recorded = rows.Prepare(command.RequestId, 1, sequences.Dequeue(),
-                    AuditTrail.Record(command, claim?.TaskId.ToString(), Outcomes.StatusOf(claim is null ? Outcome.Nothing : Outcome.Done), now,
-                        claim is null ? "no task ready" : null));
-                batch.BatchCommands.Add(rows.StartStream(command.RequestId, 1));
-                batch.BatchCommands.Add(rows.Insert(recorded));
-                batch.BatchCommands.Add(AuditIndexRow.Upsert(recorded, serializer));
+                var recorded = ClaimTaskHandler.AddAuditRecord(batch, rows, command, claim, now, sequences.Dequeue(), serializer);
                 var task = share.Task;
                 answers[i] = (share.Request, claim is null
                     ? null
@@ -306,18 +289,7 @@ public static class ClaimBatch
         }
         finally
         {
-            if (!committed && connection.State == System.Data.ConnectionState.Open)
-            {
-                try
-                {
-                    await using var rollback = new NpgsqlCommand("rollback", connection);
-                    await rollback.ExecuteNonQueryAsync(CancellationToken.None);
-                }
-                catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
-                {
-                    // A broken connection: PostgreSQL ends the transaction with it. The batch's own failure is the one to report.
-                }
-            }
+            if (!committed) await ClaimTaskHandler.RollbackAsync(connection);
         }
     }
 }

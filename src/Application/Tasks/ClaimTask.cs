@@ -103,24 +103,8 @@ public static class ClaimTaskHandler
             var rows = new EventRows(store, command.Tenant, command.Actor, command.Correlation ?? command.RequestId.ToString());
             await using var batch = new NpgsqlBatch(connection);
             var documents = new List<NpgsqlBatchCommand>();
-            foreach (var (current, events) in settled)
-            {
-                var state = current;
-                var version = (long)current.Version;
-                batch.BatchCommands.Add(rows.MoveStream(current.Id, version, version + events.Count));
-                foreach (var data in events)
-                {
-                    var e = rows.Prepare(current.Id, ++version, sequences.Dequeue(), data);
-                    batch.BatchCommands.Add(rows.Insert(e));
-                    state = TaskQueueProjection.Fold(state, e);
-                }
-                documents.Add(TaskQueue.Write(command.Tenant, state, version, serializer));
-            }
-            var recorded = rows.Prepare(command.RequestId, 1, sequences.Dequeue(),
-                AuditTrail.Record(command, claim?.TaskId.ToString(), Outcomes.StatusOf(claim is null ? Outcome.Nothing : Outcome.Done), now, claim is null ? "no task ready" : null));
-            batch.BatchCommands.Add(rows.StartStream(command.RequestId, 1));
-            batch.BatchCommands.Add(rows.Insert(recorded));
-            batch.BatchCommands.Add(AuditIndexRow.Upsert(recorded, serializer));
+            AddWalked(batch, documents, rows, command.Tenant, settled, sequences, serializer);
+            var recorded = AddAuditRecord(batch, rows, command, claim, now, sequences.Dequeue(), serializer);
             foreach (var d in documents) batch.BatchCommands.Add(d);
             batch.BatchCommands.Add(new NpgsqlBatchCommand("commit"));
             steps?.Mark(ClaimSteps.Rows);
@@ -143,19 +127,59 @@ public static class ClaimTaskHandler
         {
             // Nothing of an unfinished claim stays: its row locks go with the rollback (a failed batch already
             // aborted the transaction; the rollback ends it before the connection goes back to the pool).
-            if (!committed && connection.State == System.Data.ConnectionState.Open)
+            if (!committed) await RollbackAsync(connection);
+        }
+    }
+
+    /// <summary>
+    /// The rows of the tasks a claim walked (settled on the way, or claimed), in the order a session writes them: each
+    /// task stream's version and events; and each task's TaskQueue document, folded from those events, added to
+    /// <paramref name="documents"/> (the inline documents go after the audit record).
+    /// </summary>
+    internal static void AddWalked(NpgsqlBatch batch, List<NpgsqlBatchCommand> documents, EventRows rows, string tenant,
+        IEnumerable<(AgentTask Task, IReadOnlyList<object> Events)> walked, Queue<long> sequences, ISerializer serializer)
+    {
+        foreach (var (current, events) in walked)
+        {
+            var state = current;
+            var version = (long)current.Version;
+            batch.BatchCommands.Add(rows.MoveStream(current.Id, version, version + events.Count));
+            foreach (var data in events)
             {
-                try
-                {
-                    await using var rollback = new NpgsqlCommand("rollback", connection);
-                    await rollback.ExecuteNonQueryAsync(CancellationToken.None);
-                }
-                catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
-                {
-                    // A broken connection: PostgreSQL ends the transaction with it, and the pool discards it. The
-                    // claim's own failure is the one to report.
-                }
+                var e = rows.Prepare(current.Id, ++version, sequences.Dequeue(), data);
+                batch.BatchCommands.Add(rows.Insert(e));
+                state = TaskQueueProjection.Fold(state, e);
             }
+            documents.Add(TaskQueue.Write(tenant, state, version, serializer));
+        }
+    }
+
+    /// <summary>The claim request's own audit record (its stream, its event and its index row): the task claimed, or "no task ready".</summary>
+    internal static IEvent AddAuditRecord(NpgsqlBatch batch, EventRows rows, CommandContext command, TaskClaimed? claim, DateTimeOffset now,
+        long sequence, ISerializer serializer)
+    {
+        var recorded = rows.Prepare(command.RequestId, 1, sequence,
+            AuditTrail.Record(command, claim?.TaskId.ToString(), Outcomes.StatusOf(claim is null ? Outcome.Nothing : Outcome.Done), now,
+                claim is null ? "no task ready" : null));
+        batch.BatchCommands.Add(rows.StartStream(command.RequestId, 1));
+        batch.BatchCommands.Add(rows.Insert(recorded));
+        batch.BatchCommands.Add(AuditIndexRow.Upsert(recorded, serializer));
+        return recorded;
+    }
+
+    /// <summary>Ends an unfinished claim transaction: its row locks go with the rollback, before the connection goes back to the pool.</summary>
+    internal static async Task RollbackAsync(NpgsqlConnection connection)
+    {
+        if (connection.State != System.Data.ConnectionState.Open) return;
+        try
+        {
+            await using var rollback = new NpgsqlCommand("rollback", connection);
+            await rollback.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+        {
+            // A broken connection: PostgreSQL ends the transaction with it, and the pool discards it. The claim's own
+            // failure is the one to report.
         }
     }
 
