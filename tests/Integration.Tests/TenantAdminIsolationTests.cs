@@ -337,6 +337,8 @@ public sealed class TenantAdminIsolationTests(AetherraFixture fx)
         Assert.Equal(HttpStatusCode.Created, change.StatusCode);
         var agent = "agent-" + Guid.NewGuid().ToString("N")[..12];
         Assert.Equal(HttpStatusCode.Created, (await client.PostAsJsonAsync("/agents", new { name = agent })).StatusCode);
+        // An export is taken as of what the Merkle log covers: on a server just started it may cover nothing yet (422).
+        await fx.WaitForProjectionAsync(Aetherra.Application.Audit.Log.AuditLogProjection.Name, sequence);
         var export = await client.PostAsJsonAsync("/exports", new { datasets = new[] { "memories" } });
         Assert.Equal(HttpStatusCode.Accepted, export.StatusCode);
         var source = await client.PostAsJsonAsync("/hub/sources",
