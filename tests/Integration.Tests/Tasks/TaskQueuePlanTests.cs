@@ -24,21 +24,14 @@ public sealed class TaskQueuePlanTests(AetherraFixture fx)
             "set plan_cache_mode = force_generic_plan; analyze aetherra.mt_doc_task_queue; " +
             $"prepare next_task(text, text, timestamptz, uuid[], uuid, int, int) as {TaskQueue.Sql}", connection))
             await setup.ExecuteNonQueryAsync();
-        await using var tx = await connection.BeginTransactionAsync();
-        await using var explain = new Npgsql.NpgsqlCommand(
-            // EXPLAIN takes no bind parameters: the tenant (a generated name) as a literal.
-            $"explain (analyze, buffers, format json) execute next_task('{tenant.Tenant.Replace("'", "''")}', 'worker', now(), '{{}}', gen_random_uuid(), 0, 0)",
-            connection, tx);
-        var plan = JsonDocument.Parse((string)(await explain.ExecuteScalarAsync())!).RootElement[0].GetProperty("Plan");
-        await tx.RollbackAsync();
+        // EXPLAIN takes no bind parameters: the tenant (a generated name) as a literal.
+        var plan = await PlanAsync(connection,
+            $"execute next_task('{tenant.Tenant.Replace("'", "''")}', 'worker', now(), '{{}}', gen_random_uuid(), 0, 0)");
 
         // No sequential scan of the task table that ran, and no index walked past the claimed tasks (an index over every
         // task's priority let the expired-lease walk do that: a buffer or more per claimed task). Other tables may be
         // scanned: after the rest of the suite the agents' table is a page or two, which PostgreSQL reads whole.
-        var scans = Nodes(plan).Where(n => n.GetProperty("Node Type").GetString() == "Seq Scan"
-            && n.TryGetProperty("Relation Name", out var r) && r.GetString() == $"mt_doc_{TaskConfiguration.Alias}"
-            && n.GetProperty("Actual Loops").GetInt64() > 0).ToList();
-        Assert.True(scans.Count == 0, $"the queue query scanned the task table:\n{plan}");
+        AssertNoTaskTableScan(plan, "the queue query");
         // One ready row locked, no expired lease: a few index and heap pages, not one per claimed task (80 here).
         var buffers = plan.GetProperty("Shared Hit Blocks").GetInt32() + plan.GetProperty("Shared Read Blocks").GetInt32();
         Assert.True(buffers is >= 1 and <= 60, $"{buffers} buffers read:\n{plan}");
@@ -83,19 +76,11 @@ public sealed class TaskQueuePlanTests(AetherraFixture fx)
             "set plan_cache_mode = force_generic_plan; analyze aetherra.mt_doc_task_queue; " +
             $"prepare next_tasks(text, text[], timestamptz, uuid[], int) as {NoSequences(TaskQueue.BatchQuery)}", connection))
             await setup.ExecuteNonQueryAsync();
-        await using var tx = await connection.BeginTransactionAsync();
-        await using var explain = new Npgsql.NpgsqlCommand(
-            $"explain (analyze, buffers, format json) execute next_tasks('{tenant.Tenant.Replace("'", "''")}', " +
+        var plan = await PlanAsync(connection,
+            $"execute next_tasks('{tenant.Tenant.Replace("'", "''")}', " +
             "array['worker', 'other', 'third', 'fourth', 'fifth', 'sixth', 'seventh', 'eighth'], now(), " +
-            "array[gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), gen_random_uuid()], 8)",
-            connection, tx);
-        var plan = JsonDocument.Parse((string)(await explain.ExecuteScalarAsync())!).RootElement[0].GetProperty("Plan");
-        await tx.RollbackAsync();
-
-        var scans = Nodes(plan).Where(n => n.GetProperty("Node Type").GetString() == "Seq Scan"
-            && n.TryGetProperty("Relation Name", out var r) && r.GetString() == $"mt_doc_{TaskConfiguration.Alias}"
-            && n.GetProperty("Actual Loops").GetInt64() > 0).ToList();
-        Assert.True(scans.Count == 0, $"the batch queue query scanned the task table:\n{plan}");
+            "array[gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), gen_random_uuid()], 8)");
+        AssertNoTaskTableScan(plan, "the batch queue query");
         // Eight ready rows locked (the ten left), no expired lease: index and heap pages for those, not one per claimed task.
         var buffers = plan.GetProperty("Shared Hit Blocks").GetInt32() + plan.GetProperty("Shared Read Blocks").GetInt32();
         Assert.True(buffers is >= 1 and <= 120, $"{buffers} buffers read:\n{plan}");
@@ -109,6 +94,25 @@ public sealed class TaskQueuePlanTests(AetherraFixture fx)
         sql.Contains("nextval('aetherra.mt_events_sequence')", StringComparison.Ordinal)
             ? sql.Replace("nextval('aetherra.mt_events_sequence')", "0::bigint")
             : throw new InvalidOperationException("the batch query no longer takes its sequences by that name");
+
+    /// <summary>EXPLAIN (ANALYZE, BUFFERS) of <paramref name="statement"/> in a transaction rolled back after: its plan's root.</summary>
+    private static async Task<JsonElement> PlanAsync(Npgsql.NpgsqlConnection connection, string statement)
+    {
+        await using var tx = await connection.BeginTransactionAsync();
+        await using var explain = new Npgsql.NpgsqlCommand($"explain (analyze, buffers, format json) {statement}", connection, tx);
+        var plan = JsonDocument.Parse((string)(await explain.ExecuteScalarAsync())!).RootElement[0].GetProperty("Plan");
+        await tx.RollbackAsync();
+        return plan;
+    }
+
+    /// <summary>No sequential scan of the task table ran in <paramref name="plan"/>.</summary>
+    private static void AssertNoTaskTableScan(JsonElement plan, string what)
+    {
+        var scans = Nodes(plan).Where(n => n.GetProperty("Node Type").GetString() == "Seq Scan"
+            && n.TryGetProperty("Relation Name", out var r) && r.GetString() == $"mt_doc_{TaskConfiguration.Alias}"
+            && n.GetProperty("Actual Loops").GetInt64() > 0).ToList();
+        Assert.True(scans.Count == 0, $"{what} scanned the task table:\n{plan}");
+    }
 
     private static IEnumerable<JsonElement> Nodes(JsonElement node)
     {
