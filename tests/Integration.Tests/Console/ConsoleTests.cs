@@ -70,12 +70,18 @@ public sealed class ConsoleTests(ConsoleBrowser b)
 
         var errors = new List<string>();
         var page = await b.SignInAsync(b.Server.AdminKey, errors);
-        await page.ClickAsync("#nav a[data-page=approvals]");
+        // The approval queue is the first page a signed-in administrator sees.
+        await Expect(page.Locator("#page-body[data-page=approvals]")).ToBeVisibleAsync();
         var card = page.Locator($"[data-decision='{id}']");
         await Expect(card).ToContainTextAsync(action);
         await Expect(card).ToContainTextAsync("the customer was charged twice");
         await Expect(card).ToContainTextAsync("confidence 0.20 < threshold");
         await card.Locator("input.note").FillAsync("checked the ledger");
+        // Its nav link, followed while a note is typed, keeps the page as it is (it used to mount it again, with an
+        // empty note, when the hash changed).
+        await page.ClickAsync("#nav a[data-page=approvals]");
+        await page.WaitForFunctionAsync("() => location.hash === '#/approvals'");
+        await Expect(card.Locator("input.note")).ToHaveValueAsync("checked the ledger");
         var navigations = 0;
         page.FrameNavigated += (_, _) => navigations++;
         // The queue's polling is held while the card is watched: the click itself must take it away.

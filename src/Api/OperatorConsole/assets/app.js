@@ -14,6 +14,7 @@ const pages = [approvals, memories, audit, homeostasis, learning, plugins, proje
 const POLL_MS = 5000;
 const $ = (id) => document.getElementById(id);
 let current = null;
+let currentPage = null;
 let timer = null;
 
 async function signIn(key) {
@@ -37,8 +38,12 @@ function signOut() {
 const visible = () => pages.filter((p) => p.scopes.some((s) => session.can(s)));
 
 function show() {
-  stop();
   const signedIn = !!session.whoami;
+  const wantedNow = signedIn ? (visible().find((p) => p.id === location.hash.replace(/^#\/?/, '')) ?? visible()[0]) : null;
+  // The page already shown (the nav link of the current page, or the hash written for it) stays as it is: mounting
+  // it again would throw away what the operator typed (a review note) and the cards being read.
+  if (current && wantedNow === currentPage) return;
+  stop();
   $('sign-in').hidden = signedIn;
   $('nav').hidden = !signedIn;
   $('who').hidden = !signedIn;
@@ -65,6 +70,7 @@ function mount(page) {
   const body = clear($('page-body'));
   body.dataset.page = page.id;
   current = page.mount(body, { error: report, refreshed });
+  currentPage = page;
   refresh();
   timer = setInterval(refresh, page.pollMs ?? POLL_MS);
 }
@@ -74,16 +80,22 @@ function stop() {
   timer = null;
   current?.dispose?.();
   current = null;
+  currentPage = null;
 }
 
+// One refresh of a page at a time: a poll that comes while the last refresh still waits for its answers is
+// skipped (two at once could each add the same new card).
 async function refresh() {
   const page = current;
-  if (!page?.refresh) return;
+  if (!page?.refresh || page.refreshing) return;
+  page.refreshing = true;
   try {
     await page.refresh();
     if (page === current) refreshed();
   } catch (e) {
     if (page === current) report(e);
+  } finally {
+    page.refreshing = false;
   }
 }
 
