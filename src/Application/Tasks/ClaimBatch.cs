@@ -202,12 +202,14 @@ public static class ClaimBatch
             : (await store.Storage.FindOrCreateDatabase(tenant)).CreateConnection();
         await connection.OpenAsync(ct);
         var committed = false;
+        var reserved = new List<long>();
         try
         {
             var now = clock.GetUtcNow();
-            var (suspended, ready, expired, reserved) = await TaskQueue.NextForAllAsync(connection, serializer, tenant,
+            var (suspended, ready, expired, fromQuery) = await TaskQueue.NextForAllAsync(connection, serializer, tenant,
                 requests.Select(r => r.Agent).ToArray(), now, requests.Count, ct);
-            var sequences = new Queue<long>(reserved);
+            var sequences = new Queue<long>(fromQuery);
+            reserved.AddRange(fromQuery);
 
             // The tasks in the queue's order (both walks merged), handed out in the requests' order of arrival; a task a
             // request may not take stays for the next. A request that runs out of tasks is answered "no task ready" only
@@ -255,7 +257,10 @@ public static class ClaimBatch
                 if (shares[i] is { } s && turns[i] == ClaimTurn.Done) needed += s.Walked.Sum(w => w.Events.Count) + 1;
             if (needed > sequences.Count)
                 foreach (var s in await EventRows.ReserveSequencesAsync(connection, store.Options.Events.DatabaseSchemaName, needed - sequences.Count, ct))
+                {
                     sequences.Enqueue(s);
+                    reserved.Add(s);
+                }
 
             await using var batch = new NpgsqlBatch(connection);
             var documents = new List<NpgsqlBatchCommand>();
@@ -275,6 +280,8 @@ public static class ClaimBatch
                     : new ClaimedTask(task!.Id, task.Title, task.Priority, task.Input, claim.Attempt, claim.LeaseUntil, recorded.Sequence));
             }
             foreach (var d in documents) batch.BatchCommands.Add(d);
+            // The sequences taken and not used (a request sent alone, a locked row nobody could take) as tombstones.
+            foreach (var t in Gaps(store, tenant).Tombstones(sequences)) batch.BatchCommands.Add(t);
             batch.BatchCommands.Add(new NpgsqlBatchCommand("commit"));
             await batch.ExecuteNonQueryAsync(ct);
             committed = true;
@@ -289,7 +296,10 @@ public static class ClaimBatch
         }
         finally
         {
-            if (!committed) await ClaimTaskHandler.RollbackAsync(connection);
+            if (!committed) await ClaimTaskHandler.RollbackAsync(connection, Gaps(store, tenant), reserved);
         }
     }
+
+    /// <summary>The tombstones' writer for a tenant (no actor or correlation: a tombstone carries none).</summary>
+    private static EventRows Gaps(IDocumentStore store, string tenant) => new(store, tenant, null, null);
 }

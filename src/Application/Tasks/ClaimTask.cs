@@ -88,24 +88,31 @@ public static class ClaimTaskHandler
         await connection.OpenAsync(ct);
         steps?.Mark(ClaimSteps.Open);
         var committed = false;
+        var rows = new EventRows(store, command.Tenant, command.Actor, command.Correlation ?? command.RequestId.ToString());
+        var reserved = new List<long>();
         try
         {
             var now = clock.GetUtcNow();
             var (settled, claim, task, sequences) = await WalkAsync(connection, serializer, command.Tenant, agent, lease, now, ownTransaction: true, ct);
+            reserved.AddRange(sequences);
             steps?.Mark(ClaimSteps.Queue);
             var needed = settled.Sum(s => s.Events.Count) + 1 - sequences.Count;
             if (needed > 0)
-                foreach (var s in await EventRows.ReserveSequencesAsync(connection, store.Options.Events.DatabaseSchemaName, needed, ct)) sequences.Enqueue(s);
+                foreach (var s in await EventRows.ReserveSequencesAsync(connection, store.Options.Events.DatabaseSchemaName, needed, ct))
+                {
+                    sequences.Enqueue(s);
+                    reserved.Add(s);
+                }
             steps?.Mark(ClaimSteps.Reserve);
 
             // In the order a session writes them: each stream's version and events, the audit stream and its event,
-            // then the inline documents.
-            var rows = new EventRows(store, command.Tenant, command.Actor, command.Correlation ?? command.RequestId.ToString());
+            // then the inline documents; the tombstones of sequences taken and not used last.
             await using var batch = new NpgsqlBatch(connection);
             var documents = new List<NpgsqlBatchCommand>();
             AddWalked(batch, documents, rows, command.Tenant, settled, sequences, serializer);
             var recorded = AddAuditRecord(batch, rows, command, claim, now, sequences.Dequeue(), serializer);
             foreach (var d in documents) batch.BatchCommands.Add(d);
+            foreach (var t in rows.Tombstones(sequences)) batch.BatchCommands.Add(t);
             batch.BatchCommands.Add(new NpgsqlBatchCommand("commit"));
             steps?.Mark(ClaimSteps.Rows);
             try
@@ -127,7 +134,7 @@ public static class ClaimTaskHandler
         {
             // Nothing of an unfinished claim stays: its row locks go with the rollback (a failed batch already
             // aborted the transaction; the rollback ends it before the connection goes back to the pool).
-            if (!committed) await RollbackAsync(connection);
+            if (!committed) await RollbackAsync(connection, rows, reserved);
         }
     }
 
@@ -167,8 +174,17 @@ public static class ClaimTaskHandler
         return recorded;
     }
 
-    /// <summary>Ends an unfinished claim transaction: its row locks go with the rollback, before the connection goes back to the pool.</summary>
-    internal static async Task RollbackAsync(NpgsqlConnection connection)
+    /// <summary>
+    /// Ends an unfinished claim transaction: its row locks go with the rollback, before the connection goes back to the
+    /// pool; then the sequences it took are written as tombstones, so the log keeps no gap (<see cref="EventRows.Tombstones"/>).
+    /// </summary>
+    internal static async Task RollbackAsync(NpgsqlConnection connection, EventRows rows, IReadOnlyCollection<long> reserved)
+    {
+        await RollbackAsync(connection);
+        await rows.WriteTombstonesAsync(connection, reserved);
+    }
+
+    private static async Task RollbackAsync(NpgsqlConnection connection)
     {
         if (connection.State != System.Data.ConnectionState.Open) return;
         try

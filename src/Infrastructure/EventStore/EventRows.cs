@@ -107,6 +107,54 @@ public sealed class EventRows(IDocumentStore store, string tenant, string? user,
         return sequences;
     }
 
+    /// <summary>
+    /// Marten's tombstones for global sequences this writer took and did not use, so that the log has no gap: the
+    /// async daemon's high-water mark stops at a missing sequence and waits (StaleSequenceThreshold, 3 s) before it
+    /// skips it, and every async read model, the live feed and every <c>minSequence</c> wait stand still meanwhile.
+    /// A Marten session writes the same rows when a rich append fails after taking its sequences (JasperFx.Events'
+    /// <c>Tombstone</c>: the process's tombstone stream, version = sequence, type <c>tombstone</c>, no data); no
+    /// projection takes that type, and the Merkle log hashes them as the rows they are. Empty when nothing is left.
+    /// </summary>
+    public IEnumerable<NpgsqlBatchCommand> Tombstones(IReadOnlyCollection<long> sequences)
+    {
+        if (sequences.Count == 0) yield break;
+        var stream = new NpgsqlBatchCommand(
+            $"insert into {_schema}.mt_streams (id, tenant_id, version, is_archived) values ($1, $2, 0, false) on conflict (id, tenant_id) do nothing");
+        stream.Parameters.Add(new() { Value = Tombstone.StreamId, NpgsqlDbType = NpgsqlDbType.Uuid });
+        stream.Parameters.Add(new() { Value = tenant, NpgsqlDbType = NpgsqlDbType.Varchar });
+        yield return stream;
+        var mapping = _events.EventMappingFor(typeof(Tombstone));
+        var events = new NpgsqlBatchCommand(
+            $"insert into {_schema}.mt_events (data, type, mt_dotnet_type, id, stream_id, version, timestamp, tenant_id, seq_id) " +
+            "select '{}'::jsonb, $1, $2, gen_random_uuid(), $3, s, $4, $5, s from unnest($6::bigint[]) s");
+        events.Parameters.Add(new() { Value = mapping.EventTypeName, NpgsqlDbType = NpgsqlDbType.Varchar });
+        events.Parameters.Add(new() { Value = mapping.DotNetTypeName, NpgsqlDbType = NpgsqlDbType.Varchar });
+        events.Parameters.Add(new() { Value = Tombstone.StreamId, NpgsqlDbType = NpgsqlDbType.Uuid });
+        events.Parameters.Add(new() { Value = _events.TimeProvider.GetUtcNow(), NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        events.Parameters.Add(new() { Value = tenant, NpgsqlDbType = NpgsqlDbType.Varchar });
+        events.Parameters.Add(new() { Value = sequences.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        yield return events;
+    }
+
+    /// <summary>
+    /// After a failed transaction (rolled back): the tombstones of every sequence it took, in a transaction of their
+    /// own on the same connection, as Marten posts them after a failed session. Best effort: a broken connection
+    /// leaves the gap to the daemon's skip.
+    /// </summary>
+    public async Task WriteTombstonesAsync(NpgsqlConnection connection, IReadOnlyCollection<long> sequences)
+    {
+        if (sequences.Count == 0 || connection.State != System.Data.ConnectionState.Open) return;
+        try
+        {
+            await using var batch = new NpgsqlBatch(connection);
+            foreach (var c in Tombstones(sequences)) batch.BatchCommands.Add(c);
+            await batch.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+        {
+        }
+    }
+
     /// <summary>The version stamp Marten gives a document it upserts (a sequential Guid).</summary>
     public static Guid NewDocumentVersion() => Guid.CreateVersion7();
 

@@ -106,6 +106,12 @@ public sealed class TaskClaimBatchTests(AetherraFixture fx)
         Assert.Equal(2, (await client.AuditAsync("task.claim")).Length);
         // Nothing stays locked: the next claim gets the task.
         Assert.Equal(left, (await client.ClaimAsync("six"))!.Value.Id());
+        // The failed batch took four sequences (three requests, one task left to lock) and committed none: each is a
+        // tombstone now, so the daemon's high-water mark does not stand at a gap. The batch before and the claim
+        // after used every sequence they took.
+        var (count, distinct) = TombstoneRows(key.Tenant);
+        Assert.Equal(4, count);
+        Assert.Equal(4, distinct);
     }
 
     [Fact]
@@ -128,10 +134,30 @@ public sealed class TaskClaimBatchTests(AetherraFixture fx)
         Assert.False(b.Command.Audited);
         // Alone, it claims what the batch's walk did not reach.
         Assert.Equal(forAnyone, (await client.ClaimAsync("b"))!.Value.Id());
+        // The batch took four sequences (an audit record per request, a claim per locked row) and used two (a's claim
+        // and its record): the other two are tombstones, written in the batch's own transaction.
+        Assert.Equal((2, 2), TombstoneRows(key.Tenant));
     }
 
     private static PendingClaim Request(TenantKey key, string agent) =>
         new(new ClaimTask(agent, 60), new CommandContext(key.KeyId.ToString(), key.Tenant, Guid.CreateVersion7(), "task.claim"), CancellationToken.None);
+
+    /// <summary>
+    /// The tenant's tombstones in the event store (Marten's rows for sequences taken and not used, each its sequence as
+    /// its version): how many, and over how many distinct sequences.
+    /// </summary>
+    private (int Count, int Distinct) TombstoneRows(string tenant)
+    {
+        using var db = fx.OpenDatabase();
+        using var cmd = new NpgsqlCommand("""
+            select count(*)::int, count(distinct t.seq_id)::int
+            from aetherra.mt_events t where t.tenant_id = $1 and t.type = 'tombstone' and t.version = t.seq_id
+            """, db);
+        cmd.Parameters.Add(new() { Value = tenant });
+        using var reader = cmd.ExecuteReader();
+        reader.Read();
+        return (reader.GetInt32(0), reader.GetInt32(1));
+    }
 
     /// <summary>task.claimed.v1 events per task of the tenant, straight from the event store.</summary>
     private Dictionary<Guid, int> ClaimEvents(string tenant)
