@@ -1,3 +1,4 @@
+using Marten;
 using Aetherra.Application.Recall;
 using Wolverine.Runtime;
 using Wolverine.Runtime.Agents;
@@ -145,6 +146,37 @@ public sealed class RecallRebuildTests(AetherraFixture fx)
         await using var reader = await cmd.ExecuteReaderAsync();
         Assert.True(await reader.ReadAsync());
         Assert.Equal((2L, 0L), (reader.GetInt64(0), reader.GetInt64(1)));
+    }
+
+    /// <summary>
+    /// RecallEntry's own replay skips an event the projection refuses, as the daemon's rebuild does (SkipApplyErrors): the
+    /// event is dead-lettered again with the reason, and every other event of its page and of the log is rebuilt.
+    /// </summary>
+    [Fact]
+    public async Task a_rebuild_dead_letters_a_refused_event_and_rebuilds_the_rest_of_its_page()
+    {
+        var tenant = await fx.NewTenantAsync();
+        var client = fx.Client(tenant.Key);
+        var services = fx.Host.Services;
+        var (before, _) = await client.RecordAsync(Api.Memory("Zora grows saffron on the terrace", subject: "zora"));
+        var poison = (await Aetherra.Application.Memory.RecordMemoryHandler.Handle(
+            new Aetherra.Application.Memory.RecordMemory("poison \0 saffron", "zora", "assistant", null, "fact", [], null, null, null, null, null),
+            new Aetherra.Application.Common.CommandContext("test", tenant.Tenant, Guid.CreateVersion7(), Aetherra.Application.Memory.MemoryActions.Record),
+            services.GetRequiredService<Marten.IDocumentStore>(), services.GetRequiredService<Aetherra.Infrastructure.Crypto.SubjectKeyStore>(),
+            TimeProvider.System, CancellationToken.None)).Sequence;
+        var (after, sequence) = await client.RecordAsync(Api.Memory("Zora sells saffron in autumn", subject: "zora"));
+        await client.RecallAsync(new { query = "saffron", minSequence = sequence });
+
+        await RebuildThroughTheEndpointAsync();
+
+        var found = await client.RecallAsync(new { query = "saffron", minSequence = sequence });
+        Assert.Equal(new[] { before, after }.Order(), found.Ids().Order());
+        await using var query = services.GetRequiredService<Marten.IDocumentStore>().QuerySession();
+        var letters = await query.Query<JasperFx.Events.Daemon.DeadLetterEvent>()
+            .Where(d => d.ProjectionName == RecallProjection.Name && d.EventSequence < poison && d.EventSequence > 0)
+            .ToListAsync();
+        var letter = Assert.Single(letters, d => d.TenantId == tenant.Tenant);
+        Assert.Contains("cannot store", letter.ExceptionMessage);
     }
 
     /// <summary>
