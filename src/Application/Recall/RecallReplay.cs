@@ -51,6 +51,15 @@ public sealed partial class RecallProjection
         Interlocked.Exchange(ref replayWriteTicks, 0);
         try
         {
+            // The three large tables truncated first (the shard is stopped: nothing else writes them), so that the teardown's
+            // delete finds them empty instead of deleting every old row (all dead until the first page truncates them anyway);
+            // AETHERRA_RECALL_REPLAY_TEARDOWN=delete leaves it all to the teardown. The state table is the teardown's.
+            if (!MeasurementSwitches.RecallReplayTeardownDeletes)
+            {
+                var n = RecallSchema.Names.In(store.Options.DatabaseSchemaName);
+                await using var truncate = dataSource.CreateCommand($"truncate {n.Entries}, {n.Terms}, {n.Subjects}");
+                await truncate.ExecuteNonQueryAsync(ct);
+            }
             // Marten's own teardown, as its rebuild does it: the tables emptied, the shard's progress and its dead letters gone.
             await ((IEventStore<IDocumentOperations, IQuerySession>)store).TeardownExistingProjectionStateAsync(
                 (IEventDatabase)database, Name, ct);
