@@ -180,6 +180,45 @@ public sealed class RecallRebuildTests(AetherraFixture fx)
     }
 
     /// <summary>
+    /// A replay of RecallEntry's own that fails after its first page (pages of 25 events here) leaves that page committed
+    /// with its progress; the rebuild then goes through the daemon from its own teardown, the job succeeds, the rows equal
+    /// the live ones, and the shard runs on afterwards.
+    /// </summary>
+    [Fact]
+    public async Task a_replay_that_fails_falls_back_to_the_daemons_rebuild_and_the_projection_runs_on()
+    {
+        var tenant = await fx.NewTenantAsync();
+        var client = fx.Client(tenant.Key);
+        var (ids, _) = await client.RecordBatchAsync(Enumerable.Range(0, 60).Select(i => (object)new
+        {
+            content = $"Memory {i} of Odile: the {(i % 2 == 0 ? "mill" : "bakery")} ledger, line {i % 7}",
+            subject = $"odile-{i % 3}", agent = "assistant", kind = "fact", importance = 0.5,
+        }).ToArray());
+        var sequence = await client.ReviseAsync(ids[3], "Odile closed the mill ledger").SequenceOf();
+        await client.RecallAsync(new { query = "ledger", minSequence = sequence });
+        var live = await ReadModelAsync(tenant.Tenant);
+
+        var projection = fx.Host.Services.GetRequiredService<RecallProjection>();
+        var pages = fx.Host.Services.GetRequiredService<RecallPages>();
+        pages.RebuildPageSize = 25;
+        projection.FailReplayAfterFirstPage = true;
+        try
+        {
+            await RebuildThroughTheEndpointAsync();
+        }
+        finally
+        {
+            projection.FailReplayAfterFirstPage = false;
+            pages.RebuildPageSize = RecallPages.RebuildPage;
+        }
+        await client.RecallAsync(new { query = "ledger", minSequence = sequence });
+        Assert.Equal(live.Split('\n'), (await ReadModelAsync(tenant.Tenant)).Split('\n'));
+
+        var (id, after) = await client.RecordAsync(Api.Memory("Odile opens a second bakery", subject: "odile-1"));
+        Assert.Contains(id, (await client.RecallAsync(new { query = "second bakery", minSequence = after })).Ids());
+    }
+
+    /// <summary>
     /// A full rebuild counts the BM25 statistics once at its end; a process that died before that end leaves a
     /// marker row in recall_state, and the next batch the projection writes counts them from the rows instead.
     /// </summary>

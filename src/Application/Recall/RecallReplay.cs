@@ -38,6 +38,9 @@ public sealed partial class RecallProjection
     /// <summary>Pages written at once (AETHERRA_RECALL_REPLAY_WRITERS=1: one after the other).</summary>
     private static int ReplayWriters => MeasurementSwitches.RecallReplayWriters;
 
+    /// <summary>For a test: the replay fails once its first page has committed (the rebuild then falls back to the daemon's).</summary>
+    public bool FailReplayAfterFirstPage { get; set; }
+
     public bool ReplaysItself =>
         !MeasurementSwitches.RecallReplayByDaemon && !MeasurementSwitches.RecallRebuildCurrent && !MeasurementSwitches.RecallRowWrites;
 
@@ -117,6 +120,7 @@ public sealed partial class RecallProjection
                     {
                         await writing;
                         previous = null;
+                        if (FailReplayAfterFirstPage && pagesWritten == 1) throw new InvalidOperationException("the replay failed (a test's fault)");
                     }
                     else (older, previous) = (previous, writing);
                 }
