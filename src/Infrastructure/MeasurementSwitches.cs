@@ -122,6 +122,25 @@ public static class MeasurementSwitches
     public static readonly int RecallRebuildPage =
         int.TryParse(Environment.GetEnvironmentVariable("AETHERRA_RECALL_REBUILD_PAGE"), out var page) && page is >= 500 and <= 50_000 ? page : 10_000;
 
+    /// <summary>
+    /// AETHERRA_RECALL_REPLAY=daemon: a full RecallEntry rebuild replays the log through Marten's daemon (load a page, apply,
+    /// commit, then load the next), instead of through RecallEntry's own replay, which loads and deserialises the next page
+    /// while the current one is inserted (the shard stopped meanwhile, progress committed with each page).
+    /// </summary>
+    public static readonly bool RecallReplayByDaemon = Is("AETHERRA_RECALL_REPLAY", "daemon");
+
+    /// <summary>
+    /// AETHERRA_RECALL_REPLAY_WRITERS=1: RecallEntry's own replay writes its pages one after the other, instead of a page of
+    /// recordings beside the next (two transactions at once, committed in order).
+    /// </summary>
+    /// <summary>
+    /// AETHERRA_RECALL_REPLAY_TEARDOWN=delete: RecallEntry's own replay leaves the emptying of its tables to Marten's teardown
+    /// (a delete of every old row), instead of truncating them first.
+    /// </summary>
+    public static readonly bool RecallReplayTeardownDeletes = Is("AETHERRA_RECALL_REPLAY_TEARDOWN", "delete");
+
+    public static readonly int RecallReplayWriters = Environment.GetEnvironmentVariable("AETHERRA_RECALL_REPLAY_WRITERS") == "1" ? 1 : 2;
+
     /// <summary>AETHERRA_EMBED_TOKENIZER=locked: the embedder tokenizes a batch on one thread with one shared tokenizer, as before issue 23.</summary>
     public static readonly bool LockedTokenizer = Is("AETHERRA_EMBED_TOKENIZER", "locked");
 

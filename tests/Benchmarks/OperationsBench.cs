@@ -90,7 +90,9 @@ public static class OperationsBench
             Report.WriteSection(path, markdown, Begin, End);
             Progress($"wrote the results into {path}");
         }
-        Directory.Delete(workDir, recursive: true);
+        // AETHERRA_BENCH_KEEP_LOGS=1 keeps the server's log (which rebuild path ran, the end's timings).
+        if (Environment.GetEnvironmentVariable("AETHERRA_BENCH_KEEP_LOGS") == "1") Progress($"server log kept in {workDir}");
+        else Directory.Delete(workDir, recursive: true);
         return 0;
     }
 

@@ -1,3 +1,4 @@
+using Marten;
 using Aetherra.Application.Recall;
 using Wolverine.Runtime;
 using Wolverine.Runtime.Agents;
@@ -145,6 +146,76 @@ public sealed class RecallRebuildTests(AetherraFixture fx)
         await using var reader = await cmd.ExecuteReaderAsync();
         Assert.True(await reader.ReadAsync());
         Assert.Equal((2L, 0L), (reader.GetInt64(0), reader.GetInt64(1)));
+    }
+
+    /// <summary>
+    /// RecallEntry's own replay skips an event the projection refuses, as the daemon's rebuild does (SkipApplyErrors): the
+    /// event is dead-lettered again with the reason, and every other event of its page and of the log is rebuilt.
+    /// </summary>
+    [Fact]
+    public async Task a_rebuild_dead_letters_a_refused_event_and_rebuilds_the_rest_of_its_page()
+    {
+        var tenant = await fx.NewTenantAsync();
+        var client = fx.Client(tenant.Key);
+        var services = fx.Host.Services;
+        var (before, _) = await client.RecordAsync(Api.Memory("Zora grows saffron on the terrace", subject: "zora"));
+        var poison = (await Aetherra.Application.Memory.RecordMemoryHandler.Handle(
+            new Aetherra.Application.Memory.RecordMemory("poison \0 saffron", "zora", "assistant", null, "fact", [], null, null, null, null, null),
+            new Aetherra.Application.Common.CommandContext("test", tenant.Tenant, Guid.CreateVersion7(), Aetherra.Application.Memory.MemoryActions.Record),
+            services.GetRequiredService<Marten.IDocumentStore>(), services.GetRequiredService<Aetherra.Infrastructure.Crypto.SubjectKeyStore>(),
+            TimeProvider.System, CancellationToken.None)).Sequence;
+        var (after, sequence) = await client.RecordAsync(Api.Memory("Zora sells saffron in autumn", subject: "zora"));
+        await client.RecallAsync(new { query = "saffron", minSequence = sequence });
+
+        await RebuildThroughTheEndpointAsync();
+
+        var found = await client.RecallAsync(new { query = "saffron", minSequence = sequence });
+        Assert.Equal(new[] { before, after }.Order(), found.Ids().Order());
+        await using var query = services.GetRequiredService<Marten.IDocumentStore>().QuerySession();
+        var letters = await query.Query<JasperFx.Events.Daemon.DeadLetterEvent>()
+            .Where(d => d.ProjectionName == RecallProjection.Name && d.EventSequence < poison && d.EventSequence > 0)
+            .ToListAsync();
+        var letter = Assert.Single(letters, d => d.TenantId == tenant.Tenant);
+        Assert.Contains("cannot store", letter.ExceptionMessage);
+    }
+
+    /// <summary>
+    /// A replay of RecallEntry's own that fails after its first page (pages of 25 events here) leaves that page committed
+    /// with its progress; the rebuild then goes through the daemon from its own teardown, the job succeeds, the rows equal
+    /// the live ones, and the shard runs on afterwards.
+    /// </summary>
+    [Fact]
+    public async Task a_replay_that_fails_falls_back_to_the_daemons_rebuild_and_the_projection_runs_on()
+    {
+        var tenant = await fx.NewTenantAsync();
+        var client = fx.Client(tenant.Key);
+        var (ids, _) = await client.RecordBatchAsync(Enumerable.Range(0, 60).Select(i => (object)new
+        {
+            content = $"Memory {i} of Odile: the {(i % 2 == 0 ? "mill" : "bakery")} ledger, line {i % 7}",
+            subject = $"odile-{i % 3}", agent = "assistant", kind = "fact", importance = 0.5,
+        }).ToArray());
+        var sequence = await client.ReviseAsync(ids[3], "Odile closed the mill ledger").SequenceOf();
+        await client.RecallAsync(new { query = "ledger", minSequence = sequence });
+        var live = await ReadModelAsync(tenant.Tenant);
+
+        var projection = fx.Host.Services.GetRequiredService<RecallProjection>();
+        var pages = fx.Host.Services.GetRequiredService<RecallPages>();
+        pages.RebuildPageSize = 25;
+        projection.FailReplayAfterFirstPage = true;
+        try
+        {
+            await RebuildThroughTheEndpointAsync();
+        }
+        finally
+        {
+            projection.FailReplayAfterFirstPage = false;
+            pages.RebuildPageSize = RecallPages.RebuildPage;
+        }
+        await client.RecallAsync(new { query = "ledger", minSequence = sequence });
+        Assert.Equal(live.Split('\n'), (await ReadModelAsync(tenant.Tenant)).Split('\n'));
+
+        var (id, after) = await client.RecordAsync(Api.Memory("Odile opens a second bakery", subject: "odile-1"));
+        Assert.Contains(id, (await client.RecallAsync(new { query = "second bakery", minSequence = after })).Ids());
     }
 
     /// <summary>

@@ -2,8 +2,10 @@ using Aetherra.Domain;
 using FluentValidation;
 using Aetherra.Infrastructure;
 using Aetherra.Infrastructure.Jobs;
+using JasperFx;
 using JasperFx.Events.Projections;
 using Marten;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using Wolverine.Runtime;
 using Wolverine.Runtime.Agents;
@@ -38,7 +40,8 @@ public sealed record ServerStatus(string Version, string Node, string BootPhase,
 /// </summary>
 public sealed class ProjectionOperations(
     IDocumentStore store, NpgsqlDataSource dataSource, IWolverineRuntime runtime, IEnumerable<IAgentFamily> agentFamilies,
-    JobRunner jobs, AnalysisRebuild analysis, TimeProvider clock, IEnumerable<IBulkRebuild> bulkRebuilds)
+    JobRunner jobs, AnalysisRebuild analysis, TimeProvider clock, IEnumerable<IBulkRebuild> bulkRebuilds,
+    ILogger<ProjectionOperations> log)
 {
     private const string S = AetherraSettings.Schema;
     /// <summary>
@@ -90,7 +93,7 @@ public sealed class ProjectionOperations(
             bulk?.BeginRebuild();
             try
             {
-                var rebuild = agent.RebuildAsync(stop);
+                var rebuild = bulk is { ReplaysItself: true } ? ReplayAsync(agent, bulk, stop) : agent.RebuildAsync(stop);
                 while (!rebuild.IsCompleted)
                 {
                     await Task.WhenAny(rebuild, Task.Delay(TimeSpan.FromMilliseconds(500), clock, stop));
@@ -106,6 +109,58 @@ public sealed class ProjectionOperations(
             await progress.ReportAsync(highWater, highWater, stop);
             return new { projection = source.Name, rebuiltTo = highWater };
         }, ct);
+    }
+
+    /// <summary>
+    /// A full rebuild through the projection's own replay (RecallEntry's: it loads the next pages while it writes one):
+    /// the shard is stopped through its agent, the log replayed to the daemon's high-water mark as it is then (every event
+    /// at or below it is committed), and the shard started again from the progress the replay committed with its last page.
+    /// The shard is started again whatever happened; after a failed replay the daemon's own rebuild does it all again. A
+    /// process that dies mid-replay leaves the progress of the last page committed: the shard carries on from there when
+    /// it starts (the rebuild's marker then has its first batch count the statistics), as after the daemon's rebuild.
+    /// </summary>
+    private async Task ReplayAsync(IEventSubscriptionAgent agent, IBulkRebuild bulk, CancellationToken ct)
+    {
+        await agent.StopAsync(ct);
+        var started = false;
+        Exception? failed = null;
+        try
+        {
+            // The daemon's stored high-water mark, read once the shard has stopped: every event at or below it is committed
+            // (a later one is the restarted shard's). Before the daemon's first pass there is none: its own rebuild then
+            // finds the mark itself.
+            await using var read = dataSource.CreateCommand(Common.Consistency.HighWaterMarkSql);
+            var highWater = (long)(await read.ExecuteScalarAsync(ct))!;
+            if (highWater == 0)
+            {
+                await agent.StartAsync(ct);
+                started = true;
+                await agent.RebuildAsync(ct);
+                return;
+            }
+            await bulk.ReplayAsync(store, highWater, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException && !started)
+        {
+            // The replay failed (its pages roll back from the first that failed): the daemon's rebuild does it all again,
+            // from its own teardown, once the shard has started from what the replay committed.
+            failed = e;
+        }
+        finally
+        {
+            if (!started)
+            {
+            // Started afresh from the stored progress: were the shard restarted under the replay (its batches failed), it
+            // is stopped first.
+                if (agent.Status != AgentStatus.Stopped) await agent.StopAsync(CancellationToken.None);
+                await agent.StartAsync(CancellationToken.None);
+            }
+        }
+        if (failed is not null)
+        {
+            log.LogWarning(failed, "{Projection}'s own replay failed: rebuilding it through the daemon instead", bulk.Name);
+            await agent.RebuildAsync(ct);
+        }
     }
 
     /// <summary>

@@ -18,7 +18,7 @@ namespace Aetherra.Application.Recall;
 /// model call, off the write path. Rows change only through SQL queued on the daemon's session, so they
 /// commit atomically with the projection's progress.
 /// </summary>
-public sealed class RecallProjection(
+public sealed partial class RecallProjection(
     NpgsqlDataSource dataSource, SubjectKeyStore keys, TextEmbedder embedder, AetherraSettings settings,
     ILogger<RecallProjection> log, RecallPages pages) : IProjection, Operations.IBulkRebuild
 {
@@ -97,7 +97,18 @@ public sealed class RecallProjection(
         typeof(Domain.Recall.MemoryArchived), typeof(MemoriesConsolidated), typeof(SubjectForgotten),
     ];
 
-    public async Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken ct)
+    public Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken ct) =>
+        // The shard is stopped while this projection replays the log itself (ReplayAsync); a daemon batch that runs anyway
+        // (the shard restarted under the replay) writes nothing beside it: it fails (not as an event it refuses, which
+        // would dead-letter the event), and the shard is started afresh from the replay's progress when the replay ends.
+        replaying
+            ? throw new InvalidOperationException($"{Name} is being replayed by its rebuild: the daemon's batch is not applied")
+            : ApplyPageAsync(operations, events, ct);
+
+    /// <param name="opened">The page's contents already opened (RecallEntry's own replay opens them ahead, with the load);
+    /// null opens them here.</param>
+    private async Task ApplyPageAsync(
+        IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken ct, Dictionary<IEvent, string>? opened = null)
     {
         if (events.Count == 0) return;
         // The live schema, or an analysis rebuild's (a store of its own over a copy of the log).
@@ -149,7 +160,7 @@ public sealed class RecallProjection(
                 operations.QueueSqlCommand(sql);
         }
 
-        var texts = await OpenContentAsync(events, ct);
+        var texts = opened ?? await OpenContentAsync(events, ct);
         // Text PostgreSQL cannot store would fail the daemon's whole batch at commit and stop recall for every
         // tenant: the one event is refused here instead, and the daemon dead-letters it and carries on.
         if (texts.Where(t => !StorableText.IsStorable(t.Value)).Select(t => t.Key).MinBy(e => e.Sequence) is { } poison)
