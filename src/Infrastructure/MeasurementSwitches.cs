@@ -130,15 +130,15 @@ public static class MeasurementSwitches
     public static readonly bool RecallReplayByDaemon = Is("AETHERRA_RECALL_REPLAY", "daemon");
 
     /// <summary>
-    /// AETHERRA_RECALL_REPLAY_WRITERS=1: RecallEntry's own replay writes its pages one after the other, instead of a page of
-    /// recordings beside the next (two transactions at once, committed in order).
-    /// </summary>
-    /// <summary>
     /// AETHERRA_RECALL_REPLAY_TEARDOWN=delete: RecallEntry's own replay leaves the emptying of its tables to Marten's teardown
     /// (a delete of every old row), instead of truncating them first.
     /// </summary>
     public static readonly bool RecallReplayTeardownDeletes = Is("AETHERRA_RECALL_REPLAY_TEARDOWN", "delete");
 
+    /// <summary>
+    /// AETHERRA_RECALL_REPLAY_WRITERS=1: RecallEntry's own replay writes its pages one after the other, instead of a page of
+    /// recordings beside the next (two transactions at once, committed in order).
+    /// </summary>
     public static readonly int RecallReplayWriters = Environment.GetEnvironmentVariable("AETHERRA_RECALL_REPLAY_WRITERS") == "1" ? 1 : 2;
 
     /// <summary>AETHERRA_EMBED_TOKENIZER=locked: the embedder tokenizes a batch on one thread with one shared tokenizer, as before issue 23.</summary>
