@@ -26,6 +26,11 @@ public static class TaskBench
           --clients LIST   concurrent claimers per row (default 1,8,32)
           --write          replace the tasks section of docs/benchmarks.md
           --server DLL     the built server (default src/Api/bin/Release/net10.0/aetherra.dll)
+          --warm N         untimed claims at each concurrency before the rows, on both sides (default: the row's
+                           tasks, 1,500; with --quick 300; 300 before issue 17's warm-up change)
+          --pause MS       each claimer waits MS ms before each timed claim, on both sides (default 0): a low claim
+                           rate, where the async daemon's per-poll work weighs most on each claim (its CPU per claim);
+                           the rates and latencies then include the pauses and are not figures to quote
         """;
 
     public const string Begin = "<!-- bench-tasks:begin -->";
@@ -38,6 +43,8 @@ public static class TaskBench
         var write = false;
         var quick = false;
         string? serverDll = null;
+        var pause = 0;
+        int? warmArg = null;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -47,6 +54,8 @@ public static class TaskBench
                 case "--write": write = true; break;
                 case "--quick": quick = true; tasks = 300; break;
                 case "--server": serverDll = args[++i]; break;
+                case "--warm": warmArg = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--pause": pause = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 default:
                     Console.WriteLine(Usage);
                     return args[i] is "-h" or "--help" ? 0 : 2;
@@ -73,14 +82,18 @@ public static class TaskBench
 
         var rows = new List<(Measurement Aetherra, Measurement Raw)>();
         var rng = new Random(7);
-        // Untimed: the server's JIT and pools warm up on a small queue first, at each concurrency the rows use, and
-        // so does the raw side's code in this driver. Then the server is let settle (see SettleAsync).
-        await SeedAsync(http, Warm * clients.Length, rng, ct);
+        // Untimed: the server's JIT and pools warm up first, as many claims as a row at each concurrency the rows use,
+        // and so does the raw side's code in this driver. Then the server is let settle (see SettleAsync). With 300 claims
+        // per concurrency (before issue 17's warm-up change) the first row still carried the JIT's tier-up of the
+        // per-claim path (Warm below).
+        var warm = Math.Max(warmArg ?? tasks, 1);
+        Console.Error.WriteLine($"aetherra-bench: warming up, {warm} untimed claims per concurrency on each side");
+        await SeedAsync(http, warm * clients.Length, rng, ct);
         foreach (var c in clients)
-            await Load.ForCountAsync(c, Warm, _ => token => ClaimAsync(http, "warm", new ConcurrentDictionary<Guid, byte>(), token), 0, probe, ct);
-        await RawSeedAsync(raw, Warm * clients.Length, rng, ct);
+            await Load.ForCountAsync(c, warm, _ => token => ClaimAsync(http, "warm", new ConcurrentDictionary<Guid, byte>(), token), 0, probe, ct);
+        await RawSeedAsync(raw, warm * clients.Length, rng, ct);
         foreach (var c in clients)
-            await Load.ForCountAsync(c, Warm, _ => token => RawClaimAsync(raw, "warm", new ConcurrentDictionary<long, byte>(), token), 0, probe, ct);
+            await Load.ForCountAsync(c, warm, _ => token => RawClaimAsync(raw, "warm", new ConcurrentDictionary<long, byte>(), token), 0, probe, ct);
         foreach (var c in clients)
         {
             Console.Error.WriteLine($"aetherra-bench: {tasks} tasks, {c} claimer(s)");
@@ -89,7 +102,7 @@ public static class TaskBench
             Console.Error.WriteLine($"aetherra-bench:   seeded; {await SettleAsync(server.Pid, ct)}; claiming over HTTP");
             var claimed = new ConcurrentDictionary<Guid, byte>();
             var claimBackends = await BackendSecondsAsync(raw, ClaimBackends, ct);
-            var viaHttp = await Load.ForCountAsync(c, tasks, i => token => ClaimAsync(http, $"agent-{i % c}", claimed, token), 1, probe, ct);
+            var viaHttp = await Load.ForCountAsync(c, tasks, i => async token => { await Pause(pause, token); return await ClaimAsync(http, $"agent-{i % c}", claimed, token); }, 1, probe, ct);
             claimBackends = await BackendSecondsAsync(raw, ClaimBackends, ct) - claimBackends;
             if (claimed.Count != viaHttp.Operations) throw new InvalidOperationException($"{viaHttp.Operations} claims but {claimed.Count} distinct tasks");
             Console.Error.WriteLine($"aetherra-bench:   POST /tasks/claim {viaHttp.OperationsPerSecond:F0}/s p50 {viaHttp.P50:F1} ms p99 {viaHttp.P99:F1} ms, errors {viaHttp.Errors}{Cpu(viaHttp)}{Backends(claimBackends, viaHttp)}");
@@ -97,14 +110,14 @@ public static class TaskBench
             Console.Error.WriteLine($"aetherra-bench:   {await SettleAsync(server.Pid, ct)}; claiming raw");
             var rawClaimed = new ConcurrentDictionary<long, byte>();
             var rawBackends = await BackendSecondsAsync(raw, RawBackends, ct);
-            var viaRaw = await Load.ForCountAsync(c, tasks, i => token => RawClaimAsync(raw, $"agent-{i % c}", rawClaimed, token), 1, probe, ct);
+            var viaRaw = await Load.ForCountAsync(c, tasks, i => async token => { await Pause(pause, token); return await RawClaimAsync(raw, $"agent-{i % c}", rawClaimed, token); }, 1, probe, ct);
             rawBackends = await BackendSecondsAsync(raw, RawBackends, ct) - rawBackends;
             if (rawClaimed.Count != viaRaw.Operations) throw new InvalidOperationException("the raw queue handed a row out twice");
             Console.Error.WriteLine($"aetherra-bench:   raw SKIP LOCKED {viaRaw.OperationsPerSecond:F0}/s p50 {viaRaw.P50:F1} ms p99 {viaRaw.P99:F1} ms{Cpu(viaRaw)}{Backends(rawBackends, viaRaw)}");
             rows.Add((viaHttp, viaRaw));
         }
 
-        var markdown = Markdown(rows, tasks, machine, quick);
+        var markdown = Markdown(rows, tasks, warm, machine, quick);
         Console.WriteLine(markdown);
         if (write) Report.WriteSection(Paths.DefaultDoc(), markdown, Begin, End);
         // AETHERRA_BENCH_LOG=PATH keeps the server's log (e.g. the claim's step timings with AETHERRA_LOG_DEBUG).
@@ -117,8 +130,12 @@ public static class TaskBench
         return rows.Any(r => r.Aetherra.Errors > 0 || r.Raw.Errors > 0) ? 1 : 0;
     }
 
-    /// <summary>Claims per concurrency in the untimed warm-up.</summary>
-    private const int Warm = 300;
+    private static Task Pause(int ms, CancellationToken ct) => ms > 0 ? Task.Delay(ms, ct) : Task.CompletedTask;
+
+    // The untimed warm-up (--warm): as many claims per concurrency as a timed row. With 300 (before), `perf` found 69 % of the
+    // server's samples on the JIT's tiered-compilation thread 1 s into the first (one-claimer) row and 0.4 % in a second
+    // one-claimer row of the same run; the first row's server CPU per claim was about twice the second's
+    // (docs/benchmarks.md, "The daemon's empty pages, and the warm-up").
 
     /// <summary>
     /// Waits until the server is quiet: under <see cref="QuietShare"/> of one core over a second, at most
@@ -240,12 +257,12 @@ public static class TaskBench
         return true;
     }
 
-    private static string Markdown(IReadOnlyList<(Measurement Aetherra, Measurement Raw)> rows, int tasks, Machine machine, bool quick)
+    private static string Markdown(IReadOnlyList<(Measurement Aetherra, Measurement Raw)> rows, int tasks, int warm, Machine machine, bool quick)
     {
         var md = new StringBuilder();
         md.AppendLine(CultureInfo.InvariantCulture,
             $"Command: `{Environment.GetEnvironmentVariable("AETHERRA_BENCH_COMMAND") ?? "ops/bench tasks"}` ({tasks:N0} tasks of priorities 0–9 per row, " +
-            $"claimed with no completion; commit {machine.Commit}, {machine.At:yyyy-MM-dd}, {machine.Cpus} CPUs {machine.CpuModel}, {machine.Postgres})" +
+            $"claimed with no completion, after {warm:N0} untimed claims per concurrency on each side; commit {machine.Commit}, {machine.At:yyyy-MM-dd}, {machine.Cpus} CPUs {machine.CpuModel}, {machine.Postgres})" +
             $"{(quick ? " (--quick: a smoke run, not figures to quote)." : ".")}");
         md.AppendLine();
         md.AppendLine("| claimers | POST /tasks/claim /s | p50 ms | p99 ms | raw SKIP LOCKED /s | p50 ms | p99 ms | ratio |");
