@@ -150,8 +150,8 @@ public sealed class ProjectionOperations(
         {
             if (!started)
             {
-            // Started afresh from the stored progress: were the shard restarted under the replay (its batches failed), it
-            // is stopped first.
+                // Started afresh from the stored progress: were the shard restarted under the replay (its batches failed),
+                // it is stopped first.
                 if (agent.Status != AgentStatus.Stopped) await agent.StopAsync(CancellationToken.None);
                 await agent.StartAsync(CancellationToken.None);
             }

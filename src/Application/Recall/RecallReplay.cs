@@ -201,53 +201,54 @@ public sealed partial class RecallProjection
     {
         await Task.Yield();
         var writing = System.Diagnostics.Stopwatch.GetTimestamp();
-        using var _ = new Finally(() => Interlocked.Add(ref replayWriteTicks, System.Diagnostics.Stopwatch.GetElapsedTime(writing).Ticks));
-        var dead = new List<DeadLetterEvent>();
-        while (true)
+        try
         {
-            await using var connection = await dataSource.OpenConnectionAsync(ct);
-            await using var tx = await connection.BeginTransactionAsync(ct);
-            var options = SessionOptions.ForTransaction(tx);
-            options.AllowAnyTenant = true;
-            await using var session = store.LightweightSession(options);
-            var applying = System.Diagnostics.Stopwatch.GetTimestamp();
-            try
+            var dead = new List<DeadLetterEvent>();
+            while (true)
             {
-                await ApplyPageAsync(session, events, ct, texts);
+                await using var connection = await dataSource.OpenConnectionAsync(ct);
+                await using var tx = await connection.BeginTransactionAsync(ct);
+                var options = SessionOptions.ForTransaction(tx);
+                options.AllowAnyTenant = true;
+                await using var session = store.LightweightSession(options);
+                var applying = System.Diagnostics.Stopwatch.GetTimestamp();
+                try
+                {
+                    await ApplyPageAsync(session, events, ct, texts);
+                }
+                catch (ApplyEventException e) when (e.Event is { } refused && events.Remove(refused))
+                {
+                    texts.Remove(refused);
+                    log.LogWarning(e, "RecallEntry's replay skips event {Sequence}: {Message}", refused.Sequence, e.Message);
+                    dead.Add(new DeadLetterEvent(refused, new ShardName(Name), e));
+                    continue;
+                }
+                finally
+                {
+                    Interlocked.Add(ref replayApplyTicks, System.Diagnostics.Stopwatch.GetElapsedTime(applying).Ticks);
+                }
+                foreach (var letter in dead) session.Store(letter);
+                await session.SaveChangesAsync(ct);
+                // The page before, written beside this one, commits first (it failed: so does this one).
+                if (previous is not null) await previous;
+                await using var advance = new NpgsqlCommand(
+                    $"update {progression} set last_seq_id = $1, last_updated = transaction_timestamp() where name = $2 and last_seq_id = $3",
+                    connection, tx);
+                advance.Parameters.Add(new() { Value = ceiling });
+                advance.Parameters.Add(new() { Value = Shard });
+                advance.Parameters.Add(new() { Value = floor });
+                if (await advance.ExecuteNonQueryAsync(ct) != 1)
+                    throw new InvalidOperationException($"{Shard}'s progress is no longer {floor}: something else wrote it during the replay");
+                await tx.CommitAsync(ct);
+                return;
             }
-            catch (ApplyEventException e) when (e.Event is { } refused && events.Remove(refused))
-            {
-                texts.Remove(refused);
-                log.LogWarning(e, "RecallEntry's replay skips event {Sequence}: {Message}", refused.Sequence, e.Message);
-                dead.Add(new DeadLetterEvent(refused, new ShardName(Name), e));
-                continue;
-            }
-            finally
-            {
-                Interlocked.Add(ref replayApplyTicks, System.Diagnostics.Stopwatch.GetElapsedTime(applying).Ticks);
-            }
-            foreach (var letter in dead) session.Store(letter);
-            await session.SaveChangesAsync(ct);
-            // The page before, written beside this one, commits first (it failed: so does this one).
-            if (previous is not null) await previous;
-            await using var advance = new NpgsqlCommand(
-                $"update {progression} set last_seq_id = $1, last_updated = transaction_timestamp() where name = $2 and last_seq_id = $3",
-                connection, tx);
-            advance.Parameters.Add(new() { Value = ceiling });
-            advance.Parameters.Add(new() { Value = Shard });
-            advance.Parameters.Add(new() { Value = floor });
-            if (await advance.ExecuteNonQueryAsync(ct) != 1)
-                throw new InvalidOperationException($"{Shard}'s progress is no longer {floor}: something else wrote it during the replay");
-            await tx.CommitAsync(ct);
-            return;
+        }
+        finally
+        {
+            Interlocked.Add(ref replayWriteTicks, System.Diagnostics.Stopwatch.GetElapsedTime(writing).Ticks);
         }
     }
 
     /// <summary>A page of the replay: its events, and the contents opened with their keys.</summary>
     private sealed record Page(List<IEvent> Events, Dictionary<IEvent, string> Texts);
-
-    private sealed class Finally(Action action) : IDisposable
-    {
-        public void Dispose() => action();
-    }
 }

@@ -281,7 +281,8 @@ public static class ClaimBatch
             }
             foreach (var d in documents) batch.BatchCommands.Add(d);
             // The sequences taken and not used (a request sent alone, a locked row nobody could take) as tombstones.
-            foreach (var t in Gaps(store, tenant).Tombstones(sequences)) batch.BatchCommands.Add(t);
+            if (sequences.Count > 0)
+                foreach (var t in Gaps(store, tenant).Tombstones(sequences)) batch.BatchCommands.Add(t);
             batch.BatchCommands.Add(new NpgsqlBatchCommand("commit"));
             await batch.ExecuteNonQueryAsync(ct);
             committed = true;

@@ -44,7 +44,7 @@ public sealed class TaskClaimBatchTests(AetherraFixture fx)
         Assert.Equal(requests.Select(r => r.Command.RequestId).Order(), records.Select(r => r.GetProperty("requestId").GetGuid()).Order());
         Assert.Equal(3, records.Count(r => r.GetProperty("status").GetInt32() == 200));
         Assert.Equal(2, records.Count(r => r.GetProperty("status").GetInt32() == 204 && r.GetProperty("reason").GetString() == "no task ready"));
-        Assert.Equal(new Dictionary<Guid, int> { [high] = 1, [mid] = 1, [low] = 1 }, ClaimEvents(key.Tenant));
+        Assert.Equal(new Dictionary<Guid, int> { [high] = 1, [mid] = 1, [low] = 1 }, fx.ClaimEvents(key.Tenant));
         foreach (var r in requests.Take(3))
         {
             var task = await client.GetOkAsync($"/tasks/{r.Result!.Id}");
@@ -91,7 +91,7 @@ public sealed class TaskClaimBatchTests(AetherraFixture fx)
         var first = Request(key, "one");
         Assert.Equal(ClaimTurn.Done, (await ClaimBatch.ClaimTogetherAsync([first, Request(key, "two")], Store, TimeProvider.System, Pools,
             CancellationToken.None)).Distinct().Single());
-        var claimedBefore = ClaimEvents(key.Tenant);
+        var claimedBefore = fx.ClaimEvents(key.Tenant);
         Assert.Equal(2, claimedBefore.Count);
 
         var requests = new[] { Request(key, "three"), Request(key, "four"),
@@ -100,7 +100,7 @@ public sealed class TaskClaimBatchTests(AetherraFixture fx)
 
         Assert.All(requests, r => Assert.Null(r.Result));
         Assert.All(requests.Take(2), r => Assert.False(r.Command.Audited));
-        Assert.Equal(claimedBefore, ClaimEvents(key.Tenant));
+        Assert.Equal(claimedBefore, fx.ClaimEvents(key.Tenant));
         var left = ids.Single(id => !claimedBefore.ContainsKey(id));
         Assert.Equal("queued", (await client.GetOkAsync($"/tasks/{left}")).Str("status"));
         Assert.Equal(2, (await client.AuditAsync("task.claim")).Length);
@@ -157,18 +157,5 @@ public sealed class TaskClaimBatchTests(AetherraFixture fx)
         using var reader = cmd.ExecuteReader();
         reader.Read();
         return (reader.GetInt32(0), reader.GetInt32(1));
-    }
-
-    /// <summary>task.claimed.v1 events per task of the tenant, straight from the event store.</summary>
-    private Dictionary<Guid, int> ClaimEvents(string tenant)
-    {
-        using var db = fx.OpenDatabase();
-        using var cmd = new NpgsqlCommand(
-            "select stream_id, count(*)::int from aetherra.mt_events where tenant_id = $1 and type = 'task.claimed.v1' group by stream_id", db);
-        cmd.Parameters.Add(new() { Value = tenant });
-        using var reader = cmd.ExecuteReader();
-        var counts = new Dictionary<Guid, int>();
-        while (reader.Read()) counts[reader.GetGuid(0)] = reader.GetInt32(1);
-        return counts;
     }
 }

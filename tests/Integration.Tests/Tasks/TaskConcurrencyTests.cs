@@ -31,8 +31,8 @@ public sealed class TaskConcurrencyTests(AetherraFixture fx)
 
         Assert.Equal(ids.Order(), claimedBy.Select(c => c.Task).Order());
         Assert.Equal(ids.Count, (await setup.GetOkAsync("/tasks?status=completed&limit=500")).GetProperty("items").GetArrayLength());
-        Assert.Equal(ids.Count, ClaimEvents(key.Tenant).Values.Sum());
-        Assert.All(ClaimEvents(key.Tenant).Values, n => Assert.Equal(1, n));
+        Assert.Equal(ids.Count, fx.ClaimEvents(key.Tenant).Values.Sum());
+        Assert.All(fx.ClaimEvents(key.Tenant).Values, n => Assert.Equal(1, n));
     }
 
     [Fact]
@@ -71,7 +71,7 @@ public sealed class TaskConcurrencyTests(AetherraFixture fx)
         Assert.Equal(ids.Order(), completions.Select(c => c.Task).Order());
         // Every claim is an attempt: a task completes on its last claim. The abandoned ones needed a second claim;
         // the others (claimed by survivors under a 30 s lease, completed at once) exactly one.
-        var claims = ClaimEvents(key.Tenant);
+        var claims = fx.ClaimEvents(key.Tenant);
         Assert.All(completions, c => Assert.Equal(claims[c.Task], c.Attempt));
         Assert.All(ids, id => Assert.Equal(abandoned.Contains(id) ? 2 : 1, claims[id]));
         foreach (var id in abandoned)
@@ -80,18 +80,5 @@ public sealed class TaskConcurrencyTests(AetherraFixture fx)
             Assert.Equal(["created", "claimed", "lease-expired", "claimed", "completed"],
                 task.GetProperty("history").EnumerateArray().Select(h => h.Str("type")));
         }
-    }
-
-    /// <summary>task.claimed.v1 events per task of the tenant, straight from the event store.</summary>
-    private Dictionary<Guid, int> ClaimEvents(string tenant)
-    {
-        using var db = fx.OpenDatabase();
-        using var cmd = new Npgsql.NpgsqlCommand(
-            "select stream_id, count(*)::int from aetherra.mt_events where tenant_id = $1 and type = 'task.claimed.v1' group by stream_id", db);
-        cmd.Parameters.Add(new() { Value = tenant });
-        using var reader = cmd.ExecuteReader();
-        var counts = new Dictionary<Guid, int>();
-        while (reader.Read()) counts[reader.GetGuid(0)] = reader.GetInt32(1);
-        return counts;
     }
 }

@@ -27,4 +27,17 @@ public static class TaskSupport
         var left = claim.GetProperty("leaseUntil").GetDateTimeOffset() - DateTimeOffset.UtcNow;
         if (left > TimeSpan.Zero) await Task.Delay(left + TimeSpan.FromMilliseconds(50));
     }
+
+    /// <summary>task.claimed.v1 events per task of the tenant, straight from the event store.</summary>
+    public static Dictionary<Guid, int> ClaimEvents(this AetherraFixture fx, string tenant)
+    {
+        using var db = fx.OpenDatabase();
+        using var cmd = new Npgsql.NpgsqlCommand(
+            "select stream_id, count(*)::int from aetherra.mt_events where tenant_id = $1 and type = 'task.claimed.v1' group by stream_id", db);
+        cmd.Parameters.Add(new() { Value = tenant });
+        using var reader = cmd.ExecuteReader();
+        var counts = new Dictionary<Guid, int>();
+        while (reader.Read()) counts[reader.GetGuid(0)] = reader.GetInt32(1);
+        return counts;
+    }
 }

@@ -39,10 +39,12 @@ const visible = () => pages.filter((p) => p.scopes.some((s) => session.can(s)));
 
 function show() {
   const signedIn = !!session.whoami;
-  const wantedNow = signedIn ? (visible().find((p) => p.id === location.hash.replace(/^#\/?/, '')) ?? visible()[0]) : null;
+  const allowed = signedIn ? visible() : [];
+  const wanted = location.hash.replace(/^#\/?/, '');
+  const page = allowed.find((p) => p.id === wanted) ?? allowed[0];
   // The page already shown (the nav link of the current page, or the hash written for it) stays as it is: mounting
   // it again would throw away what the operator typed (a review note) and the cards being read.
-  if (current && wantedNow === currentPage) return;
+  if (current && page === currentPage) return;
   stop();
   $('sign-in').hidden = signedIn;
   $('nav').hidden = !signedIn;
@@ -51,9 +53,6 @@ function show() {
   if (!signedIn) { $('key').focus(); return; }
   const w = session.whoami;
   $('identity').textContent = `${w.name} · tenant ${w.tenant} · ${w.scopes.join(' ')}`;
-  const allowed = visible();
-  const wanted = location.hash.replace(/^#\/?/, '');
-  const page = allowed.find((p) => p.id === wanted) ?? allowed[0];
   clear($('nav'), allowed.map((p) => h('a', { href: `#/${p.id}`, class: p === page ? 'active' : '', 'data-page': p.id }, p.title)));
   if (!page) {
     clear($('page-body'), h('p', {}, 'This key has no scope any page of the console uses.'));
