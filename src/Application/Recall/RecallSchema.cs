@@ -103,15 +103,44 @@ public static class RecallSchema
 
     public static string DropTermsKeySql(Names n) => $"alter table {n.Terms} drop constraint if exists {TermsKey}";
 
-    /// <summary>Adds the key where it is missing (the end of a rebuild, or the first batch after a rebuild whose end failed).</summary>
+    /// <summary>
+    /// Adds the key where it is missing (the end of a rebuild, or the first batch after a rebuild whose end failed). The lock
+    /// first: a key being built meanwhile (<see cref="BuildTermsKeySql"/>, which holds a share lock) is waited for and then
+    /// found, instead of a second one failing on it.
+    /// </summary>
     public static string CreateTermsKeySql(Names n) => $"""
         do $$
         begin
+            lock table {n.Terms} in share row exclusive mode;
             if not exists (select from pg_constraint where conrelid = '{n.Terms}'::regclass and contype = 'p') then
                 alter table {n.Terms} add constraint {TermsKey} primary key (tenant_id, subject, lexeme);
             end if;
         end $$
         """;
+
+    /// <summary>
+    /// Adds the key where it is missing as the end of a rebuild does it beside other index builds: its unique index built
+    /// under a share lock (another index of the table can be built at the same time), then made the key. Found made by
+    /// someone else meanwhile (<see cref="CreateTermsKeySql"/>), the index is dropped again.
+    /// </summary>
+    public static string BuildTermsKeySql(Names n)
+    {
+        var schema = n.Terms[..n.Terms.LastIndexOf('.')];
+        var exists = $"exists (select from pg_constraint where conrelid = '{n.Terms}'::regclass and contype = 'p')";
+        return $"""
+            do $$
+            begin
+                if not {exists} then
+                    create unique index if not exists recall_terms_key_build on {n.Terms} (tenant_id, subject, lexeme);
+                    if not {exists} then
+                        alter table {n.Terms} add constraint {TermsKey} primary key using index recall_terms_key_build;
+                    else
+                        drop index {schema}.recall_terms_key_build;
+                    end if;
+                end if;
+            end $$
+            """;
+    }
 
     /// <summary>SQL for a tsvector's length in positions (BM25's document length).</summary>
     public static string LengthSql(string tsv) =>
