@@ -119,6 +119,37 @@ public sealed class MemorySubjectForgetTests(AetherraFixture fx)
         Assert.Equal("Quinn's third note", (await client.ReadMemoryAsync(third)).GetProperty("content").GetString());
     }
 
+    /// <summary>
+    /// An import's first attempt copies its events in with sequences of its own; when its commit then fails (here: the
+    /// subject's cached key was destroyed behind the cache's back), those sequences are written as Marten's tombstones, so
+    /// the log keeps no gap for the async projections to wait out (Marten's stale-sequence threshold). The retry succeeds.
+    /// </summary>
+    [Fact]
+    public async Task an_import_whose_first_attempt_fails_leaves_tombstones_for_the_sequences_it_copied()
+    {
+        var key = await fx.NewTenantAsync();
+        var client = fx.Client(key.Key);
+        await client.RecordAsync(Api.Memory("Rosa's first note", subject: "rosa"));
+        await using var db = new Npgsql.NpgsqlConnection(fx.ConnectionString);
+        await db.OpenAsync();
+        await using (var delete = new Npgsql.NpgsqlCommand("delete from aetherra.subject_keys where tenant_id = $1 and subject = 'rosa'", db)
+                     { Parameters = { new() { Value = key.Tenant } } })
+            Assert.Equal(1, await delete.ExecuteNonQueryAsync());
+
+        var batch = await client.PostAsJsonAsync("/memories/batch", new
+        {
+            memories = new[] { Api.Memory("Rosa's second note", subject: "rosa"), Api.Memory("Rosa's third note", subject: "rosa"), Api.Memory("Rosa's fourth note", subject: "rosa") },
+        });
+
+        Assert.Equal(HttpStatusCode.OK, batch.StatusCode);
+        var results = (await batch.Json()).GetProperty("results");
+        Assert.Equal(3, results.GetArrayLength());
+        await using var tombstones = new Npgsql.NpgsqlCommand(
+            "select count(*) from aetherra.mt_events where type = 'tombstone' and tenant_id = $1", db) { Parameters = { new() { Value = key.Tenant } } };
+        Assert.True((long)(await tombstones.ExecuteScalarAsync())! >= 3, "the three sequences the failed copy took are not tombstones");
+        Assert.Equal("Rosa's fourth note", (await client.ReadMemoryAsync(results[2].GetProperty("id").GetGuid())).GetProperty("content").GetString());
+    }
+
     [Fact]
     public async Task the_same_content_recorded_again_after_its_subject_was_forgotten_is_a_new_memory()
     {

@@ -25,28 +25,53 @@ internal static class MemoryWriter
         // write (the key proof fails on a destroyed key); the second reads the keys afresh under lock.
         for (var attempt = 1; ; attempt++)
         {
-            await using var session = store.OpenFor(command);
+            // The sequences a batch's copy took, until its commit: a failed attempt leaves them unused.
+            var copied = new List<long>();
             try
             {
-                return await RecordOnceAsync(items, command, session, keys, clock, outcome, optimistic: attempt == 1, ct, derivedFromKey);
+                await using var session = store.OpenFor(command);
+                try
+                {
+                    return await RecordOnceAsync(items, command, session, keys, clock, outcome, optimistic: attempt == 1, ct, derivedFromKey, copied);
+                }
+                catch (Exception e) when (attempt == 1 && Sessions.IsUniqueViolation(e, MemoryConfiguration.DedupIndex))
+                {
+                    // A concurrent write of the same content committed first: the retry finds it and answers its id.
+                }
+                catch (Exception e) when (attempt == 1
+                                          && Aetherra.Infrastructure.Database.StoreFailures.Postgres(e)?.SqlState == SubjectKeyStore.KeyGoneSqlState)
+                {
+                    // A cached key was destroyed (its subject forgotten, maybe on another node): drop them, read afresh.
+                    foreach (var subject in items.Select(i => i.Subject).Distinct(StringComparer.Ordinal)) keys.Evict(command.Tenant, subject);
+                }
             }
-            catch (Exception e) when (attempt == 1 && Sessions.IsUniqueViolation(e, MemoryConfiguration.DedupIndex))
+            finally
             {
-                // A concurrent write of the same content committed first: the retry finds it and answers its id.
+                // Once the session has rolled back: the copy's sequences become Marten's tombstones, as Marten writes them
+                // for its own appends after a failed session, so the log keeps no gap for the async projections to wait out.
+                if (copied.Count > 0) await WriteTombstonesAsync(store, command.Tenant, copied);
             }
-            catch (Exception e) when (attempt == 1
-                                      && Aetherra.Infrastructure.Database.StoreFailures.Postgres(e)?.SqlState == SubjectKeyStore.KeyGoneSqlState)
-            {
-                // A cached key was destroyed (its subject forgotten, maybe on another node): drop them, read afresh.
-                foreach (var subject in items.Select(i => i.Subject).Distinct(StringComparer.Ordinal)) keys.Evict(command.Tenant, subject);
-            }
+        }
+    }
+
+    private static async Task WriteTombstonesAsync(IDocumentStore store, string tenant, IReadOnlyCollection<long> sequences)
+    {
+        try
+        {
+            await using var connection = (await store.Storage.FindOrCreateDatabase(tenant)).CreateConnection();
+            await connection.OpenAsync(CancellationToken.None);
+            await new EventRows(store, tenant, null, null).WriteTombstonesAsync(connection, sequences);
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+        {
+            // Best effort, like Marten's own: the daemon skips a gap it cannot see filled, after its stale-sequence wait.
         }
     }
 
     private static async Task<(IReadOnlyList<Recording>, long)> RecordOnceAsync(
         IReadOnlyList<MemoryToRecord> items, CommandContext command, IDocumentSession session, SubjectKeyStore keys,
         TimeProvider clock, Func<IReadOnlyList<Recording>, Outcome> outcome, bool optimistic, CancellationToken ct,
-        Guid? derivedFromKey)
+        Guid? derivedFromKey, List<long> copied)
     {
         var now = clock.GetUtcNow();
         NpgsqlConnection? connection = null;
@@ -100,10 +125,11 @@ internal static class MemoryWriter
         else if (recorded.Count > 0)
             await NewStreamCopy.WriteAsync(await Connection(), session.DocumentStore, command.Tenant, command.Actor,
                 command.RequestId.ToString(), now,
-                recorded.Select(e => new NewStream(e.MemoryId, e, MemoryState.Create(e))).ToList(), ct);
+                recorded.Select(e => new NewStream(e.MemoryId, e, MemoryState.Create(e))).ToList(), ct, copied);
 
         var target = items.Count == 1 ? results[0].Id.ToString() : null;
         var sequence = await session.CommitAsync(command, target, outcome(results), now, ct);
+        copied.Clear();
         return (results, sequence);
     }
 

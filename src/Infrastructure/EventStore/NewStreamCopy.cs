@@ -18,10 +18,12 @@ public sealed record NewStream(Guid Id, object Event, object Snapshot);
 /// </summary>
 public static class NewStreamCopy
 {
+    /// <param name="reserved">Given the sequences taken for the events as soon as they are taken: if the caller's transaction
+    /// fails, they are its to write as tombstones (<see cref="EventRows.WriteTombstonesAsync"/>).</param>
     /// <returns>The global sequence of the last event written.</returns>
     public static async Task<long> WriteAsync(
         NpgsqlConnection connection, IDocumentStore store, string tenant, string? user, string? correlationId,
-        DateTimeOffset now, IReadOnlyList<NewStream> streams, CancellationToken ct)
+        DateTimeOffset now, IReadOnlyList<NewStream> streams, CancellationToken ct, List<long>? reserved = null)
     {
         if (streams.Count == 0) throw new ArgumentException("nothing to write", nameof(streams));
         var options = store.Options;
@@ -31,6 +33,7 @@ public static class NewStreamCopy
         var snapshotType = streams[0].Snapshot.GetType();
         var streamType = events.AggregateAliasFor(snapshotType);
         var sequences = await EventRows.ReserveSequencesAsync(connection, events.DatabaseSchemaName, streams.Count, ct);
+        reserved?.AddRange(sequences);
         var at = now.ToUniversalTime();
         // Each row's JSON is written as UTF-8 straight into one reused buffer (what Marten's own appends send), not
         // as a string that Npgsql then transcodes: a batch of 1,000 is 2,000 documents.
