@@ -5,6 +5,7 @@ using Aetherra.Domain.Memory;
 using Aetherra.Infrastructure.Crypto;
 using JasperFx.Events;
 using Marten;
+using Microsoft.Extensions.Logging;
 using MemoryState = Aetherra.Domain.Memory.Memory;
 
 namespace Aetherra.Application.Memory;
@@ -89,8 +90,9 @@ public static class MemoryWriteBatch
     }
 
     /// <summary>Writes <paramref name="write"/> through its tenant's lane; <paramref name="alone"/> is the per-write path.</summary>
+    /// <param name="log">Logs each batch's size and outcome at debug, when enabled.</param>
     public static async Task<RecordMemoryResult> WriteAsync(PendingWrite write, IDocumentStore store, SubjectKeyStore keys, TimeProvider clock,
-        Func<PendingWrite, Task<RecordMemoryResult>> alone)
+        Func<PendingWrite, Task<RecordMemoryResult>> alone, ILogger? log = null)
     {
         var lane = LaneOf(store, write.Command.Tenant);
         bool lead;
@@ -122,7 +124,7 @@ public static class MemoryWriteBatch
                 write.Result = await alone(write);
                 return write.Result;
             }
-            await RunAsync(batch, lane, store, keys, clock);
+            await RunAsync(batch, lane, store, keys, clock, log is not null && log.IsEnabled(LogLevel.Debug) ? log : null);
         }
         finally
         {
@@ -147,7 +149,8 @@ public static class MemoryWriteBatch
     }
 
     /// <summary>Runs one batch and completes every request's turn (the leader's included); never throws.</summary>
-    private static async Task RunAsync(List<PendingWrite> batch, Lane lane, IDocumentStore store, SubjectKeyStore keys, TimeProvider clock)
+    private static async Task RunAsync(List<PendingWrite> batch, Lane lane, IDocumentStore store, SubjectKeyStore keys, TimeProvider clock,
+        ILogger? log)
     {
         var live = new List<PendingWrite>(batch.Count);
         foreach (var p in batch)
@@ -159,9 +162,12 @@ public static class MemoryWriteBatch
             live[0].Turn.TrySetResult(WriteTurn.Alone);
             return;
         }
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             await WriteTogetherAsync(live, store, keys, clock, CancellationToken.None);
+            log?.LogDebug("Write batch: {Requests} requests, {Deduplicated} deduplicated, in {Ms:0.000} ms", live.Count,
+                live.Count(p => p.Result!.Deduplicated), System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds);
             lock (lane.Gate)
             {
                 lane.Batches++;
@@ -177,6 +183,7 @@ public static class MemoryWriteBatch
             if (Infrastructure.Database.StoreFailures.Postgres(e)?.SqlState == SubjectKeyStore.KeyGoneSqlState)
                 foreach (var subject in live.Select(p => p.Item.Subject).Distinct(StringComparer.Ordinal)) keys.Evict(live[0].Command.Tenant, subject);
             lock (lane.Gate) lane.FellBack += live.Count;
+            log?.LogDebug("Write batch: {Requests} requests failed together ({Error}), each writes alone", live.Count, e.GetType().Name);
             foreach (var p in live) p.Turn.TrySetResult(WriteTurn.Alone);
         }
     }

@@ -3,6 +3,7 @@ using Aetherra.Domain.Memory;
 using Aetherra.Infrastructure.Crypto;
 using FluentValidation;
 using Marten;
+using Microsoft.Extensions.Logging;
 
 namespace Aetherra.Application.Memory;
 
@@ -64,12 +65,14 @@ public static class RecordMemoryHandler
     /// (<see cref="MemoryWriteBatch"/>; AETHERRA_WRITE_BATCH=off: each by itself); a write alone in its tenant's lane
     /// takes the per-write path, <see cref="AloneAsync"/>.
     /// </summary>
+    /// <param name="log">Logs each batch's size and outcome at debug (AETHERRA_LOG_DEBUG=Aetherra.Application.Memory), when enabled.</param>
     public static Task<RecordMemoryResult> Handle(
-        RecordMemory memory, CommandContext command, IDocumentStore store, SubjectKeyStore keys, TimeProvider clock, CancellationToken ct) =>
+        RecordMemory memory, CommandContext command, IDocumentStore store, SubjectKeyStore keys, TimeProvider clock, CancellationToken ct,
+        ILogger? log = null) =>
         Infrastructure.MeasurementSwitches.WriteOneByOne
             ? AloneAsync(memory.ToRecord(), command, store, keys, clock, ct)
             : MemoryWriteBatch.WriteAsync(new PendingWrite(memory.ToRecord(), command, ct), store, keys, clock,
-                p => AloneAsync(p.Item, p.Command, store, keys, clock, p.Cancellation));
+                p => AloneAsync(p.Item, p.Command, store, keys, clock, p.Cancellation), log);
 
     /// <summary>The per-write path: one transaction for this write alone.</summary>
     public static async Task<RecordMemoryResult> AloneAsync(
