@@ -166,14 +166,6 @@ public static class MemoryWriteBatch
         try
         {
             await WriteTogetherAsync(live, store, keys, clock, CancellationToken.None);
-            log?.LogDebug("Write batch: {Requests} requests, {Deduplicated} deduplicated, in {Ms:0.000} ms", live.Count,
-                live.Count(p => p.Result!.Deduplicated), System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-            lock (lane.Gate)
-            {
-                lane.Batches++;
-                lane.Requests += live.Count;
-            }
-            foreach (var p in live) p.Turn.TrySetResult(WriteTurn.Done);
         }
         catch (Exception e)
         {
@@ -185,7 +177,17 @@ public static class MemoryWriteBatch
             lock (lane.Gate) lane.FellBack += live.Count;
             log?.LogDebug("Write batch: {Requests} requests failed together ({Error}), each writes alone", live.Count, e.GetType().Name);
             foreach (var p in live) p.Turn.TrySetResult(WriteTurn.Alone);
+            return;
         }
+        // Committed: from here on nothing may send a request alone (it would be written twice).
+        foreach (var p in live) p.Turn.TrySetResult(WriteTurn.Done);
+        lock (lane.Gate)
+        {
+            lane.Batches++;
+            lane.Requests += live.Count;
+        }
+        log?.LogDebug("Write batch: {Requests} requests, {Deduplicated} deduplicated, in {Ms:0.000} ms", live.Count,
+            live.Count(p => p.Result!.Deduplicated), System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds);
     }
 
     /// <summary>
