@@ -91,8 +91,14 @@ public sealed class MemoryWriteBatchTests(AetherraFixture fx)
         Assert.Equal((1L, 5L), (MemoryWriteBatch.State(Store, key.Tenant).Batches, MemoryWriteBatch.State(Store, key.Tenant).Requests));
         var answers = sent[key.Tenant];
         var twice = answers.Take(3).ToList();
-        Assert.Equal([HttpStatusCode.Created, HttpStatusCode.OK, HttpStatusCode.OK], twice.Select(a => a.Response.StatusCode));
-        Assert.Equal([false, true, true], twice.Select(a => a.Body.GetProperty("deduplicated").GetBoolean()));
+        // Whichever reached the lane first is recorded (the requests race there), the other two answered with its id.
+        var created = Assert.Single(twice, a => a.Response.StatusCode == HttpStatusCode.Created);
+        Assert.False(created.Body.GetProperty("deduplicated").GetBoolean());
+        Assert.All(twice.Where(a => a.Response.StatusCode != HttpStatusCode.Created), a =>
+        {
+            Assert.Equal(HttpStatusCode.OK, a.Response.StatusCode);
+            Assert.True(a.Body.GetProperty("deduplicated").GetBoolean());
+        });
         Assert.Single(twice.Select(a => a.Body.GetProperty("id").GetGuid()).Distinct());
         Assert.Equal(HttpStatusCode.OK, answers[3].Response.StatusCode);
         Assert.Equal(stored, answers[3].Body.GetProperty("id").GetGuid());
@@ -152,6 +158,136 @@ public sealed class MemoryWriteBatchTests(AetherraFixture fx)
             var record = records[RequestId(answers[i].Response)];
             Assert.Equal(201, record.GetProperty("status").GetInt32());
             Assert.Equal(answers[i].Body.GetProperty("id").GetGuid().ToString(), record.GetProperty("target").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task a_forget_that_commits_while_a_batch_waits_at_its_commit_wins_and_the_batch_writes_alone_under_a_new_key()
+    {
+        Assert.SkipWhen(MeasurementSwitches.WriteOneByOne, "AETHERRA_WRITE_BATCH=off: every write alone");
+        // The batch proves its keys in subject order: it waits on "held" (locked by the test) before it locks "x".
+        var (key, client, oldKey, forget, answers) = await ForgetRaceAsync(blocking: "held", forgotten: "x", forgetWaits: false);
+
+        var forgotten = await forget.Json();
+        Assert.Equal(1, forgotten.GetProperty("memoriesForgotten").GetInt32());
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.Created, a.StatusCode));
+        // The batch found the key destroyed at its commit and rolled back; each request then wrote alone, "x" under a
+        // new key (a write after a forget is a new memory), so nothing was sealed with the destroyed key.
+        var state = MemoryWriteBatch.State(Store, key.Tenant);
+        Assert.Equal((0L, 2L), (state.Batches, state.FellBack));
+        var newKey = await fx.SubjectKeyIdAsync(key.Tenant, "x");
+        Assert.NotNull(newKey);
+        Assert.NotEqual(oldKey, newKey);
+        var during = await client.ReadMemoryAsync((await answers[1].Json()).GetProperty("id").GetGuid());
+        Assert.Equal(("active", "x during"), (during.GetProperty("status").GetString(), during.GetProperty("content").GetString()));
+    }
+
+    [Fact]
+    public async Task a_forget_that_arrives_after_a_batch_proved_its_key_waits_for_it_and_forgets_what_it_wrote()
+    {
+        Assert.SkipWhen(MeasurementSwitches.WriteOneByOne, "AETHERRA_WRITE_BATCH=off: every write alone");
+        // The batch proves "x" (its shared lock held) before it waits on "zzz" (locked by the test).
+        var (key, client, _, forget, answers) = await ForgetRaceAsync(blocking: "zzz", forgotten: "x", forgetWaits: true);
+
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.Created, a.StatusCode));
+        Assert.Equal((1L, 2L), (MemoryWriteBatch.State(Store, key.Tenant).Batches, MemoryWriteBatch.State(Store, key.Tenant).Requests));
+        // The forget waited for the batch's commit, then forgot the memory the batch wrote with the key it destroyed.
+        Assert.Equal(2, (await forget.Json()).GetProperty("memoriesForgotten").GetInt32());
+        Assert.Null(await fx.SubjectKeyIdAsync(key.Tenant, "x"));
+        var during = await client.ReadMemoryAsync((await answers[1].Json()).GetProperty("id").GetGuid());
+        Assert.Equal("forgotten", during.GetProperty("status").GetString());
+        Assert.Equal(JsonValueKind.Null, during.GetProperty("content").ValueKind);
+    }
+
+    /// <summary>
+    /// A batch of two writes (to <paramref name="blocking"/> and to <paramref name="forgotten"/>, whose keys this process
+    /// holds) held at its commit on <paramref name="blocking"/>'s lock, and a forget of <paramref name="forgotten"/> sent
+    /// meanwhile; when <paramref name="forgetWaits"/>, the test waits for the forget to wait on the key's lock before it
+    /// lets the batch go, else for the forget's answer.
+    /// </summary>
+    private async Task<(TenantKey Key, HttpClient Client, Guid? OldKey, HttpResponseMessage Forget, HttpResponseMessage[] Answers)> ForgetRaceAsync(
+        string blocking, string forgotten, bool forgetWaits)
+    {
+        var key = await fx.NewTenantAsync();
+        var client = fx.Client(key.Key);
+        foreach (var subject in new[] { Held, blocking, forgotten }.Distinct())
+            await client.RecordAsync(Api.Memory($"{subject} before", subject: subject));
+        var oldKey = await fx.SubjectKeyIdAsync(key.Tenant, forgotten);
+
+        await using var lane = Hold(key.Tenant, Held + "-lane");
+        await client.RecordAsync(Api.Memory("lane warm-up", subject: Held + "-lane"));
+        await lane.LockAsync();
+        var first = client.PostAsJsonAsync("/memories", Api.Memory("lane holder", subject: Held + "-lane"));
+        await UntilAsync(() => MemoryWriteBatch.State(Store, key.Tenant).Running);
+        await using var gate = Hold(key.Tenant, blocking);
+        await gate.LockAsync();
+        var writes = new[]
+        {
+            client.PostAsJsonAsync("/memories", Api.Memory($"{blocking} during", subject: blocking)),
+            client.PostAsJsonAsync("/memories", Api.Memory($"{forgotten} during", subject: forgotten)),
+        };
+        await UntilAsync(() => MemoryWriteBatch.State(Store, key.Tenant).Waiting == 2);
+        await lane.ReleaseAsync();
+        Assert.Equal(HttpStatusCode.Created, (await first).StatusCode);
+        // The batch now runs and waits at its commit for the test's lock on the blocking subject.
+        await UntilAsync(() => WaitersOn(key.Tenant, blocking) == 1);
+
+        var forget = client.DeleteAsync($"/subjects/{forgotten}");
+        if (forgetWaits) await UntilAsync(() => WaitersOn(key.Tenant, forgotten) == 1);
+        else Assert.Equal(HttpStatusCode.OK, (await forget.WaitAsync(TimeSpan.FromSeconds(60))).StatusCode);
+        await gate.ReleaseAsync();
+        var forgetAnswer = await forget;
+        Assert.Equal(HttpStatusCode.OK, forgetAnswer.StatusCode);
+        return (key, client, oldKey, forgetAnswer, await Task.WhenAll(writes));
+    }
+
+    /// <summary>How many transactions wait for (tenant, subject)'s subject-key advisory lock (shared or exclusive).</summary>
+    private int WaitersOn(string tenant, string subject)
+    {
+        using var db = fx.OpenDatabase();
+        using var cmd = new NpgsqlCommand(
+            "select count(*)::int from pg_locks where locktype = 'advisory' and not granted and objsubid = 2 and classid = $1::bigint::oid " +
+            "and objid = (hashtext($2::text || chr(31) || $3::text)::bigint & 4294967295)::oid", db)
+        {
+            Parameters = { new() { Value = (long)SubjectKeyStore.KeyLockSpace }, new() { Value = tenant }, new() { Value = subject } }
+        };
+        return (int)cmd.ExecuteScalar()!;
+    }
+
+    private SubjectLock Hold(string tenant, string subject) => new(fx.OpenDatabase(), tenant, subject);
+
+    /// <summary>A test's own transaction holding a subject's key lock (the advisory lock and the key row) until released.</summary>
+    private sealed class SubjectLock(NpgsqlConnection db, string tenant, string subject) : IAsyncDisposable
+    {
+        private bool _held;
+
+        public async Task LockAsync()
+        {
+            await using (var begin = new NpgsqlCommand("begin", db)) await begin.ExecuteNonQueryAsync();
+            _held = true;
+            foreach (var sql in new[]
+                     {
+                         $"select pg_advisory_xact_lock({SubjectKeyStore.KeyLockSpace}, hashtext($1::text || chr(31) || $2::text))",
+                         "select 1 from aetherra.subject_keys where tenant_id = $1 and subject = $2 for update",
+                     })
+            {
+                await using var hold = new NpgsqlCommand(sql, db) { Parameters = { new() { Value = tenant }, new() { Value = subject } } };
+                await hold.ExecuteNonQueryAsync();
+            }
+        }
+
+        public async Task ReleaseAsync()
+        {
+            if (!_held) return;
+            _held = false;
+            await using var rollback = new NpgsqlCommand("rollback", db);
+            await rollback.ExecuteNonQueryAsync();
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await ReleaseAsync();
+            await db.DisposeAsync();
         }
     }
 
