@@ -44,6 +44,13 @@ public static class MeasurementSwitches
     public static readonly bool ClaimOneByOne = Is("AETHERRA_CLAIM_BATCH", "off");
 
     /// <summary>
+    /// AETHERRA_WRITE_BATCH=off: every single memory write (POST /memories) runs its own transaction, instead of the writes
+    /// of a tenant that arrive while one of its write transactions is in flight being taken together into the next one
+    /// (Application.Memory.MemoryWriteBatch: one dedup query, one Marten batch and one commit for all of them).
+    /// </summary>
+    public static readonly bool WriteOneByOne = Is("AETHERRA_WRITE_BATCH", "off");
+
+    /// <summary>
     /// AETHERRA_CLAIM_BATCH_FLIGHTS: the claim transactions of one tenant in flight at once when claims are taken together
     /// (1-8; default 1): claims that arrive while that many run wait for the next.
     /// </summary>

@@ -128,7 +128,9 @@ if (report.Failures() > 0)
     Progress($"some operations failed; the server's log is kept in {workDir}");
     return 1;
 }
-Directory.Delete(workDir, recursive: true);
+// AETHERRA_BENCH_KEEP_LOGS=1 keeps the server's log (e.g. with AETHERRA_LOG_DEBUG=Aetherra.Application.Memory: each write batch's size).
+if (Environment.GetEnvironmentVariable("AETHERRA_BENCH_KEEP_LOGS") == "1") Progress($"the server's log is kept in {workDir}");
+else Directory.Delete(workDir, recursive: true);
 return 0;
 
 

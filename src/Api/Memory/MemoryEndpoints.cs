@@ -8,6 +8,7 @@ using Aetherra.Infrastructure.Database;
 using Marten;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using Wolverine.Http;
 
@@ -19,9 +20,10 @@ public static class MemoryEndpoints
     [WolverinePost("/memories", OperationId = MemoryActions.Record), Authorize(Policy = Scopes.MemoryWrite)]
     [ProducesResponseType<RecordMemoryResult>(StatusCodes.Status201Created), ProducesResponseType<RecordMemoryResult>(StatusCodes.Status200OK)]
     public static async Task<IResult> Record(
-        RecordMemory body, HttpContext http, IDocumentStore store, SubjectKeyStore keys, TimeProvider clock, CancellationToken ct)
+        RecordMemory body, HttpContext http, IDocumentStore store, SubjectKeyStore keys, TimeProvider clock, ILogger<RecordMemory> log,
+        CancellationToken ct)
     {
-        var r = await RecordMemoryHandler.Handle(body, http.Command(), store, keys, clock, ct);
+        var r = await RecordMemoryHandler.Handle(body, http.Command(), store, keys, clock, ct, log);
         var answer = new { id = r.Id, version = r.Version, contentHash = r.ContentHash, deduplicated = r.Deduplicated, sequence = r.Sequence };
         return OutcomeStatus.Answer(r.Outcome, $"/memories/{r.Id}", answer);
     }

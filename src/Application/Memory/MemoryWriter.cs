@@ -106,13 +106,7 @@ internal static class MemoryWriter
         // sequence, and every such gap holds the async projections (recall, the Merkle log) until the daemon
         // gives up on it, which a duplicate write (common from assistants) must not cost.
         var distinct = hashes.Distinct().ToArray();
-        var known = Infrastructure.MeasurementSwitches.LinqDedupQuery || connection is null
-            ? (await session.Query<MemoryState>()
-                    .Where(m => distinct.Contains(m.DedupKey))
-                    .Select(m => new { m.Id, m.ContentHash, m.Version })
-                    .ToListAsync(ct))
-                .ToDictionary(m => m.ContentHash, m => new KnownMemory(m.Id, m.Version), StringComparer.Ordinal)
-            : await KnownAsync(connection, session, distinct, ct);
+        var known = await FindKnownAsync(session, connection, distinct, ct);
 
         var (results, recorded) = RecordingMemory.Decide(items, hashes, known, Guid.CreateVersion7,
             (id, item) => MemoryContent.Seal(keysBySubject[item.Subject], command.Tenant, id, item.Content), now);
@@ -132,6 +126,17 @@ internal static class MemoryWriter
         copied.Clear();
         return (results, sequence);
     }
+
+    /// <summary>The active memories of the session's tenant that hold any of these keyed hashes, by hash (the dedup query).</summary>
+    internal static async Task<Dictionary<string, KnownMemory>> FindKnownAsync(
+        IDocumentSession session, NpgsqlConnection? connection, string[] distinct, CancellationToken ct) =>
+        Infrastructure.MeasurementSwitches.LinqDedupQuery || connection is null
+            ? (await session.Query<MemoryState>()
+                    .Where(m => distinct.Contains(m.DedupKey))
+                    .Select(m => new { m.Id, m.ContentHash, m.Version })
+                    .ToListAsync(ct))
+                .ToDictionary(m => m.ContentHash, m => new KnownMemory(m.Id, m.Version), StringComparer.Ordinal)
+            : await KnownAsync(connection, session, distinct, ct);
 
     /// <summary>
     /// The dedup query as the LINQ query above writes it (same table, filter and index), sent as plain SQL on the

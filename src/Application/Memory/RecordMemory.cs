@@ -3,6 +3,7 @@ using Aetherra.Domain.Memory;
 using Aetherra.Infrastructure.Crypto;
 using FluentValidation;
 using Marten;
+using Microsoft.Extensions.Logging;
 
 namespace Aetherra.Application.Memory;
 
@@ -59,11 +60,26 @@ public sealed class RecordMemoryValidator : AbstractValidator<RecordMemory>
 
 public static class RecordMemoryHandler
 {
-    public static async Task<RecordMemoryResult> Handle(
-        RecordMemory memory, CommandContext command, IDocumentStore store, SubjectKeyStore keys, TimeProvider clock, CancellationToken ct)
+    /// <summary>
+    /// Records one memory. Concurrent writes of a tenant are taken together into one transaction
+    /// (<see cref="MemoryWriteBatch"/>; AETHERRA_WRITE_BATCH=off: each by itself); a write alone in its tenant's lane
+    /// takes the per-write path, <see cref="AloneAsync"/>.
+    /// </summary>
+    /// <param name="log">Logs each batch's size and outcome at debug (AETHERRA_LOG_DEBUG=Aetherra.Application.Memory), when enabled.</param>
+    public static Task<RecordMemoryResult> Handle(
+        RecordMemory memory, CommandContext command, IDocumentStore store, SubjectKeyStore keys, TimeProvider clock, CancellationToken ct,
+        ILogger? log = null) =>
+        Infrastructure.MeasurementSwitches.WriteOneByOne
+            ? AloneAsync(memory.ToRecord(), command, store, keys, clock, ct)
+            : MemoryWriteBatch.WriteAsync(new PendingWrite(memory.ToRecord(), command, ct), store, keys, clock,
+                p => AloneAsync(p.Item, p.Command, store, keys, clock, p.Cancellation), log);
+
+    /// <summary>The per-write path: one transaction for this write alone.</summary>
+    public static async Task<RecordMemoryResult> AloneAsync(
+        MemoryToRecord memory, CommandContext command, IDocumentStore store, SubjectKeyStore keys, TimeProvider clock, CancellationToken ct)
     {
         var (results, sequence) = await MemoryWriter.RecordAsync(
-            [memory.ToRecord()], command, store, keys, clock, r => r[0].Deduplicated ? Outcome.Done : Outcome.Created, ct);
+            [memory], command, store, keys, clock, r => r[0].Deduplicated ? Outcome.Done : Outcome.Created, ct);
         var result = results[0];
         return new RecordMemoryResult(result.Id, result.Version, result.ContentHash, result.Deduplicated, sequence);
     }

@@ -4,6 +4,7 @@ using Aetherra.Infrastructure.Crypto;
 using FluentValidation;
 using Marten;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
 using System;
 using System.Linq;
 using Wolverine.Http;
@@ -18,14 +19,16 @@ namespace Internal.Generated.WolverineHandlers
         private readonly Aetherra.Infrastructure.Crypto.SubjectKeyStore _subjectKeyStore;
         private readonly FluentValidation.IValidator<Aetherra.Application.Memory.RecordMemory> _validatorOfRecordMemory;
         private readonly Marten.IDocumentStore _documentStore;
+        private readonly Microsoft.Extensions.Logging.ILogger<Aetherra.Application.Memory.RecordMemory> _loggerForMessage;
         private readonly System.TimeProvider _timeProvider;
 
-        public POST_memories(Wolverine.Http.WolverineHttpOptions wolverineHttpOptions, Aetherra.Infrastructure.Crypto.SubjectKeyStore subjectKeyStore, FluentValidation.IValidator<Aetherra.Application.Memory.RecordMemory> validatorOfRecordMemory, Marten.IDocumentStore documentStore, System.TimeProvider timeProvider) : base(wolverineHttpOptions)
+        public POST_memories(Wolverine.Http.WolverineHttpOptions wolverineHttpOptions, Aetherra.Infrastructure.Crypto.SubjectKeyStore subjectKeyStore, FluentValidation.IValidator<Aetherra.Application.Memory.RecordMemory> validatorOfRecordMemory, Marten.IDocumentStore documentStore, Microsoft.Extensions.Logging.ILogger<Aetherra.Application.Memory.RecordMemory> loggerForMessage, System.TimeProvider timeProvider) : base(wolverineHttpOptions)
         {
             _wolverineHttpOptions = wolverineHttpOptions;
             _subjectKeyStore = subjectKeyStore;
             _validatorOfRecordMemory = validatorOfRecordMemory;
             _documentStore = documentStore;
+            _loggerForMessage = loggerForMessage;
             _timeProvider = timeProvider;
         }
 
@@ -59,7 +62,7 @@ namespace Internal.Generated.WolverineHandlers
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("handler.type", "Aetherra.Api.Memory.MemoryEndpoints").SetTag("http.route", "/memories").SetTag("http.request.method", "POST");
             
             // The actual HTTP request handler execution
-            var result = await Aetherra.Api.Memory.MemoryEndpoints.Record(body, httpContext, _documentStore, _subjectKeyStore, _timeProvider, httpContext.RequestAborted).ConfigureAwait(false);
+            var result = await Aetherra.Api.Memory.MemoryEndpoints.Record(body, httpContext, _documentStore, _subjectKeyStore, _timeProvider, _loggerForMessage, httpContext.RequestAborted).ConfigureAwait(false);
 
             await result.ExecuteAsync(httpContext).ConfigureAwait(false);
         }
