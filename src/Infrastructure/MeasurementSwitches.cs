@@ -143,15 +143,6 @@ public static class MeasurementSwitches
     public static readonly bool RecallReplayTeardownDeletes = Is("AETHERRA_RECALL_REPLAY_TEARDOWN", "delete");
 
     /// <summary>
-    /// AETHERRA_RECALL_END=serial: the end of a full RecallEntry rebuild adds the term statistics' key and second index in
-    /// the count's own transaction, one after the other, instead of each on a connection of its own once the count has
-    /// committed; counts over the text vectors' lexemes with their positions (unnest of the vector) instead of the
-    /// lexemes alone; and analyses the entries after its index builds, instead of (a replay of 8 pages or more) beside
-    /// the replay's last pages.
-    /// </summary>
-    public static readonly bool RecallEndSerial = Is("AETHERRA_RECALL_END", "serial");
-
-    /// <summary>
     /// AETHERRA_RECALL_REPLAY_WRITERS=1: RecallEntry's own replay writes its pages one after the other, instead of a page of
     /// recordings beside the next (two transactions at once, committed in order).
     /// </summary>

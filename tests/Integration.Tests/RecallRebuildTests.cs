@@ -381,86 +381,42 @@ public sealed class RecallRebuildTests(AetherraFixture fx)
     }
 
     /// <summary>
-    /// A replay of many pages (10 events each here) analyses the entries for the planner beside its last pages, and its end
-    /// builds the term statistics' key and second index side by side after the count: the rows equal the live ones, the
-    /// entries were analysed during the rebuild, and the key, the second index and nothing else stand afterwards.
+    /// The end of a rebuild adds the term statistics' key inside its count's transaction while a live batch that found the
+    /// key missing adds it too (<see cref="RecallSchema.CreateTermsKeySql"/>): the batch waits for the end, finds the key,
+    /// and does not fail on a second primary key; exactly the one key stands afterwards.
     /// </summary>
     [Fact]
-    public async Task a_replay_of_many_pages_leaves_the_entries_analysed_and_the_term_key_and_index_built()
-    {
-        var tenant = await fx.NewTenantAsync();
-        var client = fx.Client(tenant.Key);
-        var (ids, _) = await client.RecordBatchAsync(Enumerable.Range(0, 120).Select(i => (object)new
-        {
-            content = $"Entry {i} of Pilar's herbarium: {(i % 2 == 0 ? "thyme" : "sage")} pressed on page {i % 9}",
-            subject = $"pilar-{i % 4}", agent = "assistant", kind = "fact", importance = 0.5,
-        }).ToArray());
-        var sequence = await client.ReviseAsync(ids[5], "Pilar moved the sage sheet to a new folder").SequenceOf();
-        await client.RecallAsync(new { query = "herbarium", minSequence = sequence });
-        var live = await ReadModelAsync(tenant.Tenant);
-
-        await using var db = fx.OpenDatabase();
-        await using var now = new Npgsql.NpgsqlCommand("select clock_timestamp()", db);
-        var started = (DateTime)(await now.ExecuteScalarAsync())!;
-        var pages = fx.Host.Services.GetRequiredService<RecallPages>();
-        pages.RebuildPageSize = 10;
-        try
-        {
-            await RebuildThroughTheEndpointAsync();
-        }
-        finally
-        {
-            pages.RebuildPageSize = RecallPages.RebuildPage;
-        }
-        await client.RecallAsync(new { query = "herbarium", minSequence = sequence });
-        Assert.Equal(live.Split('\n'), (await ReadModelAsync(tenant.Tenant)).Split('\n'));
-
-        await using var check = new Npgsql.NpgsqlCommand($"""
-            select (select last_analyze from pg_stat_user_tables where schemaname = 'aetherra' and relname = 'recall_entries'),
-                   (select string_agg(indexname, ',' order by indexname) from pg_indexes where schemaname = 'aetherra' and tablename = 'recall_terms')
-            """, db);
-        await using var reader = await check.ExecuteReaderAsync();
-        Assert.True(await reader.ReadAsync());
-        Assert.False(reader.IsDBNull(0));
-        Assert.True(reader.GetDateTime(0) >= started, $"the entries were last analysed at {reader.GetDateTime(0):O}, before the rebuild began at {started:O}");
-        Assert.Equal($"{RecallSchema.TermsKey},{RecallSchema.TermsLexemeIndex}", reader.GetString(1));
-        await reader.DisposeAsync();
-        Assert.Equal("(tenant_id, subject, lexeme)", await TermsKeyAsync());
-    }
-
-    /// <summary>
-    /// The end's key build (a unique index made the key) and a live batch's key add (<see cref="RecallSchema.CreateTermsKeySql"/>)
-    /// racing over a missing key: neither fails, and exactly the one key stands afterwards, with no index left over.
-    /// </summary>
-    [Fact]
-    public async Task the_ends_key_build_and_a_batchs_key_add_racing_leave_one_key_and_neither_fails()
+    public async Task a_batch_adding_the_term_key_while_the_end_of_a_rebuild_adds_it_waits_and_finds_it()
     {
         var n = RecallSchema.Names.In("aetherra");
-        for (var round = 0; round < 5; round++)
+        await using (var db = fx.OpenDatabase())
+        await using (var drop = new Npgsql.NpgsqlCommand(RecallSchema.DropTermsKeySql(n), db))
+            await drop.ExecuteNonQueryAsync();
+        Assert.Null(await TermsKeyAsync());
+
+        // The end: the count's lock, then the key, in one transaction left open while the batch comes.
+        await using var end = fx.OpenDatabase();
+        await using var tx = await end.BeginTransactionAsync();
+        await using (var first = new Npgsql.NpgsqlCommand($"lock table {n.Terms} in share row exclusive mode", end, tx))
+            await first.ExecuteNonQueryAsync();
+        await using (var add = new Npgsql.NpgsqlCommand(RecallSchema.CreateTermsKeySql(n), end, tx))
+            await add.ExecuteNonQueryAsync();
+
+        await using var batch = fx.OpenDatabase();
+        await using var waiting = new Npgsql.NpgsqlCommand(RecallSchema.CreateTermsKeySql(n), batch);
+        var adding = waiting.ExecuteNonQueryAsync();
+        // The batch waits on the end's lock (it has not finished while the end's transaction is open).
+        await using (var locks = fx.OpenDatabase())
+        await using (var blocked = new Npgsql.NpgsqlCommand(
+                         "select count(*) from pg_locks where not granted and relation = $1::regclass", locks) { Parameters = { new() { Value = n.Terms } } })
         {
-            await using (var db = fx.OpenDatabase())
-            await using (var drop = new Npgsql.NpgsqlCommand(RecallSchema.DropTermsKeySql(n), db))
-                await drop.ExecuteNonQueryAsync();
-            Assert.Null(await TermsKeyAsync());
-
-            async Task RunAsync(string sql)
-            {
-                await Task.Yield();
-                await using var db = fx.OpenDatabase();
-                await using var cmd = new Npgsql.NpgsqlCommand(sql, db);
-                await cmd.ExecuteNonQueryAsync();
-            }
-            var (first, second) = round % 2 == 0
-                ? (RecallSchema.BuildTermsKeySql(n), RecallSchema.CreateTermsKeySql(n))
-                : (RecallSchema.CreateTermsKeySql(n), RecallSchema.BuildTermsKeySql(n));
-            await Task.WhenAll(RunAsync(first), RunAsync(second));
-
-            Assert.Equal("(tenant_id, subject, lexeme)", await TermsKeyAsync());
-            await using var check = fx.OpenDatabase();
-            await using var indexes = new Npgsql.NpgsqlCommand(
-                "select string_agg(indexname, ',' order by indexname) from pg_indexes where schemaname = 'aetherra' and tablename = 'recall_terms'", check);
-            Assert.Equal($"{RecallSchema.TermsKey},{RecallSchema.TermsLexemeIndex}", (string)(await indexes.ExecuteScalarAsync())!);
+            while ((long)(await blocked.ExecuteScalarAsync())! == 0) await Task.Delay(10, TestContext.Current.CancellationToken);
         }
+        Assert.False(adding.IsCompleted);
+        await tx.CommitAsync();
+        await adding;
+
+        Assert.Equal("(tenant_id, subject, lexeme)", await TermsKeyAsync());
     }
 
     /// <summary>The columns of the term statistics' primary key, or null when it has none.</summary>

@@ -68,9 +68,7 @@ public sealed partial class RecallProjection(
         // The home database's: full rebuilds run there only (docs/scaling.md). A group database's batches written
         // meanwhile left their marker, and its next batch counts its statistics.
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        var analysed = entriesAnalysed;
-        entriesAnalysed = false;
-        await FinishAsync(connection, RecallSchema.Names.In(AetherraSettings.Schema), ct, analysed);
+        await FinishAsync(connection, RecallSchema.Names.In(AetherraSettings.Schema), ct);
     }
 
     /// <summary>
@@ -304,8 +302,7 @@ public sealed partial class RecallProjection(
     /// cores busy instead of running one after the other (AETHERRA_RECALL_REBUILD=current: one after the other, in
     /// one transaction, <see cref="CountAllAsync"/>).
     /// </summary>
-    /// <param name="analysed">The replay analysed the entries beside its last page: the end does not again.</param>
-    private async Task FinishAsync(NpgsqlConnection connection, RecallSchema.Names n, CancellationToken ct, bool analysed = false)
+    private async Task FinishAsync(NpgsqlConnection connection, RecallSchema.Names n, CancellationToken ct)
     {
         if (MeasurementSwitches.RecallRebuildCurrent || MeasurementSwitches.RecallRowWrites)
         {
@@ -318,14 +315,8 @@ public sealed partial class RecallProjection(
         try
         {
             await CountAllInParallelAsync(connection, n, ct);
-            if (!MeasurementSwitches.RecallEndSerial)
-            {
-                // The statistics' key and second index, each on a connection of its own beside the full-text builds: in the
-                // count's transaction they ran one after the other, the longest chain of the end.
-                await Task.WhenAll(BuildIndexAsync(RecallSchema.BuildTermsKeySql(n), ct), BuildIndexAsync(RecallSchema.CreateTermsLexemeIndexSql(n), ct));
-            }
-            counted = System.Diagnostics.Stopwatch.GetElapsedTime(started);
             termsKeyDropped = false;
+            counted = System.Diagnostics.Stopwatch.GetElapsedTime(started);
             await using (var analyze = new NpgsqlCommand($"analyze {n.Terms}, {n.Subjects}", connection) { CommandTimeout = 0 })
                 await analyze.ExecuteNonQueryAsync(ct);
         }
@@ -335,17 +326,13 @@ public sealed partial class RecallProjection(
             await Task.WhenAll(builds.Select(b => b.ContinueWith(_ => { }, TaskScheduler.Default)));
         }
         var built = await Task.WhenAll(builds);
-        // After the builds: analyze conflicts with the lock an index build holds. A replay that analysed the entries beside its
-        // last page (RecallReplay) leaves nothing to do here.
-        if (!analysed)
-        {
-            await using var analyze = new NpgsqlCommand($"analyze {n.Entries}", connection) { CommandTimeout = 0 };
+        // After the builds: analyze conflicts with the lock an index build holds.
+        await using (var analyze = new NpgsqlCommand($"analyze {n.Entries}", connection) { CommandTimeout = 0 })
             await analyze.ExecuteNonQueryAsync(ct);
-        }
         log.LogInformation(
-            "RecallEntry rebuild ended in {Milliseconds} ms: statistics counted and indexed in {Counted} ms beside the full-text indexes ({Indexes} ms), then {Analysed}",
+            "RecallEntry rebuild ended in {Milliseconds} ms: statistics counted in {Counted} ms beside the full-text indexes ({Indexes} ms), then analysed",
             (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, (long)counted.TotalMilliseconds,
-            string.Join(" / ", built.Select(b => (long)b.TotalMilliseconds)), analysed ? "the entries analysed by the replay" : "analysed");
+            string.Join(" / ", built.Select(b => (long)b.TotalMilliseconds)));
     }
 
     /// <summary>One index built on a connection of its own (in its own transaction: it waits for a daemon batch in flight).</summary>
@@ -377,13 +364,9 @@ public sealed partial class RecallProjection(
                 batch.BatchCommands.Add(new($"lock table {n.Entries} in share mode"));
                 batch.BatchCommands.Add(new($"lock table {n.Terms}, {n.Subjects} in share row exclusive mode"));
                 foreach (var sql in CountAllSql(n, "true", ordered: MeasurementSwitches.RecallTermsKeyKept)) batch.BatchCommands.Add(new(sql));
-                if (MeasurementSwitches.RecallEndSerial)
-                {
-                    // The key the replay dropped (a no-op with AETHERRA_RECALL_TERMS_KEY=kept), then the second index; otherwise
-                    // both are built after the commit, side by side (FinishAsync).
-                    batch.BatchCommands.Add(new(RecallSchema.CreateTermsKeySql(n)));
-                    batch.BatchCommands.Add(new(RecallSchema.CreateTermsLexemeIndexSql(n)));
-                }
+                // The key the replay dropped (a no-op with AETHERRA_RECALL_TERMS_KEY=kept), then the second index.
+                batch.BatchCommands.Add(new(RecallSchema.CreateTermsKeySql(n)));
+                batch.BatchCommands.Add(new(RecallSchema.CreateTermsLexemeIndexSql(n)));
                 await batch.ExecuteNonQueryAsync(ct);
                 await tx.CommitAsync(ct);
                 return;
@@ -438,12 +421,9 @@ public sealed partial class RecallProjection(
         // In key order: the primary key's pages fill one after another instead of at random (a quarter less time for
         // the 100,000 term rows of 20,000 memories). Not ordered when a rebuild dropped the key: it is added after the
         // rows, by a sort of its own.
-        // A vector's lexemes are distinct, so each counts a document once; unnest of the vector itself also builds every
-        // lexeme's positions and weights (arrays the count does not read), about a sixth of the count's time.
-        var lexemes = MeasurementSwitches.RecallEndSerial ? "unnest(e.tsv) u" : "unnest(tsvector_to_array(e.tsv)) as u(lexeme)";
         yield return $"""
             insert into {n.Terms} (tenant_id, subject, lexeme, df)
-            select e.tenant_id, e.subject, u.lexeme, count(*) from {n.Entries} e, {lexemes}
+            select e.tenant_id, e.subject, u.lexeme, count(*) from {n.Entries} e, unnest(e.tsv) u
             where e.valid_to is null and {when}
             group by e.tenant_id, e.subject, u.lexeme
             {(ordered ? "order by e.tenant_id, e.subject, u.lexeme" : "")}

@@ -38,15 +38,6 @@ public sealed partial class RecallProjection
     /// <summary>Pages written at once (AETHERRA_RECALL_REPLAY_WRITERS=1: one after the other).</summary>
     private static int ReplayWriters => MeasurementSwitches.RecallReplayWriters;
 
-    /// <summary>
-    /// Set by a replay that analysed the entries for the planner beside its last page (<see cref="AnalyzeEntriesAsync"/>), for
-    /// the end to skip its own analyze of them; cleared by the end.
-    /// </summary>
-    private volatile bool entriesAnalysed;
-
-    /// <summary>Pages a replay writes at least before it analyses the entries beside its last page rather than at the end.</summary>
-    private const int PagesBeforeEarlyAnalyze = 8;
-
     /// <summary>For a test: the replay fails once its first page has committed (the rebuild then falls back to the daemon's).</summary>
     public bool FailReplayAfterFirstPage { get; set; }
 
@@ -59,8 +50,6 @@ public sealed partial class RecallProjection
         var database = store.Storage.Database;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         replaying = true;
-        entriesAnalysed = false;
-        Task? analyzing = null;
         Interlocked.Exchange(ref replayApplyTicks, 0);
         Interlocked.Exchange(ref replayWriteTicks, 0);
         try
@@ -135,25 +124,13 @@ public sealed partial class RecallProjection
                     }
                     else (older, previous) = (previous, writing);
                 }
-                // Every page loaded: the planner's statistics of the entries are sampled now, beside the writing of the last
-                // page or two (an analyze takes a lock that inserts do not wait for, and the end's index builds do), from the
-                // rows of the pages before: the end then has one statement less after its index builds. A short replay leaves
-                // it to the end, where its sample would otherwise miss too much. AETHERRA_RECALL_END=serial: at the end.
-                if ((older ?? previous) is not null && pagesWritten >= PagesBeforeEarlyAnalyze && !MeasurementSwitches.RecallEndSerial)
-                    analyzing = AnalyzeEntriesAsync(store, stop.Token);
                 if (older is not null) await older;
                 if (previous is not null) await previous;
-                if (analyzing is not null)
-                {
-                    await analyzing;
-                    entriesAnalysed = true;
-                }
             }
             finally
             {
                 stop.Cancel();
                 await loader;
-                if (analyzing is not null) await analyzing.ContinueWith(_ => { }, TaskScheduler.Default);
                 // Nothing is left writing when the replay ends: a page still being written when another failed is cancelled
                 // (rolled back) first.
                 await Task.WhenAll(writes).ContinueWith(_ => { }, TaskScheduler.Default);
@@ -270,16 +247,6 @@ public sealed partial class RecallProjection
         {
             Interlocked.Add(ref replayWriteTicks, System.Diagnostics.Stopwatch.GetElapsedTime(writing).Ticks);
         }
-    }
-
-    /// <summary>Analyses the entries for the planner on a connection of its own (beside the replay's inserts, which it does not block).</summary>
-    private async Task AnalyzeEntriesAsync(IDocumentStore store, CancellationToken ct)
-    {
-        await Task.Yield();
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var analyze = new NpgsqlCommand($"analyze {RecallSchema.Names.In(store.Options.DatabaseSchemaName).Entries}", connection)
-            { CommandTimeout = 0 };
-        await analyze.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>A page of the replay: its events, and the contents opened with their keys.</summary>

@@ -105,8 +105,8 @@ public static class RecallSchema
 
     /// <summary>
     /// Adds the key where it is missing (the end of a rebuild, or the first batch after a rebuild whose end failed). The lock
-    /// first: a key being built meanwhile (<see cref="BuildTermsKeySql"/>, which holds a share lock) is waited for and then
-    /// found, instead of a second one failing on it.
+    /// first: a live batch that finds the key missing while the end of a rebuild is adding it (under its count's lock) waits
+    /// for that end and then finds the key, instead of failing on a second primary key.
     /// </summary>
     public static string CreateTermsKeySql(Names n) => $"""
         do $$
@@ -117,30 +117,6 @@ public static class RecallSchema
             end if;
         end $$
         """;
-
-    /// <summary>
-    /// Adds the key where it is missing as the end of a rebuild does it beside other index builds: its unique index built
-    /// under a share lock (another index of the table can be built at the same time), then made the key. Found made by
-    /// someone else meanwhile (<see cref="CreateTermsKeySql"/>), the index is dropped again.
-    /// </summary>
-    public static string BuildTermsKeySql(Names n)
-    {
-        var schema = n.Terms[..n.Terms.LastIndexOf('.')];
-        var exists = $"exists (select from pg_constraint where conrelid = '{n.Terms}'::regclass and contype = 'p')";
-        return $"""
-            do $$
-            begin
-                if not {exists} then
-                    create unique index if not exists recall_terms_key_build on {n.Terms} (tenant_id, subject, lexeme);
-                    if not {exists} then
-                        alter table {n.Terms} add constraint {TermsKey} primary key using index recall_terms_key_build;
-                    else
-                        drop index {schema}.recall_terms_key_build;
-                    end if;
-                end if;
-            end $$
-            """;
-    }
 
     /// <summary>SQL for a tsvector's length in positions (BM25's document length).</summary>
     public static string LengthSql(string tsv) =>
