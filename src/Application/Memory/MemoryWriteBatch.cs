@@ -206,13 +206,8 @@ public static class MemoryWriteBatch
 
         // The keys as a write alone takes them, in sorted subject order (two transactions then wait on each other in one
         // order): a cached key is proven in the commit's batch, another read or created under FOR KEY SHARE now.
-        var keysBySubject = new Dictionary<string, DataKey>(StringComparer.Ordinal);
-        foreach (var subject in requests.Select(r => r.Item.Subject).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
-        {
-            var (key, proven) = await keys.ForWriteAsync(() => Task.FromResult(connection), tenant, subject, ct);
-            if (!proven) SubjectKeyProof.Queue(session, tenant, subject, key.Id);
-            keysBySubject[subject] = key;
-        }
+        var keysBySubject = await MemoryWriter.TakeKeysAsync(session, () => Task.FromResult(connection), tenant,
+            requests.Select(r => r.Item.Subject), keys, optimistic: true, ct);
 
         var items = requests.Select(r => r.Item).ToList();
         var hashes = items.Select(i => MemoryContent.Hash(keysBySubject[i.Subject], i.Content, i.Subject, i.Agent)).ToArray();

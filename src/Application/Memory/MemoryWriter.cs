@@ -49,23 +49,29 @@ internal static class MemoryWriter
             {
                 // Once the session has rolled back: the copy's sequences become Marten's tombstones, as Marten writes them
                 // for its own appends after a failed session, so the log keeps no gap for the async projections to wait out.
-                if (copied.Count > 0) await WriteTombstonesAsync(store, command.Tenant, copied);
+                await new EventRows(store, command.Tenant, null, null).WriteTombstonesAsync(copied);
             }
         }
     }
 
-    private static async Task WriteTombstonesAsync(IDocumentStore store, string tenant, IReadOnlyCollection<long> sequences)
+    /// <summary>
+    /// The subjects' keys for one write transaction, in sorted subject order (two transactions creating keys for the same
+    /// new subjects then wait on each other in one order and never deadlock): a cached key is proven in the session's
+    /// batch, any other read or created under FOR KEY SHARE on <paramref name="connection"/>; not
+    /// <paramref name="optimistic"/>, the cache is dropped first and every key read afresh.
+    /// </summary>
+    internal static async Task<Dictionary<string, DataKey>> TakeKeysAsync(IDocumentSession session, Func<Task<NpgsqlConnection>> connection,
+        string tenant, IEnumerable<string> subjects, SubjectKeyStore keys, bool optimistic, CancellationToken ct)
     {
-        try
+        var keysBySubject = new Dictionary<string, DataKey>(StringComparer.Ordinal);
+        foreach (var subject in subjects.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
         {
-            await using var connection = (await store.Storage.FindOrCreateDatabase(tenant)).CreateConnection();
-            await connection.OpenAsync(CancellationToken.None);
-            await new EventRows(store, tenant, null, null).WriteTombstonesAsync(connection, sequences);
+            if (!optimistic) keys.Evict(tenant, subject);
+            var (key, proven) = await keys.ForWriteAsync(connection, tenant, subject, ct);
+            if (!proven) SubjectKeyProof.Queue(session, tenant, subject, key.Id);
+            keysBySubject[subject] = key;
         }
-        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
-        {
-            // Best effort, like Marten's own: the daemon skips a gap it cannot see filled, after its stale-sequence wait.
-        }
+        return keysBySubject;
     }
 
     private static async Task<(IReadOnlyList<Recording>, long)> RecordOnceAsync(
@@ -82,16 +88,7 @@ internal static class MemoryWriter
         // AETHERRA_WRITE_CONNECTION=lazy brings the old behaviour back, for comparison (docs/benchmarks.md).
         if (!optimistic || items.Count > 1 || !Infrastructure.MeasurementSwitches.LazyWriteConnection) await Connection();
 
-        var keysBySubject = new Dictionary<string, DataKey>(StringComparer.Ordinal);
-        // Always in the same order: two batches creating keys for the same new subjects then wait on each
-        // other in one order and never deadlock.
-        foreach (var subject in items.Select(i => i.Subject).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
-        {
-            if (!optimistic) keys.Evict(command.Tenant, subject);
-            var (key, proven) = await keys.ForWriteAsync(Connection, command.Tenant, subject, ct);
-            if (!proven) SubjectKeyProof.Queue(session, command.Tenant, subject, key.Id);
-            keysBySubject[subject] = key;
-        }
+        var keysBySubject = await TakeKeysAsync(session, Connection, command.Tenant, items.Select(i => i.Subject), keys, optimistic, ct);
         // Content derived from something sealed with a key (an extracted turn) is written only under that same key,
         // which this write proves alive like any other (the proof in its batch, or the read under lock): a subject
         // forgotten since has no such key, and the new one this attempt would have made rolls back with it.

@@ -155,6 +155,25 @@ public sealed class EventRows(IDocumentStore store, string tenant, string? user,
         }
     }
 
+    /// <summary>
+    /// The same on a connection of its own to the tenant's database, for a caller whose failed transaction's connection is
+    /// gone (a session disposed with its rollback). Best effort as well.
+    /// </summary>
+    public async Task WriteTombstonesAsync(IReadOnlyCollection<long> sequences)
+    {
+        if (sequences.Count == 0) return;
+        try
+        {
+            await using var connection = (await store.Storage.FindOrCreateDatabase(tenant)).CreateConnection();
+            await connection.OpenAsync(CancellationToken.None);
+            await WriteTombstonesAsync(connection, sequences);
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+        {
+            // The daemon skips a gap it cannot see filled, after its stale-sequence wait.
+        }
+    }
+
     /// <summary>The version stamp Marten gives a document it upserts (a sequential Guid).</summary>
     public static Guid NewDocumentVersion() => Guid.CreateVersion7();
 
